@@ -1,0 +1,107 @@
+"""Queued faults: make the next N calls to an operation (or a share of them) misbehave."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FAULT_KINDS = ("fault", "http", "delay", "drop", "malformed")
+
+
+@dataclass
+class FaultRule:
+    """One queued misbehaviour for calls to `target` (an operation or a route)."""
+
+    target: str
+    kind: str = "fault"
+    times: int | None = 1
+    probability: float | None = None
+    status: int = 500
+    code: str = "Server"
+    message: str = "Injected failure"
+    seconds: float = 0.0
+    fired: int = field(default=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as JSON-ready data."""
+        return asdict(self)
+
+
+class FaultPlan:
+    """Thread-safe set of fault rules, matched case-insensitively, drawn from a seeded RNG."""
+
+    def __init__(self, seed: int = 0, targets: tuple[str, ...] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+        self._rng = random.Random(f"faults:{seed}")
+        self._targets = {t.lower(): t for t in targets} if targets else None
+
+    def add(
+        self,
+        target: str,
+        kind: str = "fault",
+        times: int | None = 1,
+        probability: float | None = None,
+        **params: Any,
+    ) -> FaultRule:
+        """Queue a rule; `times` calls (None = every call) or each call with `probability`."""
+        if not isinstance(target, str) or not target:
+            raise ValueError(f"fault target must be a non-empty string, not {target!r}")
+        if self._targets is not None and target.lower() not in self._targets and target != "*":
+            known = ", ".join(sorted(self._targets.values()))
+            raise ValueError(f"unknown fault target {target!r}; known: {known}, or *")
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}, not {kind!r}")
+        if times is not None and (not isinstance(times, int) or times < 1):
+            raise ValueError(f"times must be a whole number >= 1 or null, not {times!r}")
+        if probability is not None and not 0.0 <= float(probability) <= 1.0:
+            raise ValueError(f"probability must be between 0 and 1, not {probability!r}")
+        if probability is not None:
+            times = None if times == 1 else times
+        allowed = {"status", "code", "message", "seconds"}
+        unknown = set(params) - allowed
+        if unknown:
+            raise ValueError(f"unknown fault parameter(s): {', '.join(sorted(unknown))}")
+        if "status" in params and not 100 <= int(params["status"]) <= 599:
+            raise ValueError(f"status must be an HTTP status (100-599), not {params['status']!r}")
+        if "seconds" in params and float(params["seconds"]) < 0:
+            raise ValueError(f"seconds must be >= 0, not {params['seconds']!r}")
+        canonical = self._targets.get(target.lower(), target) if self._targets else target
+        rule = FaultRule(
+            target=canonical,
+            kind=kind,
+            times=times,
+            probability=None if probability is None else float(probability),
+            **params,
+        )
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def take(self, target: str) -> FaultRule | None:
+        """The rule that fires for this call to `target`, if any (consuming one of its times)."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.target != "*" and rule.target.lower() != target.lower():
+                    continue
+                if rule.probability is not None and self._rng.random() >= rule.probability:
+                    continue
+                rule.fired += 1
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self._rules.remove(rule)
+                return rule
+        return None
+
+    def rules(self) -> list[FaultRule]:
+        """The rules still queued."""
+        with self._lock:
+            return list(self._rules)
+
+    def clear(self) -> None:
+        """Drop every queued rule."""
+        with self._lock:
+            self._rules.clear()

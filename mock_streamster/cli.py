@@ -1,0 +1,61 @@
+"""`mock-streamster serve`: run the Streamster API emulator in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mock_common.cli import run_until_interrupted, setup_logging
+from mock_common.journal import DEFAULT_JOURNAL_SIZE
+from mock_common.peers import is_loopback
+
+from .errors import ScenarioError
+from .server import StreamsterMock
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="mock-streamster", description="Streamster API (SOAP) emulator")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the emulator until Ctrl-C")
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8018, help="port (default 8018; 0 picks a free one)")
+    serve.add_argument("--seed", type=int, default=None, help="seed for prices and IDs (default: the scenario's, else 0)")
+    serve.add_argument("--clock", choices=("real", "virtual"), default="real", help="real time (default) or virtual")
+    serve.add_argument("--scenario", help="scenario file (YAML or JSON)")
+    serve.add_argument("--journal-size", type=int, default=DEFAULT_JOURNAL_SIZE, help="requests kept in the journal")
+    serve.add_argument("--threads", type=int, default=16, help="worker threads")
+    serve.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v, -vv)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `mock-streamster` console script."""
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    if not 0 <= args.port <= 65535:
+        print(f"mock-streamster: --port must be 0-65535, not {args.port}", file=sys.stderr)
+        return 2
+    try:
+        mock = StreamsterMock(
+            host=args.host, port=args.port, seed=args.seed, clock=args.clock, scenario=args.scenario,
+            journal_size=args.journal_size, threads=args.threads,
+        )  # fmt: skip
+    except ScenarioError as exc:
+        print(f"mock-streamster: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"mock-streamster: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if not is_loopback(args.host):
+        print(f"warning: bound to {args.host}; requests from any peer but this computer are refused (403)", file=sys.stderr)
+    print(f"Streamster API emulator (seed {mock.platform.seed}, {args.clock} clock)")
+    print(f"  WSDL:     {mock.wsdl_url}")
+    print(f"  endpoint: {mock.endpoint_url}")
+    print(f"  control:  {mock.url}/_mock/")
+    print("Press Ctrl-C to stop.", flush=True)
+    return run_until_interrupted(mock.serve_forever, mock.stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

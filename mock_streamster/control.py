@@ -1,0 +1,103 @@
+"""The control plane: test and offline operations on a running emulator (not the real API).
+
+`Controller` holds them once; the server handle exposes them as Python methods and the wire
+exposes the same under /_mock/ as JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mock_common.faults import FaultPlan, FaultRule
+from mock_common.journal import Journal
+
+from .platform import Platform
+from .soap import OPERATIONS
+
+log = logging.getLogger(__name__)
+
+
+class Controller:
+    """Control operations over one platform, its fault plan and its journal."""
+
+    def __init__(self, platform: Platform, journal: Journal, faults: FaultPlan) -> None:
+        self.platform = platform
+        self.journal = journal
+        self.faults = faults
+
+    def reset(self) -> None:
+        """Back to the scenario's start; queued faults and the journal are cleared too."""
+        self.platform.reset()
+        self.faults.clear()
+        self.journal.clear()
+
+    def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:
+        """Set an instrument's bid (and offer; default bid + spread) now."""
+        self.platform.set_price(instrument, bid, offer)
+
+    def move_price(self, instrument: str, pips: Any) -> None:
+        """Move an instrument's price by `pips`."""
+        self.platform.move_price(instrument, pips)
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock forward, playing every tick on the way."""
+        return self.platform.advance(seconds)
+
+    def load_scenario(self, scenario: str | Path | dict[str, Any]) -> None:
+        """Load a scenario (a file path or its parsed content) and reset to its start."""
+        self.platform.load_scenario(scenario)
+
+    def set_columns(self, window: str, names: list[str]) -> list[str]:
+        """Show exactly `names` in `window`."""
+        return self.platform.set_columns(window, names)
+
+    def close_chart(self, instrument: str, period: str) -> None:
+        """Close a chart, so GetBars on it faults."""
+        self.platform.close_chart(instrument, period)
+
+    def open_chart(self, instrument: str, period: str) -> None:
+        """Open a chart again."""
+        self.platform.open_chart(instrument, period)
+
+    def fail(
+        self, operation: str, kind: str = "fault", times: int | None = 1, probability: float | None = None, **params: Any
+    ) -> FaultRule:
+        """Queue a failure for `operation` ('*' for all).
+
+        kind: 'fault' (SOAP fault: code Server|Client, message), 'http' (status, message), 'delay'
+        (seconds, then served normally) or 'drop' (connection reset, no response); for the next
+        `times` calls, or each call with `probability` drawn from the seed.
+        """
+        if kind == "malformed":
+            raise ValueError("fault kind 'malformed' is for the InstaForex emulator; use fault, http, delay or drop")
+        return self.faults.add(operation, kind=kind, times=times, probability=probability, **params)
+
+    def clear_faults(self) -> None:
+        """Drop every queued failure."""
+        self.faults.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The platform state as JSON-ready data."""
+        return self.platform.snapshot()
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Put the platform back in a snapshot's state."""
+        self.platform.restore(data)
+
+    def state(self) -> dict[str, Any]:
+        """A short summary: clock, seed, counts."""
+        p = self.platform
+        return {
+            "now": p.now().isoformat(),
+            "clock": p.clock.mode,
+            "seed": p.seed,
+            "scenario": p.scenario.source,
+            "operations": list(OPERATIONS),
+            "orders": len(p.orders),
+            "positions": len(p.positions),
+            "trades": len(p.trades),
+            "journal": {"size": len(self.journal), "max": self.journal.maxlen, "total": self.journal.total},
+        }

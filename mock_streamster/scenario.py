@@ -1,0 +1,225 @@
+"""Scenario files (YAML or JSON): desks, instruments, prices, a tick file, columns, charts."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ScenarioError
+from .market import Instrument, canonical_period, default_instruments, from_epoch
+from .model import WINDOWS
+
+DEFAULT_DESKS: dict[str, dict[str, Decimal]] = {
+    "Virtual Forex": {"USD": Decimal("10000.00")},
+    "Virtual Currencies": {"USD": Decimal("10000.00"), "EUR": Decimal("10000.00")},
+}
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One replayed price: at `time` (naive UTC), `instrument` is `bid`/`offer`."""
+
+    time: datetime
+    instrument: str
+    bid: Decimal
+    offer: Decimal
+
+
+@dataclass
+class Scenario:
+    """The starting point of a platform; `reset()` returns to it."""
+
+    start: datetime | None = None
+    seed: int | None = None
+    tick_interval: float = 5.0
+    walk: bool = True
+    desks: dict[str, dict[str, Decimal]] = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_DESKS.items()})
+    instruments: list[Instrument] = field(default_factory=default_instruments)
+    ticks: list[Tick] = field(default_factory=list)
+    hidden_columns: dict[str, list[str]] = field(default_factory=dict)
+    closed_charts: list[tuple[str, str]] = field(default_factory=list)
+    source: str | None = None
+
+
+def _decimal(value: Any, where: str) -> Decimal:
+    try:
+        result = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ScenarioError(f"{where} must be a number, not {value!r}") from None
+    if not result.is_finite():
+        raise ScenarioError(f"{where} must be a finite number, not {value!r}")
+    return result
+
+
+def _datetime(value: Any, where: str) -> datetime:
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        return from_epoch(float(value))
+    else:
+        text = str(value).strip()
+        try:
+            return from_epoch(float(text))
+        except ValueError:
+            pass
+        try:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ScenarioError(f"{where} must be an ISO date-time or Unix seconds, not {value!r}") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return when
+
+
+def load_ticks(path: str | Path, known: set[str] | None = None) -> list[Tick]:
+    """Read a tick CSV (time, instrument, bid, offer; a header row is optional), in time order."""
+    ticks: list[Tick] = []
+    try:
+        handle = open(path, newline="", encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"tick file {str(path)!r} cannot be read: {exc.strerror}") from None
+    with handle:
+        for lineno, row in enumerate(csv.reader(handle), start=1):
+            if not row or row[0].strip().startswith("#"):
+                continue
+            if lineno == 1 and row[0].strip().lower() == "time":
+                continue
+            where = f"tick file {Path(path).name} line {lineno}"
+            if len(row) < 3:
+                raise ScenarioError(f"{where} needs time, instrument, bid[, offer], not {row!r}")
+            bid = _decimal(row[2], f"{where} bid")
+            offer = _decimal(row[3], f"{where} offer") if len(row) > 3 and row[3].strip() else bid
+            if bid <= 0 or offer < bid:
+                raise ScenarioError(f"{where}: bid must be > 0 and offer >= bid, not {row[2]!r}/{row[3:]!r}")
+            name = row[1].strip()
+            if known is not None and name.lower() not in known:
+                raise ScenarioError(f"{where}: instrument {name!r} is not in the catalogue")
+            ticks.append(Tick(_datetime(row[0], f"{where} time"), name, bid, offer))
+    ticks.sort(key=lambda t: t.time)
+    return ticks
+
+
+def _instruments(entries: Any) -> list[Instrument]:
+    catalogue = {i.name.lower(): i for i in default_instruments()}
+    if entries is None:
+        return list(catalogue.values())
+    if not isinstance(entries, list):
+        raise ScenarioError(f"instruments must be a list, not {type(entries).__name__}")
+    for n, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not entry.get("name"):
+            raise ScenarioError(f"instruments[{n}] must be a mapping with a name, not {entry!r}")
+        base = catalogue.get(str(entry["name"]).lower())
+        data = base.to_dict() if base else {}
+        data.update({k: v for k, v in entry.items() if v is not None or k == "depth"})
+        missing = [k for k in ("currency", "digits", "pip", "contract_size", "spread", "price") if k not in data]
+        if missing:
+            raise ScenarioError(f"instruments[{n}] ({entry['name']!r}) is new and needs {', '.join(missing)}")
+        for key in ("pip", "contract_size", "spread", "price"):
+            if _decimal(data[key], f"instruments[{n}].{key}") <= 0 and key != "spread":
+                raise ScenarioError(f"instruments[{n}].{key} must be > 0, not {data[key]!r}")
+        try:
+            inst = Instrument.from_dict(data)
+        except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+            raise ScenarioError(f"instruments[{n}] ({entry['name']!r}) is invalid: {exc}") from None
+        catalogue[inst.name.lower()] = inst
+    return list(catalogue.values())
+
+
+def _desks(entries: Any) -> dict[str, dict[str, Decimal]]:
+    if entries is None:
+        return {k: dict(v) for k, v in DEFAULT_DESKS.items()}
+    if not isinstance(entries, list) or not entries:
+        raise ScenarioError("desks must be a non-empty list of {name, currencies}")
+    desks: dict[str, dict[str, Decimal]] = {}
+    for n, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not entry.get("name"):
+            raise ScenarioError(f"desks[{n}] must be a mapping with a name, not {entry!r}")
+        currencies = entry.get("currencies")
+        if not isinstance(currencies, dict) or not currencies:
+            raise ScenarioError(f"desks[{n}].currencies must map currency to amount, not {currencies!r}")
+        desks[str(entry["name"])] = {
+            str(c).upper(): _decimal(a, f"desks[{n}].currencies.{c}").quantize(Decimal("0.01"))
+            for c, a in currencies.items()
+        }
+    return desks
+
+
+def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Scenario:
+    """Build a scenario from parsed YAML/JSON; relative tick paths resolve from `base_dir`."""
+    if not isinstance(data, dict):
+        raise ScenarioError(f"a scenario must be a mapping, not {type(data).__name__}")
+    known_keys = {"start", "seed", "tick_interval", "walk", "desks", "instruments", "ticks",
+                  "hidden_columns", "closed_charts"}  # fmt: skip
+    unknown = set(data) - known_keys
+    if unknown:
+        raise ScenarioError(f"unknown scenario key(s): {', '.join(sorted(unknown))}")
+    scenario = Scenario(instruments=_instruments(data.get("instruments")), desks=_desks(data.get("desks")))
+    names = {i.name.lower() for i in scenario.instruments}
+    if data.get("seed") is not None:
+        if not isinstance(data["seed"], int):
+            raise ScenarioError(f"seed must be a whole number, not {data['seed']!r}")
+        scenario.seed = data["seed"]
+    if data.get("tick_interval") is not None:
+        scenario.tick_interval = float(_decimal(data["tick_interval"], "tick_interval"))
+        if scenario.tick_interval <= 0:
+            raise ScenarioError(f"tick_interval must be > 0, not {data['tick_interval']!r}")
+    ticks = data.get("ticks")
+    if ticks:
+        if isinstance(ticks, str):
+            path = Path(ticks)
+            if not path.is_absolute() and base_dir is not None:
+                path = base_dir / path
+            scenario.ticks = load_ticks(path, names)
+        else:
+            raise ScenarioError(f"ticks must be the path of a CSV file, not {ticks!r}")
+    scenario.walk = bool(data.get("walk", not scenario.ticks))
+    if data.get("start") is not None:
+        scenario.start = _datetime(data["start"], "start")
+    elif scenario.ticks:
+        scenario.start = scenario.ticks[0].time
+    hidden = data.get("hidden_columns") or {}
+    if not isinstance(hidden, dict):
+        raise ScenarioError(f"hidden_columns must map a window to column names, not {hidden!r}")
+    windows = {w.lower(): w for w in WINDOWS}
+    for window, columns in hidden.items():
+        canonical = windows.get(str(window).lower())
+        if canonical is None:
+            raise ScenarioError(f"hidden_columns: unknown window {window!r}; windows are {', '.join(WINDOWS)}")
+        valid = {c.lower(): c for c in WINDOWS[canonical]}
+        bad = [c for c in columns or [] if str(c).lower() not in valid]
+        if bad:
+            raise ScenarioError(f"hidden_columns.{canonical}: unknown column(s) {bad!r}")
+        scenario.hidden_columns[canonical] = [valid[str(c).lower()] for c in columns or []]
+    for n, chart in enumerate(data.get("closed_charts") or []):
+        if not isinstance(chart, dict):
+            raise ScenarioError(f"closed_charts[{n}] must be {{instrument, period}}, not {chart!r}")
+        inst, period = str(chart.get("instrument", "")), canonical_period(str(chart.get("period", "")))
+        if inst.lower() not in names:
+            raise ScenarioError(f"closed_charts[{n}].instrument {inst!r} is not in the catalogue")
+        if period is None:
+            raise ScenarioError(f"closed_charts[{n}].period {chart.get('period')!r} is not a chart period")
+        scenario.closed_charts.append((inst, period))
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario file (`.yaml`, `.yml` or `.json`)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"scenario file {str(path)!r} cannot be read: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"scenario file {path.name} is not valid {path.suffix[1:].upper()}: {exc}") from None
+    scenario = scenario_from_dict(data or {}, path.parent)
+    scenario.source = str(path)
+    return scenario

@@ -1,0 +1,152 @@
+"""`StreamsterMock`: the emulator on a port, in a background thread, with its control operations."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mock_common.clock import ClockMode
+from mock_common.faults import FaultPlan, FaultRule
+from mock_common.journal import DEFAULT_JOURNAL_SIZE, Journal
+from mock_common.peers import is_loopback, url_host
+from mock_common.server import WSGIServer
+
+from .control import Controller
+from .platform import Platform
+from .scenario import Scenario
+from .soap import OPERATIONS
+from .wire import StreamsterHttp, endpoint_address
+
+log = logging.getLogger(__name__)
+
+
+class StreamsterMock:
+    """A Streamster API emulator serving on host:port (0 = a free port).
+
+    Use as a context manager (`with StreamsterMock(seed=7) as mock:`) or call `start()`/`stop()`.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int | None = 0,
+        clock: ClockMode = "virtual",
+        scenario: Scenario | str | Path | None = None,
+        journal_size: int = DEFAULT_JOURNAL_SIZE,
+        threads: int = 16,
+    ) -> None:
+        self.platform = Platform(seed=seed, clock=clock, scenario=scenario)
+        self.controller = Controller(self.platform, Journal(journal_size), FaultPlan(self.platform.seed, OPERATIONS))
+        self._server = WSGIServer(self._app_placeholder, host, port, threads=threads, name="mock-streamster")
+        self.host, self.port = host, self._server.port
+        self.app = StreamsterHttp(self.controller, endpoint_address(host, self.port))
+        self._started = False
+        if not is_loopback(host):
+            log.warning(
+                "bound to %s: the Streamster API refuses every peer but the local computer, so remote "
+                "requests will get 403", host,
+            )  # fmt: skip
+
+    def _app_placeholder(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:54321."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else "::1" if self.host == "::" else self.host
+        return f"http://{url_host(host)}:{self.port}"
+
+    @property
+    def wsdl_url(self) -> str:
+        """Where the WSDL is served."""
+        return f"{self.url}/service.wsdl"
+
+    @property
+    def endpoint_url(self) -> str:
+        """Where SOAP requests are POSTed (the WSDL's soap:address)."""
+        return f"{self.url}/endpoint"
+
+    def start(self) -> StreamsterMock:
+        """Serve in a background thread."""
+        if not self._started:
+            self._server.start()
+            self._started = True
+            log.info("Streamster emulator serving %s", self.wsdl_url)
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until stop() or KeyboardInterrupt."""
+        self._started = True
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._server.stop()
+        self._started = False
+
+    def __enter__(self) -> StreamsterMock:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ control operations
+
+    @property
+    def journal(self) -> Journal:
+        """The bounded request journal (`.entries()`, `.clear()`)."""
+        return self.controller.journal
+
+    def reset(self) -> None:
+        """Back to the scenario's start (faults and journal cleared)."""
+        self.controller.reset()
+
+    def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:
+        """Set an instrument's bid and offer now (offer defaults to bid + spread)."""
+        self.controller.set_price(instrument, bid, offer)
+
+    def move_price(self, instrument: str, pips: Any) -> None:
+        """Move an instrument's price by `pips`."""
+        self.controller.move_price(instrument, pips)
+
+    def advance(self, seconds: float) -> Any:
+        """Move the virtual clock forward (ticks, fills, stops and expiries happen on the way)."""
+        return self.controller.advance(seconds)
+
+    def load_scenario(self, scenario: str | Path | dict[str, Any]) -> None:
+        """Load a scenario and reset to its start."""
+        self.controller.load_scenario(scenario)
+
+    def set_columns(self, window: str, names: list[str]) -> list[str]:
+        """Show exactly these columns in a window (Rates, Orders, Trades, Positions)."""
+        return self.controller.set_columns(window, names)
+
+    def close_chart(self, instrument: str, period: str) -> None:
+        """Close a chart: GetBars on it faults."""
+        self.controller.close_chart(instrument, period)
+
+    def open_chart(self, instrument: str, period: str) -> None:
+        """Open a chart again."""
+        self.controller.open_chart(instrument, period)
+
+    def fail(self, operation: str, kind: str = "fault", times: int | None = 1, probability: float | None = None,
+             **params: Any) -> FaultRule:  # fmt: skip
+        """Queue a failure (fault, http, delay, drop) for the next `times` calls to `operation`."""
+        return self.controller.fail(operation, kind, times, probability, **params)
+
+    def clear_faults(self) -> None:
+        """Drop every queued failure."""
+        self.controller.clear_faults()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The platform state as JSON-ready data."""
+        return self.controller.snapshot()
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Restore a snapshot."""
+        self.controller.restore(data)
