@@ -15,14 +15,25 @@ def setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def run_until_interrupted(serve: Callable[[], None], stop: Callable[[], None]) -> int:
-    """Run `serve` (blocking) until Ctrl-C or SIGTERM, then `stop` cleanly; returns an exit code."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+def run_until_interrupted(start: Callable[[], object], stop: Callable[[], None]) -> int:
+    """Serve (`start` returns at once) until Ctrl-C or SIGTERM, then `stop` cleanly; exit code 0.
+
+    The server runs in its own threads and the main thread only waits: a signal then never
+    lands inside the server's code (where a KeyboardInterrupt could leave a lock held).
+    """
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stopping.set()
+
+    # A shell that starts us in the background may have set SIGINT to "ignore": set it anyway.
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        serve()
-    except KeyboardInterrupt:
-        pass
+        start()
+        while not stopping.wait(0.2):
+            pass
     finally:
         stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0

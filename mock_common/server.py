@@ -95,7 +95,9 @@ class WSGIServer:
     def start(self) -> None:
         """Serve in a daemon thread; returns once the server accepts connections."""
         self._server.prepare()
-        self._thread = threading.Thread(target=self._server.serve, name=f"{self._server.server_name}-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve, name=f"{self._server.server_name}-{self.port}", daemon=True
+        )
         self._thread.start()
 
     def serve_forever(self) -> None:

@@ -20,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the emulator until Ctrl-C")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8018, help="port (default 8018; 0 picks a free one)")
-    serve.add_argument("--seed", type=int, default=None, help="seed for prices and IDs (default: the scenario's, else 0)")
+    serve.add_argument(
+        "--seed", type=int, default=None, help="seed for prices and IDs (default: the scenario's, else 0)"
+    )
     serve.add_argument("--clock", choices=("real", "virtual"), default="real", help="real time (default) or virtual")
     serve.add_argument("--scenario", help="scenario file (YAML or JSON)")
     serve.add_argument("--journal-size", type=int, default=DEFAULT_JOURNAL_SIZE, help="requests kept in the journal")
@@ -48,13 +50,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mock-streamster: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     if not is_loopback(args.host):
-        print(f"warning: bound to {args.host}; requests from any peer but this computer are refused (403)", file=sys.stderr)
+        print(
+            f"warning: bound to {args.host}; requests from any peer but this computer are refused (403)",
+            file=sys.stderr,
+        )
     print(f"Streamster API emulator (seed {mock.platform.seed}, {args.clock} clock)")
     print(f"  WSDL:     {mock.wsdl_url}")
     print(f"  endpoint: {mock.endpoint_url}")
     print(f"  control:  {mock.url}/_mock/")
     print("Press Ctrl-C to stop.", flush=True)
-    return run_until_interrupted(mock.serve_forever, mock.stop)
+    return run_until_interrupted(mock.start, mock.stop)
 
 
 if __name__ == "__main__":

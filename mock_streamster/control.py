@@ -15,6 +15,7 @@ from mock_common.faults import FaultPlan, FaultRule
 from mock_common.journal import Journal
 
 from .platform import Platform
+from .scenario import Scenario
 from .soap import OPERATIONS
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class Controller:
         """Move the clock forward, playing every tick on the way."""
         return self.platform.advance(seconds)
 
-    def load_scenario(self, scenario: str | Path | dict[str, Any]) -> None:
+    def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
         """Load a scenario (a file path or its parsed content) and reset to its start."""
         self.platform.load_scenario(scenario)
 
@@ -63,7 +64,12 @@ class Controller:
         self.platform.open_chart(instrument, period)
 
     def fail(
-        self, operation: str, kind: str = "fault", times: int | None = 1, probability: float | None = None, **params: Any
+        self,
+        operation: str,
+        kind: str = "fault",
+        times: int | None = 1,
+        probability: float | None = None,
+        **params: Any,
     ) -> FaultRule:
         """Queue a failure for `operation` ('*' for all).
 

@@ -193,8 +193,9 @@ class PriceSeries:
     updated: float = 0.0
 
     @classmethod
-    def create(cls, instrument: Instrument, start: float, seed: int, bid: Decimal | None = None,
-               offer: Decimal | None = None) -> PriceSeries:
+    def create(
+        cls, instrument: Instrument, start: float, seed: int, bid: Decimal | None = None, offer: Decimal | None = None
+    ) -> PriceSeries:
         """A series with its pre-history, whose last price is the starting price."""
         bid = instrument.round(bid if bid is not None else instrument.price)
         times, bids = _prehistory(instrument.name, bid, instrument.digits, instrument.volatility, start, seed)

@@ -128,7 +128,16 @@ class Position(Record):
     close_price: Decimal | None
     interest: Decimal
 
-    _decimals = ("open_price", "quantity", "points", "profit", "exit_stop_loss", "exit_target", "close_price", "interest")
+    _decimals = (
+        "open_price",
+        "quantity",
+        "points",
+        "profit",
+        "exit_stop_loss",
+        "exit_target",
+        "close_price",
+        "interest",
+    )
     _datetimes = ("entered", "exited")
 
 

@@ -23,8 +23,25 @@ from mock_common.clock import Clock, ClockMode
 from .errors import ScenarioError, StreamsterError
 from .market import Bar, Instrument, PriceSeries, canonical_period, from_epoch, to_epoch
 from .model import (
-    CANCELLED, CLOSED, DURATION_TYPES, ENTRY, EXECUTED, EXIT, EXPIRED, FILLED, OPEN, PRICE_TYPES,
-    QUANTITY_TYPES, REJECTED, SIDES, WINDOWS, WORKING, Order, Position, Quote, Trade,
+    CANCELLED,
+    CLOSED,
+    DURATION_TYPES,
+    ENTRY,
+    EXECUTED,
+    EXIT,
+    EXPIRED,
+    FILLED,
+    OPEN,
+    PRICE_TYPES,
+    QUANTITY_TYPES,
+    REJECTED,
+    SIDES,
+    WINDOWS,
+    WORKING,
+    Order,
+    Position,
+    Quote,
+    Trade,
 )  # fmt: skip
 from .scenario import Scenario, Tick, load_scenario
 
@@ -196,8 +213,13 @@ class Platform:
                 "synced": self._synced,
                 "instruments": [i.to_dict() for i in self.instruments.values()],
                 "series": {
-                    k: {"times": s.times, "bids": [str(b) for b in s.bids], "bid": str(s.bid),
-                        "offer": str(s.offer), "updated": s.updated}
+                    k: {
+                        "times": s.times,
+                        "bids": [str(b) for b in s.bids],
+                        "bid": str(s.bid),
+                        "offer": str(s.offer),
+                        "updated": s.updated,
+                    }
                     for k, s in self.series.items()
                 },  # fmt: skip
                 "walk_rng": {k: _rng_state(r) for k, r in self._walk_rng.items()},
@@ -334,7 +356,9 @@ class Platform:
                 raise StreamsterError(f"Offer {offer!r} must not be below Bid {bid!r}.")
             for name, value in (("Bid", b), ("Offer", o)):
                 if value is not None and value != inst.round(value):
-                    raise StreamsterError(f"{name} {plain(value)} has more than {inst.digits} decimals for {inst.name}.")
+                    raise StreamsterError(
+                        f"{name} {plain(value)} has more than {inst.digits} decimals for {inst.name}."
+                    )
             self._price(key, max(self._synced, self.series[key].updated), b, o)
 
     def move_price(self, instrument: str, pips: Any) -> None:
@@ -569,7 +593,9 @@ class Platform:
         if order is None:
             raise StreamsterError(f"OrderID {order_id!r} is not a known order.")
         if order.status != WORKING:
-            raise StreamsterError(f"Order {order.order_id} is {order.status}: only a Working order can be changed or cancelled.")
+            raise StreamsterError(
+                f"Order {order.order_id} is {order.status}: only a Working order can be changed or cancelled."
+            )
         return order
 
     def _position(self, position_id: str | None) -> Position:
@@ -579,7 +605,9 @@ class Platform:
         if pos is None:
             raise StreamsterError(f"PositionID {position_id!r} is not a known position.")
         if pos.status != OPEN:
-            raise StreamsterError(f"Position {pos.position_id} is {pos.status}: only an Open position can be changed or closed.")
+            raise StreamsterError(
+                f"Position {pos.position_id} is {pos.status}: only an Open position can be changed or closed."
+            )
         return pos
 
     def _currency(self, f: _Input, desk: str, currencies: dict[str, Decimal], inst: Instrument) -> str:
@@ -593,7 +621,9 @@ class Platform:
             if currency not in currencies:
                 raise StreamsterError(f"Currency {given!r} is not held by desk {desk!r} ({', '.join(currencies)}).")
         if self._rate(inst.currency, currency) is None:
-            raise StreamsterError(f"Currency {currency!r}: no rate converts {inst.currency} profits of {inst.name} into it.")
+            raise StreamsterError(
+                f"Currency {currency!r}: no rate converts {inst.currency} profits of {inst.name} into it."
+            )
         return currency
 
     @staticmethod
@@ -678,7 +708,11 @@ class Platform:
         if order.duration_type == "IOC":
             self._end(order, CANCELLED, f"Order {order.order_id} (IOC) could not fill at once; the rest is cancelled.")
         elif order.price_type == "MARKET" and order.quantity_type == "FULL" and inst.depth is not None:
-            self._end(order, REJECTED, f"Order {order.order_id} rejected: {plain(order.active_quantity)} exceeds the market depth {plain(inst.depth)} of {inst.name}.")
+            self._end(
+                order,
+                REJECTED,
+                f"Order {order.order_id} rejected: {plain(order.active_quantity)} exceeds the market depth {plain(inst.depth)} of {inst.name}.",
+            )
 
     def _end(self, order: Order, status: str, message: str) -> None:
         order.status, order.active_quantity = status, Decimal(0)
@@ -759,7 +793,9 @@ class Platform:
         elif hit_target:
             self._close(pos, price, "LIMIT", target, t)
 
-    def _close(self, pos: Position, price: Decimal, price_type: str, level: Decimal | None, t: float | None = None) -> None:
+    def _close(
+        self, pos: Position, price: Decimal, price_type: str, level: Decimal | None, t: float | None = None
+    ) -> None:
         """Close `pos` at `price` through a filled Exit order and its Exit trade."""
         t = self._synced if t is None else t
         when = from_epoch(t).replace(microsecond=0)
@@ -791,7 +827,9 @@ class Platform:
             valid = {c.lower(): c for c in WINDOWS[canonical]}
             bad = [n for n in names if str(n).lower() not in valid]
             if bad:
-                raise StreamsterError(f"{canonical} has no column(s) {bad!r}; its columns are {', '.join(valid.values())}.")
+                raise StreamsterError(
+                    f"{canonical} has no column(s) {bad!r}; its columns are {', '.join(valid.values())}."
+                )
             wanted = {str(n).lower() for n in names}
             self.columns[canonical] = [c for c in WINDOWS[canonical] if c.lower() in wanted]
             return list(self.columns[canonical])

@@ -92,7 +92,9 @@ class StreamsterMock:
     def __enter__(self) -> StreamsterMock:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # ------------------------------------------------------------------ control operations
@@ -118,7 +120,7 @@ class StreamsterMock:
         """Move the virtual clock forward (ticks, fills, stops and expiries happen on the way)."""
         return self.controller.advance(seconds)
 
-    def load_scenario(self, scenario: str | Path | dict[str, Any]) -> None:
+    def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
         """Load a scenario and reset to its start."""
         self.controller.load_scenario(scenario)
 

@@ -37,7 +37,9 @@ class _QuietClientFaults(logging.Filter):
     """spyne logs every Client fault at ERROR with a traceback; a refused request is not an error."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], Fault) and "Client" in str(record.exc_info[1].faultcode))
+        return not (
+            record.exc_info and isinstance(record.exc_info[1], Fault) and "Client" in str(record.exc_info[1].faultcode)
+        )
 
 
 logging.getLogger("spyne.application.client").addFilter(_QuietClientFaults())
@@ -226,6 +228,9 @@ def _qualify(element: Any) -> Any:
 class BareSoap11(Soap11):
     """SOAP 1.1 for a bare binding: dispatch on the operation the HTTP layer determined."""
 
+    # Faults say soap:Client / soap:Server (the contract's words; PHP shows the text as sent).
+    soap_env = "soap"
+
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
         # The HTTP layer already parsed the body with a hardened parser (no DTD, no entities).
         ctx.in_document = ctx.transport.req_env[ENV_DOCUMENT]
@@ -264,6 +269,9 @@ def build_soap_app(platform: Platform) -> WsgiApplication:
         in_protocol=BareSoap11(),
         out_protocol=BareSoap11(),
     )
+    nsmap = app.interface.nsmap
+    nsmap.pop("soap11env", None)
+    nsmap["soap"] = SOAP_ENV
     app.platform = platform  # type: ignore[attr-defined]
     app.formatter = _Formatter(platform)  # type: ignore[attr-defined]
     return WsgiApplication(app)

@@ -58,7 +58,7 @@ def fault_xml(code: str, text: str) -> bytes:
     ).encode()
 
 
-class BadRequest(Exception):
+class BadRequestError(Exception):
     """A request refused before dispatch: HTTP status and a Client fault text."""
 
     def __init__(self, status: str, text: str) -> None:
@@ -70,7 +70,9 @@ def infer_operation(body: etree._Element | None) -> str:
     """The operation a bare body implies (used when SOAPAction is missing)."""
     parts = [] if body is None else [etree.QName(p).localname for p in body if isinstance(p.tag, str)]
     if not parts:
-        raise BadRequest("400 Bad Request", "The request has no SOAPAction and an empty Body: the operation is unknown.")
+        raise BadRequestError(
+            "400 Bad Request", "The request has no SOAPAction and an empty Body: the operation is unknown."
+        )
     first = parts[0]
     if first == "Instrument":
         return "GetBars" if "Period" in parts else "GetQuote"
@@ -81,7 +83,9 @@ def infer_operation(body: etree._Element | None) -> str:
     guesses = {"OrderID": "CancelOrder", "PositionID": "ClosePosition", "Position": "ChangePosition"}
     if first in guesses:
         return guesses[first]
-    raise BadRequest("400 Bad Request", f"The request has no SOAPAction and its Body element {first!r} names no operation.")
+    raise BadRequestError(
+        "400 Bad Request", f"The request has no SOAPAction and its Body element {first!r} names no operation."
+    )
 
 
 class StreamsterHttp:
@@ -100,7 +104,9 @@ class StreamsterHttp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         peer = environ.get("REMOTE_ADDR", "")
         if not is_loopback(peer):
-            log.warning("refused %s %s from non-local peer %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), peer)
+            log.warning(
+                "refused %s %s from non-local peer %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), peer
+            )
             return self._respond(start_response, "403 Forbidden", fault_xml("Client", LOCAL_ONLY.format(peer=peer)))
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO", "/")
@@ -115,11 +121,16 @@ class StreamsterHttp:
                 wsdl = self._wsdl.replace(REFERENCE_ADDRESS, f'location="{self._address(environ)}"').encode()
                 return self._respond(start_response, "200 OK", b"" if method == "HEAD" else wsdl, length=len(wsdl))
             return self._respond(
-                start_response, "404 Not Found", fault_xml("Client", f"GET {path}: the WSDL is at /service.wsdl; SOAP calls are POSTed to /endpoint.")
+                start_response,
+                "404 Not Found",
+                fault_xml("Client", f"GET {path}: the WSDL is at /service.wsdl; SOAP calls are POSTed to /endpoint."),
             )
         if method != "POST":
             return self._respond(
-                start_response, "405 Method Not Allowed", fault_xml("Client", f"{method} is not allowed: POST SOAP 1.1 requests to /endpoint."), extra=[("Allow", "GET, POST")]
+                start_response,
+                "405 Method Not Allowed",
+                fault_xml("Client", f"{method} is not allowed: POST SOAP 1.1 requests to /endpoint."),
+                extra=[("Allow", "GET, POST")],
             )
         return self._soap_call(environ, start_response)
 
@@ -143,11 +154,16 @@ class StreamsterHttp:
             record["request"] = body.decode("utf-8", "replace")
             document = self._parse(environ, body)
             operation = self._operation(environ, document)
-        except BadRequest as exc:
+        except BadRequestError as exc:
             record.update(operation=None, status=int(exc.status[:3]), response=str(exc))
             self.controller.journal.record(record)
             log.info("bad SOAP request: %s", exc)
-            return self._respond(start_response, exc.status, fault_xml("Client", str(exc)), extra=[("Connection", "close")] if exc.status.startswith("413") else None)
+            return self._respond(
+                start_response,
+                exc.status,
+                fault_xml("Client", str(exc)),
+                extra=[("Connection", "close")] if exc.status.startswith("413") else None,
+            )
         record["operation"] = operation
         rule = self.controller.faults.take(operation)
         if rule is not None:
@@ -189,14 +205,19 @@ class StreamsterHttp:
             try:
                 length = int(length_text)
             except ValueError:
-                raise BadRequest("400 Bad Request", f"Content-Length {length_text!r} is not a number.") from None
+                raise BadRequestError("400 Bad Request", f"Content-Length {length_text!r} is not a number.") from None
             if length > MAX_BODY:
-                raise BadRequest("413 Request Entity Too Large", f"The request body is {length} bytes; the limit is {MAX_BODY} bytes (1 MiB).")
+                raise BadRequestError(
+                    "413 Request Entity Too Large",
+                    f"The request body is {length} bytes; the limit is {MAX_BODY} bytes (1 MiB).",
+                )
             body = environ["wsgi.input"].read(length) if length > 0 else b""
         else:
             body = environ["wsgi.input"].read(MAX_BODY + 1)
             if len(body) > MAX_BODY:
-                raise BadRequest("413 Request Entity Too Large", f"The request body is over the limit of {MAX_BODY} bytes (1 MiB).")
+                raise BadRequestError(
+                    "413 Request Entity Too Large", f"The request body is over the limit of {MAX_BODY} bytes (1 MiB)."
+                )
         return body
 
     @staticmethod
@@ -205,30 +226,43 @@ class StreamsterHttp:
         media, _, params = ctype.partition(";")
         media = media.strip().lower()
         if media == "application/soap+xml":
-            raise BadRequest("415 Unsupported Media Type", "SOAP 1.2 (application/soap+xml) is not supported: send SOAP 1.1 with Content-Type text/xml.")
+            raise BadRequestError(
+                "415 Unsupported Media Type",
+                "SOAP 1.2 (application/soap+xml) is not supported: send SOAP 1.1 with Content-Type text/xml.",
+            )
         if media != "text/xml":
-            raise BadRequest("415 Unsupported Media Type", f"Content-Type {ctype or '(none)'!r} is not supported: SOAP 1.1 requests use text/xml; charset=utf-8.")
+            raise BadRequestError(
+                "415 Unsupported Media Type",
+                f"Content-Type {ctype or '(none)'!r} is not supported: SOAP 1.1 requests use text/xml; charset=utf-8.",
+            )
         charset = re.search(r"charset\s*=\s*\"?([\w.:-]+)", params, re.IGNORECASE)
         if charset and charset.group(1).lower() not in ("utf-8", "utf8", "us-ascii", "ascii"):
-            raise BadRequest("415 Unsupported Media Type", f"charset {charset.group(1)!r} is not supported: send UTF-8.")
+            raise BadRequestError(
+                "415 Unsupported Media Type", f"charset {charset.group(1)!r} is not supported: send UTF-8."
+            )
         try:
             body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise BadRequest("400 Bad Request", f"The request body is not valid UTF-8: byte 0x{body[exc.start]:02x} at offset {exc.start}.") from None
+            raise BadRequestError(
+                "400 Bad Request",
+                f"The request body is not valid UTF-8: byte 0x{body[exc.start]:02x} at offset {exc.start}.",
+            ) from None
         if not body.strip():
-            raise BadRequest("400 Bad Request", "The request body is empty: a SOAP 1.1 Envelope is expected.")
+            raise BadRequestError("400 Bad Request", "The request body is empty: a SOAP 1.1 Envelope is expected.")
         if _DOCTYPE.search(body):
-            raise BadRequest("400 Bad Request", "DTDs and entity declarations are not allowed in a SOAP request.")
+            raise BadRequestError("400 Bad Request", "DTDs and entity declarations are not allowed in a SOAP request.")
         try:
             root = etree.fromstring(body, _parser())
         except etree.XMLSyntaxError as exc:
-            raise BadRequest("400 Bad Request", f"The request is not well-formed XML: {exc}") from None
+            raise BadRequestError("400 Bad Request", f"The request is not well-formed XML: {exc}") from None
         if root.tag == "{http://www.w3.org/2003/05/soap-envelope}Envelope":
-            raise BadRequest("400 Bad Request", "SOAP 1.2 envelopes are not supported: use the SOAP 1.1 namespace.")
+            raise BadRequestError(
+                "400 Bad Request", "SOAP 1.2 envelopes are not supported: use the SOAP 1.1 namespace."
+            )
         if root.tag != f"{{{SOAP_ENV}}}Envelope":
-            raise BadRequest("400 Bad Request", f"The document element is {root.tag!r}, not a SOAP 1.1 Envelope.")
+            raise BadRequestError("400 Bad Request", f"The document element is {root.tag!r}, not a SOAP 1.1 Envelope.")
         if root.find(f"{{{SOAP_ENV}}}Body") is None:
-            raise BadRequest("400 Bad Request", "The SOAP Envelope has no Body.")
+            raise BadRequestError("400 Bad Request", "The SOAP Envelope has no Body.")
         return root
 
     @staticmethod
@@ -239,7 +273,10 @@ class StreamsterHttp:
             name = re.split(r"[/#]", name)[-1] if name else ""
             if name:
                 if name.lower() not in _OPS:
-                    raise BadRequest("500 Internal Server Error", f"SOAPAction {action!r} is not an operation of the Streamster API ({', '.join(OPERATIONS)}).")
+                    raise BadRequestError(
+                        "500 Internal Server Error",
+                        f"SOAPAction {action!r} is not an operation of the Streamster API ({', '.join(OPERATIONS)}).",
+                    )
                 return _OPS[name.lower()]
         return infer_operation(document.find(f"{{{SOAP_ENV}}}Body"))
 
@@ -252,7 +289,7 @@ class ControlRoutes:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        route = environ.get("PATH_INFO", "/_mock").rstrip("/")[len("/_mock"):].strip("/").lower()
+        route = environ.get("PATH_INFO", "/_mock").rstrip("/")[len("/_mock") :].strip("/").lower()
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         handlers: dict[tuple[str, str], Callable[[dict[str, Any], dict[str, str]], Any]] = {
             ("GET", ""): lambda b, q: self.c.state(),
@@ -262,7 +299,10 @@ class ControlRoutes:
             ("POST", "advance"): lambda b, q: {"now": self.c.advance(_number(b, "seconds")).isoformat()},
             ("POST", "scenario"): self._scenario,
             ("GET", "columns"): lambda b, q: self.c.platform.columns,
-            ("POST", "columns"): lambda b, q: {"window": b.get("window"), "visible": self.c.set_columns(_str(b, "window"), b.get("names"))},  # type: ignore[arg-type]
+            ("POST", "columns"): lambda b, q: {
+                "window": b.get("window"),
+                "visible": self.c.set_columns(_str(b, "window"), b.get("names")),
+            },  # type: ignore[arg-type]
             ("POST", "charts"): self._charts,
             ("GET", "faults"): lambda b, q: [r.to_dict() for r in self.c.faults.rules()],
             ("POST", "faults"): self._fail,
@@ -278,8 +318,19 @@ class ControlRoutes:
             known = {r for _, r in handlers}
             if route in known:
                 allowed = ", ".join(sorted(m for m, r in handlers if r == route))
-                return _json(start_response, "405 Method Not Allowed", {"error": f"{method} /_mock/{route} is not allowed; use {allowed}"})
-            return _json(start_response, "404 Not Found", {"error": f"no control route /_mock/{route}", "routes": sorted({f"{m} /_mock/{r}" for m, r in handlers})})
+                return _json(
+                    start_response,
+                    "405 Method Not Allowed",
+                    {"error": f"{method} /_mock/{route} is not allowed; use {allowed}"},
+                )
+            return _json(
+                start_response,
+                "404 Not Found",
+                {
+                    "error": f"no control route /_mock/{route}",
+                    "routes": sorted({f"{m} /_mock/{r}" for m, r in handlers}),
+                },
+            )
         try:
             body = self._body(environ) if method in ("POST", "PUT") else {}
             result = handler(body, query)
@@ -345,7 +396,7 @@ class ControlRoutes:
     def _journal(self, body: dict[str, Any], query: dict[str, str]) -> Any:
         entries = self.c.journal.entries(query.get("operation"))
         if "limit" in query:
-            entries = entries[-int(query["limit"]):] if int(query["limit"]) > 0 else []
+            entries = entries[-int(query["limit"]) :] if int(query["limit"]) > 0 else []
         return entries
 
 

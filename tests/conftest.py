@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mock_streamster import StreamsterMock
+from mock_streamster import Scenario, StreamsterMock
 
 
 def require(flag: str, available: bool, reason: str) -> None:
@@ -41,6 +41,8 @@ def _streamster_session() -> Iterator[StreamsterMock]:
 
 @pytest.fixture
 def mock(_streamster_session: StreamsterMock) -> StreamsterMock:
-    """A Streamster emulator (virtual clock, seed 0) reset to its start."""
+    """A Streamster emulator (virtual clock, seed 0, default scenario) reset to its start."""
+    if _streamster_session.platform.scenario.source is not None or _streamster_session.platform.scenario != Scenario():
+        _streamster_session.load_scenario(Scenario())
     _streamster_session.reset()
     return _streamster_session

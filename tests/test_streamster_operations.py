@@ -138,7 +138,11 @@ def test_ids_have_nine_characters_and_are_never_reused(mock: StreamsterMock) -> 
         buy(mock)
     for p in positions(mock):
         ok(call(mock, "ClosePosition", element("PositionID", p["PositionID"])))
-    ids = [o["OrderID"] for o in orders(mock)] + [p["PositionID"] for p in positions(mock)] + [t["TradeID"] for t in trades(mock)]
+    ids = (
+        [o["OrderID"] for o in orders(mock)]
+        + [p["PositionID"] for p in positions(mock)]
+        + [t["TradeID"] for t in trades(mock)]
+    )
     assert all(ID.match(i) for i in ids)
     assert len([o["OrderID"] for o in orders(mock)]) == len({o["OrderID"] for o in orders(mock)}) == 10
     assert len({t["TradeID"] for t in trades(mock)}) == 10
@@ -206,7 +210,9 @@ def test_ioc_cancels_what_cannot_fill_at_once(mock: StreamsterMock) -> None:
 
 def test_gtd_orders_expire_when_the_clock_passes_duration(mock: StreamsterMock) -> None:
     now = mock.platform.now()
-    buy(mock, PriceType="LIMIT", Price="1.05000", DurationType="GTD", Duration=(now + timedelta(seconds=60)).isoformat())
+    buy(
+        mock, PriceType="LIMIT", Price="1.05000", DurationType="GTD", Duration=(now + timedelta(seconds=60)).isoformat()
+    )
     o = orders(mock)[0]
     assert o["Duration"] == (now + timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%S") and o["DurationType"] == "GTD"
     mock.advance(60)
@@ -247,8 +253,17 @@ def test_partial_fills_follow_the_market_depth() -> None:
 
 
 def test_change_order_replaces_the_editable_set(mock: StreamsterMock) -> None:
-    buy(mock, PriceType="LIMIT", Price="1.08000", ExitStopLoss="1.07000", ExitTarget="1.09000", Text="first",
-        DurationType="GTD", Duration=(mock.platform.now() + timedelta(hours=1)).isoformat(), QuantityType="PARTIAL")
+    buy(
+        mock,
+        PriceType="LIMIT",
+        Price="1.08000",
+        ExitStopLoss="1.07000",
+        ExitTarget="1.09000",
+        Text="first",
+        DurationType="GTD",
+        Duration=(mock.platform.now() + timedelta(hours=1)).isoformat(),
+        QuantityType="PARTIAL",
+    )
     oid = orders(mock)[0]["OrderID"]
     ok(call(mock, "ChangeOrder", element("Order", OrderID=oid, PriceType="LIMIT", Price="1.07500", Quantity="5")))
     o = orders(mock)[0]
@@ -363,8 +378,12 @@ def test_points_and_profit_follow_the_price_and_convert_into_the_desk_currency(m
 # ----------------------------------------------------------------------------- bars
 
 
-@pytest.mark.parametrize("period", ["5 Minutes", "15 minutes", "30 MINUTES", "Hourly", "4 Hours", "Daily", "Weekly", "Monthly"])
-def test_get_bars_returns_200_bars_newest_first_ending_with_the_bar_in_progress(mock: StreamsterMock, period: str) -> None:
+@pytest.mark.parametrize(
+    "period", ["5 Minutes", "15 minutes", "30 MINUTES", "Hourly", "4 Hours", "Daily", "Weekly", "Monthly"]
+)
+def test_get_bars_returns_200_bars_newest_first_ending_with_the_bar_in_progress(
+    mock: StreamsterMock, period: str
+) -> None:
     r = call(mock, "GetBars", element("Instrument", "EUR/USD") + element("Period", period) + element("Options", ""))
     bars = r.items("Bars", "Bar")
     assert len(bars) == 200
@@ -390,9 +409,11 @@ def test_bars_agree_with_quotes_and_with_each_other(mock: StreamsterMock) -> Non
     mock.advance(3 * 3600)
     mock.set_price("EUR/USD", "1.09999")
     q = quote(mock)
+
     def bars(period: str) -> list[dict[str, str]]:
         body = element("Instrument", "EUR/USD") + element("Period", period) + element("Options", "f")
         return call(mock, "GetBars", body).items("Bars", "Bar")
+
     daily = bars("Daily")[-1]
     assert (daily["Open"], daily["High"], daily["Low"], daily["Close"]) == (q["Open"], q["High"], q["Low"], q["Bid"])
     assert bars("Daily")[-2]["Close"] == q["Close"]
@@ -458,9 +479,27 @@ def test_dispatch_from_the_body_without_soapaction(mock: StreamsterMock, body: s
 
 
 def test_dispatch_order_without_soapaction_by_order_id(mock: StreamsterMock) -> None:
-    ok(post(mock.endpoint_url, envelope(element("Order", Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1", PriceType="LIMIT", Price="1.00000"))))
+    ok(
+        post(
+            mock.endpoint_url,
+            envelope(
+                element(
+                    "Order",
+                    Instrument="EUR/USD",
+                    Desk="Virtual Forex",
+                    Quantity="1",
+                    PriceType="LIMIT",
+                    Price="1.00000",
+                )
+            ),
+        )
+    )
     oid = orders(mock)[0]["OrderID"]
-    ok(post(mock.endpoint_url, envelope(element("Order", OrderID=oid, Quantity="2", PriceType="LIMIT", Price="1.00000"))))
+    ok(
+        post(
+            mock.endpoint_url, envelope(element("Order", OrderID=oid, Quantity="2", PriceType="LIMIT", Price="1.00000"))
+        )
+    )
     assert [o["Quantity"] for o in orders(mock)] == ["2"]  # changed, not a second order
     ok(post(mock.endpoint_url, envelope(element("OrderID", oid))))
     assert orders(mock)[0]["Status"] == "Cancelled"

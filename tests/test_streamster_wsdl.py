@@ -64,7 +64,9 @@ def test_served_wsdl_has_the_12_operations_each_with_its_soapaction_and_literal_
 
 def test_messages_are_bare_parts_naming_global_elements(mock: StreamsterMock) -> None:
     root = _served(mock)
-    messages = {m.get("name"): [p.get("element") for p in m.findall("w:part", NSMAP)] for m in root.findall("w:message", NSMAP)}
+    messages = {
+        m.get("name"): [p.get("element") for p in m.findall("w:part", NSMAP)] for m in root.findall("w:message", NSMAP)
+    }
     assert messages["GetBarsRequest"] == ["tns:Instrument", "tns:Period", "tns:Options"]
     assert messages["SendOrderRequest"] == messages["ChangeOrderRequest"] == ["tns:Order"]
     for op in ("GetOrders", "GetTrades", "GetPositions", "GetDesks", "GetLastMessage"):
@@ -77,7 +79,13 @@ def test_messages_are_bare_parts_naming_global_elements(mock: StreamsterMock) ->
 def test_wrappers_declare_unbounded_optional_items(mock: StreamsterMock) -> None:
     root = _served(mock)
     schema = root.find("w:types/x:schema", NSMAP)
-    for wrapper, item in (("Orders", "Order"), ("Trades", "Trade"), ("Positions", "Position"), ("Desks", "Desk"), ("Bars", "Bar")):
+    for wrapper, item in (
+        ("Orders", "Order"),
+        ("Trades", "Trade"),
+        ("Positions", "Position"),
+        ("Desks", "Desk"),
+        ("Bars", "Bar"),
+    ):
         el = schema.find(f"x:element[@name='{wrapper}']", NSMAP)
         items = el.findall("x:complexType/x:sequence/x:element", NSMAP)
         assert len(items) == 1
