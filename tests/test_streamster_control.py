@@ -195,3 +195,9 @@ def test_bad_tick_file_lines_are_refused(tmp_path: Path) -> None:
     (tmp_path / "s.json").write_text(json.dumps({"ticks": "t.csv"}))
     with pytest.raises(ScenarioError, match="line 1 bid must be a number"):
         load_scenario(tmp_path / "s.json")
+
+
+def test_pytest_plugin_fixture_gives_a_reset_emulator(streamster_mock: StreamsterMock) -> None:
+    assert streamster_mock.platform.get_orders() == []
+    send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1")
+    assert len(streamster_mock.platform.get_orders()) == 1
