@@ -15,8 +15,8 @@ def setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def run_until_interrupted(start: Callable[[], object], stop: Callable[[], None]) -> int:
-    """Serve (`start` returns at once) until Ctrl-C or SIGTERM, then `stop` cleanly; exit code 0.
+def wait_for_interrupt(stop: Callable[[], None]) -> int:
+    """Wait (the server already serving in its threads) for Ctrl-C or SIGTERM, then `stop`; 0.
 
     The server runs in its own threads and the main thread only waits: a signal then never
     lands inside the server's code (where a KeyboardInterrupt could leave a lock held).
@@ -29,7 +29,6 @@ def run_until_interrupted(start: Callable[[], object], stop: Callable[[], None])
     # A shell that starts us in the background may have set SIGINT to "ignore": set it anyway.
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        start()
         while not stopping.wait(0.2):
             pass
     finally:

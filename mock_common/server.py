@@ -100,14 +100,6 @@ class WSGIServer:
         )
         self._thread.start()
 
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until `stop()` or KeyboardInterrupt."""
-        self._server.prepare()
-        try:
-            self._server.serve()
-        finally:
-            self.stop()
-
     def stop(self) -> None:
         """Stop accepting, finish the requests in progress, and release the port."""
         if self._server.ready:

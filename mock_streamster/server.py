@@ -79,11 +79,6 @@ class StreamsterMock:
             log.info("Streamster emulator serving %s", self.wsdl_url)
         return self
 
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until stop() or KeyboardInterrupt."""
-        self._started = True
-        self._server.serve_forever()
-
     def stop(self) -> None:
         """Stop serving and release the port."""
         self._server.stop()
