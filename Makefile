@@ -15,7 +15,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Both emulators in the foreground, printing their URLs; Ctrl-C stops both.
 run: install
+	@$(VENV)/bin/mock-instaforex serve --host 127.0.0.1 --port 8080 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
 	$(VENV)/bin/mock-streamster serve --host 127.0.0.1 --port 8018 --scenario fixtures/streamster/demo.yaml
 
 test: install

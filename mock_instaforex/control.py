@@ -1,0 +1,271 @@
+"""The control plane: test and offline operations (not the real API), as Python and as /_mock/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from mock_common.faults import FaultPlan, FaultRule
+from mock_common.journal import Journal
+
+from .errors import StoreError
+from .generate import generate_data
+from .openapi import ROUTE_NAMES
+from .service import Service, parse_login
+from .store import Account, Bonus, Store, Trade, load_store
+
+
+class Controller:
+    """Control operations over one service, its fault plan and its journal."""
+
+    def __init__(self, service: Service, journal: Journal, faults: FaultPlan, source: Any) -> None:
+        self.service = service
+        self.journal = journal
+        self.faults = faults
+        self._source = source  # a path, fixture data, or ("generate", seed, n)
+        self._start = service.clock.now()
+
+    def _load(self, source: Any) -> Store:
+        now = self.service.now()
+        if isinstance(source, tuple) and source[0] == "generate":
+            return Store.from_data(generate_data(source[1], source[2]), now)
+        if isinstance(source, (str, Path)):
+            return load_store(source, now)
+        return Store.from_data(source, now)
+
+    def reset(self) -> None:
+        """Back to the start: clock, store, tokens; faults and journal cleared."""
+        clock = self.service.clock
+        if clock.mode == "virtual":  # a real clock keeps real time
+            clock.set(self._start)
+        self.service.store = self._load(self._source)
+        self.service.tokens.revoke()
+        self.faults.clear()
+        self.journal.clear()
+
+    def load_accounts(self, source: str | Path | dict[str, Any]) -> None:
+        """Replace the store (a file path or fixture data); tokens are revoked."""
+        store = self._load(source)
+        self._source = source
+        self.service.store = store
+        self.service.tokens.revoke()
+
+    def advance(self, seconds: float) -> Any:
+        """Move the clock forward (tokens expire on it)."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
+        return self.service.clock.advance(seconds)
+
+    def add_account(self, data: dict[str, Any]) -> Account:
+        """Add (or replace) an account."""
+        return self.service.store.add_account(data, self.service.now())
+
+    def change_account(self, login: int, changes: dict[str, Any]) -> Account:
+        """Change fields of an account."""
+        return self.service.store.change_account(login, changes, self.service.now())
+
+    def add_trade(self, login: int, data: dict[str, Any]) -> Trade:
+        """Add an open or closed trade."""
+        return self.service.store.add_trade(login, data, self.service.now())
+
+    def close_trade(self, login: int, ticket: int, price: Any, profit: Any) -> Trade:
+        """Close an open trade now; its profit goes to the balance."""
+        return self.service.store.close_trade(login, ticket, price, profit, self.service.now())
+
+    def add_bonus(self, login: int, data: dict[str, Any]) -> Bonus:
+        """Add a bonus."""
+        return self.service.store.add_bonus(login, data, self.service.now())
+
+    def add_referral(self, partner: int, client: int) -> None:
+        """Make a client a partner's referral."""
+        self.service.store.add_referral(partner, client)
+
+    def revoke_tokens(self, login: int | None = None) -> int:
+        """Forget tokens (of one login, or all)."""
+        return self.service.tokens.revoke(login)
+
+    def expire_tokens(self, login: int | None = None) -> int:
+        """Expire tokens now (of one login, or all)."""
+        return self.service.tokens.expire(login, self.service.now())
+
+    def fail(
+        self, route: str, kind: str = "fault", times: int | None = 1, probability: float | None = None, **params: Any
+    ) -> FaultRule:
+        """Queue a failure for a route (e.g. 'RequestOpenTrades', '*').
+
+        kind: 'http' (status, message), 'delay' (seconds), 'drop' (connection reset) or
+        'malformed' (a truncated JSON body with 200); 'fault' is an HTTP 500.
+        """
+        if kind == "fault":
+            kind, params = "http", {"status": 500, "message": "An error has occurred.", **params}
+        return self.faults.add(route, kind=kind, times=times, probability=probability, **params)
+
+    def state(self) -> dict[str, Any]:
+        """A short summary."""
+        store = self.service.store
+        return {
+            "now": self.service.now().isoformat(),
+            "clock": self.service.clock.mode,
+            "accounts": len(store.accounts),
+            "partners": len(store.partners),
+            "signals": len(store.signals),
+            "token_ttl": self.service.tokens.ttl,
+            "routes": sorted(set(ROUTE_NAMES.values())),
+            "journal": {"size": len(self.journal), "max": self.journal.maxlen, "total": self.journal.total},
+        }
+
+
+blueprint = Blueprint("control", __name__, url_prefix="/_mock")
+
+
+def _c() -> Controller:
+    return current_app.config["CONTROLLER"]  # type: ignore[no-any-return]
+
+
+def _body() -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise StoreError("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise StoreError("the body must be a JSON object")
+    return data
+
+
+def _ok(data: Any = None) -> Response:
+    from .app import json_response
+
+    return json_response({"ok": True} if data is None else data)
+
+
+def _num(body: dict[str, Any], key: str) -> int:
+    try:
+        return parse_login(body.get(key), key)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
+
+
+@blueprint.get("/")
+@blueprint.get("/state")
+def state() -> Response:
+    return _ok(_c().state())
+
+
+@blueprint.post("/reset")
+def reset() -> Response:
+    _c().reset()
+    return _ok()
+
+
+@blueprint.post("/advance")
+def advance() -> Response:
+    try:
+        now = _c().advance(_body().get("seconds"))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
+    return _ok({"now": now.replace(microsecond=0).isoformat()})
+
+
+@blueprint.post("/accounts")
+def accounts() -> Response:
+    body = _body()
+    if "path" in body:
+        _c().load_accounts(str(body["path"]))
+    elif isinstance(body.get("data"), dict):
+        _c().load_accounts(body["data"])
+    else:
+        raise StoreError("accounts needs 'path' (an accounts file) or 'data' (its content)")
+    return _ok(_c().state())
+
+
+@blueprint.post("/account")
+def account() -> Response:
+    return _ok({"login": _c().add_account(_body()).login})
+
+
+@blueprint.patch("/account/<int:login>")
+def change_account(login: int) -> Response:
+    return _ok({"login": _c().change_account(login, _body()).login})
+
+
+@blueprint.post("/trade")
+def trade() -> Response:
+    body = _body()
+    return _ok({"ticket": _c().add_trade(_num(body, "login"), body.get("trade") or {}).ticket})
+
+
+@blueprint.post("/close")
+def close() -> Response:
+    body = _body()
+    t = _c().close_trade(_num(body, "login"), _num(body, "ticket"), body.get("price"), body.get("profit"))
+    return _ok({"ticket": t.ticket})
+
+
+@blueprint.post("/bonus")
+def bonus() -> Response:
+    body = _body()
+    _c().add_bonus(_num(body, "login"), body.get("bonus") or {})
+    return _ok()
+
+
+@blueprint.post("/referral")
+def referral() -> Response:
+    body = _body()
+    _c().add_referral(_num(body, "partner"), _num(body, "client"))
+    return _ok()
+
+
+@blueprint.post("/tokens/revoke")
+def revoke() -> Response:
+    body = _body()
+    return _ok({"revoked": _c().revoke_tokens(_num(body, "login") if "login" in body else None)})
+
+
+@blueprint.post("/tokens/expire")
+def expire() -> Response:
+    body = _body()
+    return _ok({"expired": _c().expire_tokens(_num(body, "login") if "login" in body else None)})
+
+
+@blueprint.get("/faults")
+def faults() -> Response:
+    return _ok([r.to_dict() for r in _c().faults.rules()])
+
+
+@blueprint.post("/faults")
+def add_fault() -> Response:
+    body = _body()
+    params = {k: body[k] for k in ("status", "message", "seconds") if k in body}
+    try:
+        rule = _c().fail(str(body.get("route", "")), kind=body.get("kind", "fault"), times=body.get("times", 1),
+                         probability=body.get("probability"), **params)  # fmt: skip
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
+    return _ok(rule.to_dict())
+
+
+@blueprint.delete("/faults")
+def clear_faults() -> Response:
+    _c().faults.clear()
+    return _ok()
+
+
+@blueprint.get("/journal")
+def journal() -> Response:
+    entries = _c().journal.entries()
+    route = request.args.get("route")
+    if route:
+        entries = [e for e in entries if str(e.get("route", "")).lower() == route.lower()]
+    return _ok(entries)
+
+
+@blueprint.delete("/journal")
+def clear_journal() -> Response:
+    _c().journal.clear()
+    return _ok()

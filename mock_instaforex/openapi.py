@@ -1,0 +1,199 @@
+"""The OpenAPI 3 description served at /openapi.json: every route, parameter, status and schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DATETIME = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$", "example": "2024-03-05T14:22:10"}
+NUMBER = {"type": "number"}
+INT = {"type": "integer"}
+STR = {"type": "string"}
+
+
+def _obj(props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+
+_TRADE = {
+    "Ticket": INT, "OpenTime": DATETIME, "Symbol": STR, "Type": {"type": "integer", "enum": [1, 2], "description": "1 buy, 2 sell"},
+    "Volume": NUMBER, "OpenPrice": NUMBER,
+}  # fmt: skip
+_TRADE_TAIL = {"SL": NUMBER, "TP": NUMBER, "Swap": NUMBER, "Commission": NUMBER, "Profit": NUMBER, "Comment": STR}
+
+SCHEMAS: dict[str, Any] = {
+    "Message": _obj({"Message": STR}),
+    "AccessDenied": {"type": "string", "enum": ["Access denied"]},
+    "Token": {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "32 lowercase hex characters"},
+    "TokenRequest": {
+        "type": "object",
+        "properties": {
+            "Login": {
+                "oneOf": [
+                    {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                    {"type": "string", "pattern": r"^\s*[0-9]{1,10}\s*$"},
+                ]
+            },
+            "Password": {"type": "string"},
+        },
+        "required": ["Login", "Password"],
+        "description": "Keys are matched case-insensitively.",
+    },
+    "Balance": _obj(
+        {
+            "Login": INT,
+            "Balance": NUMBER,
+            "Equity": NUMBER,
+            "Margin": NUMBER,
+            "FreeMargin": NUMBER,
+            "Credit": NUMBER,
+            "Currency": STR,
+            "Leverage": INT,
+        }
+    ),  # fmt: skip
+    "OpenTrade": _obj({**_TRADE, "CurrentPrice": NUMBER, **_TRADE_TAIL}),
+    "ClosedTrade": _obj({**_TRADE, **_TRADE_TAIL, "CloseTime": DATETIME, "ClosePrice": NUMBER}),
+    "ClosedLots": _obj({"Login": INT, "From": DATETIME, "To": DATETIME, "Lots": NUMBER, "TradesCount": INT}),
+    "Bonus": _obj({"Date": DATETIME, "BonusType": STR, "Percent": NUMBER, "Amount": NUMBER, "Status": STR}),
+    "LoginEvent": _obj({"Time": DATETIME, "Ip": STR, "Source": STR}),
+    "AccountSummary": _obj(
+        {
+            "Login": INT,
+            "Name": STR,
+            "Group": STR,
+            "Currency": STR,
+            "Leverage": INT,
+            "Balance": NUMBER,
+            "Equity": NUMBER,
+            "Credit": NUMBER,
+            "RegistrationDate": DATETIME,
+            "TotalDeposit": NUMBER,
+            "TotalWithdrawal": NUMBER,
+        }
+    ),  # fmt: skip
+    "Commission": _obj(
+        {"Login": INT, "Date": DATETIME, "Ticket": INT, "Symbol": STR, "Volume": NUMBER, "Amount": NUMBER}
+    ),
+    "ClickStatistics": _obj({"Period": STR, "Clicks": INT, "ReferalAccounts": {"type": "array", "items": INT}}),
+    "Signal": _obj(
+        {
+            "Id": INT,
+            "ActualTime": {"type": "integer", "description": "Unix seconds"},
+            "Comment": STR,
+            "Pair": STR,
+            "Cmd": INT,
+            "TradingSystem": INT,
+            "Period": STR,
+            "Price": NUMBER,
+            "Sl": NUMBER,
+            "Tp": NUMBER,
+        }
+    ),  # fmt: skip
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _array(name: str, min_items: int = 0) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "array", "items": _ref(name)}
+    if min_items:
+        schema["minItems"] = min_items
+    return schema
+
+
+LOGIN = {"type": "integer", "minimum": 1, "maximum": 2147483647}
+RANGE = [
+    {"name": "from", "in": "query", "required": False, "schema": STR,
+     "description": "Unix seconds, YYYY-MM-DD or ISO-8601; default: 30 days before `to`"},
+    {"name": "to", "in": "query", "required": False, "schema": STR,
+     "description": "inclusive; Unix seconds, YYYY-MM-DD or ISO-8601; default: now"},
+]  # fmt: skip
+
+# (Flask endpoint, route name, path, token kind, extra parameters, 200 schema, evidenced)
+DATA_ROUTES: list[tuple[str, str, str, str, list[dict[str, Any]], dict[str, Any], bool]] = [
+    ("client.balance", "RequestBalanceInformation", "/client/RequestBalanceInformation/{login}", "client", [], _ref("Balance"), True),
+    ("client.open_trades", "RequestOpenTrades", "/client/RequestOpenTrades/{login}", "client", [], _array("OpenTrade"), True),
+    ("client.closed_trades", "RequestClosedTrades", "/client/RequestClosedTrades/{login}", "client", RANGE, _array("ClosedTrade"), False),
+    ("client.closed_lots", "RequestClosedLots", "/client/RequestClosedLots/{login}", "client", RANGE, _ref("ClosedLots"), False),
+    ("client.bonus_statistics", "RequestBonusStatistics", "/client/RequestBonusStatistics/{login}", "client", [], _array("Bonus"), False),
+    ("client.login_history", "RequestLoginHistory", "/client/RequestLoginHistory/{login}", "client", RANGE, _array("LoginEvent"), False),
+    ("client.account_summary", "RequestAccountSummary", "/client/RequestAccountSummary/{login}", "client", [], _ref("AccountSummary"), False),
+    ("partner.check_referral", "CheckReferral", "/partner/CheckReferral/{login}/{client}", "partner",
+     [{"name": "client", "in": "path", "required": True, "schema": LOGIN, "description": "the client login to check"}],
+     {"type": "boolean"}, True),
+    ("partner.commission_records", "GetCommissionRecords", "/partner/GetCommissionRecords/{login}", "partner", RANGE, _array("Commission"), True),
+    ("partner.click_statistics", "GetClickStatistics", "/partner/GetClickStatistics/{login}", "partner", [], _array("ClickStatistics", 3), True),
+    ("mobile.analytic_signals", "GetAnalyticSignals", "/clientmobile/GetAnalyticSignals/{login}", "mobile", [
+        {"name": "tradingsystem", "in": "query", "required": False, "schema": STR, "description": "a whole number, e.g. 3"},
+        {"name": "pairs", "in": "query", "required": False, "schema": STR, "description": "comma-separated symbols, e.g. EURUSD,GBPUSD"},
+        *RANGE,
+    ], _array("Signal"), True),
+]  # fmt: skip
+TOKEN_ROUTES = [
+    ("auth.request_client_token", "RequestClientApiToken", "client"),
+    ("auth.request_partner_token", "RequestPartnerApiToken", "partner"),
+    ("auth.request_mobile_token", "RequestMoblieCabinetApiToken", "mobile"),
+]
+ROUTE_NAMES: dict[str, str] = {e: n for e, n, *_ in DATA_ROUTES} | {e: n for e, n, _ in TOKEN_ROUTES}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def build_openapi(deny_status: int = 403) -> dict[str, Any]:
+    """The document; with deny_status 200, a 200 may also carry "Access denied"."""
+    denied = _json(
+        _ref("AccessDenied"), "Access denied: no, unknown, expired or wrong-kind passkey, or another login's"
+    )
+
+    def ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
+        if deny_status == 200:
+            schema = {"oneOf": [schema, _ref("AccessDenied")]}
+        return _json(schema, description)
+
+    def errors(*codes: int) -> dict[str, Any]:
+        texts = {400: "Bad request: the message names the field", 404: "No HTTP resource matches the URI",
+                 413: "Body over 64 KiB", 500: "An error has occurred"}  # fmt: skip
+        out = {str(c): _json(_ref("Message"), texts[c]) for c in codes}
+        if deny_status == 403:
+            out["403"] = denied
+        return out
+
+    paths: dict[str, Any] = {}
+    for _, name, kind in TOKEN_ROUTES:
+        paths[f"/api/Authentication/{name}"] = {"post": {
+            "operationId": name, "tags": ["authentication"], "x-evidence": "documented",
+            "summary": f"A {kind} token for Login/Password (and the caller's IP at the ip level)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("TokenRequest")}}},
+            "responses": {"200": ok(_ref("Token"), "The token as a JSON string literal"), **errors(400, 404, 413, 500)},
+        }}  # fmt: skip
+    for _, name, path, kind, extra, schema, evidenced in DATA_ROUTES:
+        params = [
+            {"name": "login", "in": "path", "required": True, "schema": LOGIN, "description": "the token's login"},
+            *extra,
+            {"name": "passkey", "in": "header", "required": False, "schema": STR,
+             "description": f"a {kind} token, with or without surrounding quotes"},
+        ]  # fmt: skip
+        op = {
+            "operationId": name, "tags": [kind], "parameters": params,
+            "x-evidence": "documented" if evidenced else "emulator choice (no public source names this route)",
+            "responses": {"200": ok(schema, "Success"), **errors(400, 404, 500)},
+        }  # fmt: skip
+        paths[path] = {"get": op}
+    paths["/openapi.json"] = {"get": {
+        "operationId": "OpenApi", "tags": ["emulator"], "x-evidence": "emulator",
+        "responses": {"200": _json({"type": "object"}, "This document")},
+    }}  # fmt: skip
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "InstaForex Client Cabinet API (emulator)",
+            "version": "1.0",
+            "description": "Paths and JSON keys are matched case-insensitively; a trailing slash is ignored. "
+            "Control routes under /_mock/ are not part of the API and are documented in the README.",
+        },
+        "paths": paths,
+        "components": {"schemas": SCHEMAS},
+    }

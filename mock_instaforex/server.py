@@ -1,0 +1,159 @@
+"""`InstaForexMock`: the emulator on a port, in a background thread, with its control operations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mock_common.clock import Clock, ClockMode
+from mock_common.faults import FaultPlan, FaultRule
+from mock_common.journal import DEFAULT_JOURNAL_SIZE, Journal
+from mock_common.peers import url_host
+from mock_common.server import WSGIServer
+
+from .app import Settings, case_insensitive, create_app
+from .control import Controller
+from .openapi import ROUTE_NAMES
+from .service import Service
+from .store import Account, Bonus, Store, Trade
+from .tokens import DEFAULT_TTL, TokenStore
+
+log = logging.getLogger(__name__)
+
+
+def demo_path() -> Path:
+    """The demo accounts file shipped with the package."""
+    return Path(str(resources.files(__package__).joinpath("demo.yaml")))
+
+
+class InstaForexMock:
+    """An InstaForex Client Cabinet API emulator serving on host:port (0 = a free port).
+
+    `accounts`: a YAML/JSON file, fixture data (dict), or None for the demo accounts; with
+    `generate=N`, a seeded store of N accounts instead.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 0,
+        accounts: str | Path | dict[str, Any] | None = None,
+        clock: ClockMode = "virtual",
+        token_ttl: float = DEFAULT_TTL,
+        deny_status: int = 403,
+        trusted_proxies: Iterable[str] = (),
+        token_seed: int | None = None,
+        generate: int | None = None,
+        journal_size: int = DEFAULT_JOURNAL_SIZE,
+        threads: int = 16,
+    ) -> None:
+        source: Any = ("generate", seed, generate) if generate else accounts if accounts is not None else demo_path()
+        self.clock = Clock(clock)
+        tokens = TokenStore(token_ttl, token_seed)
+        self.service = Service(Store(), self.clock, tokens)
+        self.controller = Controller(
+            self.service, Journal(journal_size), FaultPlan(seed, tuple(ROUTE_NAMES.values())), source
+        )
+        self.controller.load_accounts(source)
+        self.settings = Settings(deny_status, trusted_proxies)
+        self.app = create_app(self.service, self.controller, self.settings)
+        self._server = WSGIServer(case_insensitive(self.app), host, port, threads=threads, name="mock-instaforex")
+        self.host, self.port = host, self._server.port
+        self._started = False
+
+    @property
+    def url(self) -> str:
+        """Base URL with a trailing slash, as the vendor's samples build URLs."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else "::1" if self.host == "::" else self.host
+        return f"http://{url_host(host)}:{self.port}/"
+
+    @property
+    def store(self) -> Store:
+        """The account store."""
+        return self.service.store
+
+    @property
+    def journal(self) -> Journal:
+        """The bounded request journal."""
+        return self.controller.journal
+
+    def start(self) -> InstaForexMock:
+        """Serve in a background thread."""
+        if not self._started:
+            self._server.start()
+            self._started = True
+            log.info("InstaForex emulator serving %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._server.stop()
+        self._started = False
+
+    def __enter__(self) -> InstaForexMock:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ control operations
+
+    def reset(self) -> None:
+        """Back to the start: clock, store, tokens; faults and journal cleared."""
+        self.controller.reset()
+
+    def advance(self, seconds: float) -> Any:
+        """Move the clock forward (tokens expire on it)."""
+        return self.controller.advance(seconds)
+
+    def load_accounts(self, source: str | Path | dict[str, Any]) -> None:
+        """Replace the store."""
+        self.controller.load_accounts(source)
+
+    def add_account(self, data: dict[str, Any] | None = None, **fields: Any) -> Account:
+        """Add (or replace) an account: fixture keys (login, level, api_password, balance, ...)."""
+        return self.controller.add_account({**(data or {}), **fields})
+
+    def change_account(self, login: int, **changes: Any) -> Account:
+        """Change fields of an account."""
+        return self.controller.change_account(login, changes)
+
+    def add_trade(self, login: int, **trade: Any) -> Trade:
+        """Add an open trade (or a closed one, with close_time and close_price)."""
+        return self.controller.add_trade(login, trade)
+
+    def close_trade(self, login: int, ticket: int, price: Any, profit: Any) -> Trade:
+        """Close an open trade now; its profit goes to the balance."""
+        return self.controller.close_trade(login, ticket, price, profit)
+
+    def add_bonus(self, login: int, **bonus: Any) -> Bonus:
+        """Add a bonus."""
+        return self.controller.add_bonus(login, bonus)
+
+    def add_referral(self, partner: int, client: int) -> None:
+        """Make a client a partner's referral."""
+        self.controller.add_referral(partner, client)
+
+    def revoke_tokens(self, login: int | None = None) -> int:
+        """Forget the tokens of a login (or all)."""
+        return self.controller.revoke_tokens(login)
+
+    def expire_tokens(self, login: int | None = None) -> int:
+        """Expire the tokens of a login (or all) now."""
+        return self.controller.expire_tokens(login)
+
+    def fail(self, route: str, kind: str = "fault", times: int | None = 1, probability: float | None = None,
+             **params: Any) -> FaultRule:  # fmt: skip
+        """Queue a failure (fault, http, delay, drop, malformed) for the next calls to a route."""
+        return self.controller.fail(route, kind, times, probability, **params)
+
+    def clear_faults(self) -> None:
+        """Drop every queued failure."""
+        self.controller.faults.clear()

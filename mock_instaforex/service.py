@@ -1,0 +1,308 @@
+"""The Client Cabinet API over the store: tokens, access checks and the data methods.
+
+No Flask here: methods take plain values (the caller's IP, the passkey text, query strings) and
+return JSON-ready values with PascalCase keys (money as Decimal), or raise BadRequestError /
+AccessDeniedError. A refused request changes nothing, except that every token request,
+accepted or refused, adds a login-history entry (contract §5).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from mock_common.clock import Clock
+
+from .errors import AccessDeniedError, BadRequestError
+from .store import Account, Partner, Store, Trade
+from .tokens import TokenStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RANGE = timedelta(days=30)
+SOURCES = {"client": "ClientApi", "partner": "PartnerApi", "mobile": "MobileApi"}
+
+
+def fmt_time(when: datetime) -> str:
+    """`YYYY-MM-DDThh:mm:ss` (UTC, no offset)."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def parse_login(value: Any, field: str = "Login") -> int:
+    """A login from JSON (number or numeric string) or a path segment."""
+    if isinstance(value, bool) or value is None:
+        raise BadRequestError(f"The field '{field}' must be a numeric login, not {value!r}.")
+    if isinstance(value, int):
+        login = value
+    elif isinstance(value, float) and value.is_integer():
+        login = int(value)
+    else:
+        text = str(value).strip()
+        if not text.isdigit():
+            raise BadRequestError(f"The field '{field}' must be a numeric login, not {value!r}.")
+        login = int(text)
+    if not 0 < login < 2**31:
+        raise BadRequestError(f"The field '{field}' must be a login between 1 and 2147483647, not {value!r}.")
+    return login
+
+
+def parse_date(value: str, field: str, end: bool) -> datetime:
+    """Unix seconds, YYYY-MM-DD (a whole day; `to` is inclusive) or ISO-8601."""
+    text = value.strip()
+    try:
+        if text.lstrip("-").isdigit():
+            return datetime.fromtimestamp(int(text), timezone.utc).replace(tzinfo=None)
+        if len(text) == 10:
+            day = datetime.strptime(text, "%Y-%m-%d")
+            return day + timedelta(days=1, seconds=-1) if end else day
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        raise BadRequestError(
+            f"The value '{value}' of '{field}' is not a date: use Unix seconds, YYYY-MM-DD or ISO-8601."
+        ) from None
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return when
+
+
+class Service:
+    """The API's behaviour: one per emulator instance."""
+
+    def __init__(self, store: Store, clock: Clock, tokens: TokenStore) -> None:
+        self.store = store
+        self.clock = clock
+        self.tokens = tokens
+
+    def now(self) -> datetime:
+        """The emulator's time, whole seconds."""
+        return self.clock.now().replace(microsecond=0)
+
+    # ------------------------------------------------------------------ tokens and access
+
+    def request_token(self, kind: str, body: Any, ip: str) -> str:
+        """Issue a token of `kind` for the body's Login/Password, or raise AccessDeniedError."""
+        if not isinstance(body, dict):
+            raise BadRequestError("The request body must be a JSON object with Login and Password.")
+        fields = {str(k).lower(): v for k, v in body.items()}
+        if "login" not in fields:
+            raise BadRequestError("The field 'Login' is required.")
+        login = parse_login(fields["login"])
+        if "password" not in fields or fields["password"] is None:
+            raise BadRequestError("The field 'Password' is required.")
+        password = fields["password"]
+        if isinstance(password, bool) or not isinstance(password, (str, int)):
+            raise BadRequestError(f"The field 'Password' must be a string, not {type(password).__name__}.")
+        password = str(password)
+        now = self.now()
+        with self.store.lock:
+            who = self._eligible(kind, login)
+            self.store.record_login(login, ip, SOURCES[kind], now)
+            if who is None or not self._admits(who, password, ip):
+                log.info("%s token refused for login %s from %s", kind, login, ip)
+                raise AccessDeniedError()
+            token = self.tokens.issue(login, kind, now)
+        log.info("%s token issued for login %s from %s", kind, login, ip)
+        return token.value
+
+    def _eligible(self, kind: str, login: int) -> Account | Partner | None:
+        if kind == "client":
+            return self.store.accounts.get(login)
+        if kind == "partner":
+            return self.store.partners.get(login)
+        return self.store.principal(login)
+
+    @staticmethod
+    def _admits(who: Account | Partner, password: str, ip: str) -> bool:
+        if who.level == "open":
+            return True
+        if who.level == "password":
+            return hmac.compare_digest((who.api_password or "").encode(), password.encode())
+        mask = who.mask
+        ok = hmac.compare_digest((who.ip_password or "").encode(), password.encode())
+        return ok and mask is not None and mask.matches(ip)
+
+    def authorize(self, kind: str, passkey: str | None, login: int, ip: str) -> Account | Partner:
+        """The principal a data call may read, or AccessDeniedError."""
+        if not passkey:
+            raise AccessDeniedError()
+        value = passkey.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].strip()  # clients paste the raw token body, quotes included
+        token = self.tokens.find(value, self.now())
+        if token is None or token.kind != kind or token.login != login:
+            raise AccessDeniedError()
+        who = self._eligible(kind, login)
+        if who is None:
+            raise AccessDeniedError()
+        if who.level == "ip" and (who.mask is None or not who.mask.matches(ip)):
+            raise AccessDeniedError()
+        return who
+
+    def date_range(self, start: str | None, end: str | None) -> tuple[datetime, datetime]:
+        """`from`/`to` (inclusive); the last 30 days on the emulator's clock by default."""
+        now = self.now()
+        to = parse_date(end, "to", True) if end not in (None, "") else now
+        frm = parse_date(start, "from", False) if start not in (None, "") else to - DEFAULT_RANGE
+        if frm > to:
+            raise BadRequestError(f"The range is empty: 'from' ({fmt_time(frm)}) is after 'to' ({fmt_time(to)}).")
+        return frm, to
+
+    # ------------------------------------------------------------------ client methods
+
+    @staticmethod
+    def _trade(t: Trade, closed: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Ticket": t.ticket, "OpenTime": fmt_time(t.open_time), "Symbol": t.symbol, "Type": t.type,
+            "Volume": t.volume, "OpenPrice": t.open_price,
+        }  # fmt: skip
+        if not closed:
+            out["CurrentPrice"] = t.current_price
+        out.update(
+            {
+                "SL": t.sl,
+                "TP": t.tp,
+                "Swap": t.swap,
+                "Commission": t.commission,
+                "Profit": t.profit,
+                "Comment": t.comment,
+            }
+        )
+        if closed:
+            assert t.close_time is not None
+            out["CloseTime"], out["ClosePrice"] = fmt_time(t.close_time), t.close_price
+        return out
+
+    def balance(self, a: Account) -> dict[str, Any]:
+        """RequestBalanceInformation."""
+        with self.store.lock:
+            return {
+                "Login": a.login, "Balance": a.balance, "Equity": a.equity, "Margin": a.margin,
+                "FreeMargin": a.free_margin, "Credit": a.credit, "Currency": a.currency, "Leverage": a.leverage,
+            }  # fmt: skip
+
+    def open_trades(self, a: Account) -> list[dict[str, Any]]:
+        """RequestOpenTrades, by OpenTime."""
+        with self.store.lock:
+            return [self._trade(t, False) for t in a.open_trades]
+
+    def _closed_in(self, a: Account, start: str | None, end: str | None) -> tuple[datetime, datetime, list[Trade]]:
+        frm, to = self.date_range(start, end)
+        return frm, to, [t for t in a.closed_trades if t.close_time is not None and frm <= t.close_time <= to]
+
+    def closed_trades(self, a: Account, start: str | None, end: str | None) -> list[dict[str, Any]]:
+        """RequestClosedTrades with CloseTime in the range, by CloseTime."""
+        with self.store.lock:
+            return [self._trade(t, True) for t in self._closed_in(a, start, end)[2]]
+
+    def closed_lots(self, a: Account, start: str | None, end: str | None) -> dict[str, Any]:
+        """RequestClosedLots: the volume and count of trades closed in the range."""
+        with self.store.lock:
+            frm, to, trades = self._closed_in(a, start, end)
+            lots = sum((t.volume for t in trades), Decimal(0))
+            return {
+                "Login": a.login,
+                "From": fmt_time(frm),
+                "To": fmt_time(to),
+                "Lots": lots,
+                "TradesCount": len(trades),
+            }
+
+    def bonus_statistics(self, a: Account) -> list[dict[str, Any]]:
+        """RequestBonusStatistics."""
+        with self.store.lock:
+            return [
+                {
+                    "Date": fmt_time(b.date),
+                    "BonusType": b.bonus_type,
+                    "Percent": b.percent,
+                    "Amount": b.amount,
+                    "Status": b.status,
+                }
+                for b in a.bonuses
+            ]
+
+    def login_history(self, a: Account, start: str | None, end: str | None) -> list[dict[str, Any]]:
+        """RequestLoginHistory in the range, by time."""
+        with self.store.lock:
+            frm, to = self.date_range(start, end)
+            return [
+                {"Time": fmt_time(e.time), "Ip": e.ip, "Source": e.source}
+                for e in a.login_history
+                if frm <= e.time <= to
+            ]
+
+    def account_summary(self, a: Account) -> dict[str, Any]:
+        """RequestAccountSummary (agrees with the balance information)."""
+        with self.store.lock:
+            return {
+                "Login": a.login, "Name": a.name, "Group": a.group, "Currency": a.currency, "Leverage": a.leverage,
+                "Balance": a.balance, "Equity": a.equity, "Credit": a.credit,
+                "RegistrationDate": fmt_time(a.registration_date), "TotalDeposit": a.total_deposit,
+                "TotalWithdrawal": a.total_withdrawal,
+            }  # fmt: skip
+
+    # ------------------------------------------------------------------ partner and mobile
+
+    def check_referral(self, p: Partner, client: int) -> bool:
+        """CheckReferral: is `client` among the partner's referrals."""
+        with self.store.lock:
+            return client in p.referrals
+
+    def commission_records(self, p: Partner, start: str | None, end: str | None) -> list[dict[str, Any]]:
+        """GetCommissionRecords in the range, by date."""
+        with self.store.lock:
+            frm, to = self.date_range(start, end)
+            return [
+                {
+                    "Login": c.login,
+                    "Date": fmt_time(c.date),
+                    "Ticket": c.ticket,
+                    "Symbol": c.symbol,
+                    "Volume": c.volume,
+                    "Amount": c.amount,
+                }
+                for c in p.commissions
+                if frm <= c.date <= to
+            ]
+
+    def click_statistics(self, p: Partner) -> list[dict[str, Any]]:
+        """GetClickStatistics: at least Today, Week and Month."""
+        with self.store.lock:
+            return [
+                {"Period": k.period, "Clicks": k.clicks, "ReferalAccounts": list(k.referal_accounts)} for k in p.clicks
+            ]
+
+    def analytic_signals(
+        self, system: str | None, pairs: str | None, start: str | None, end: str | None
+    ) -> list[dict[str, Any]]:
+        """GetAnalyticSignals filtered by trading system, pairs and time range, by ActualTime."""
+        trading_system = None
+        if system not in (None, ""):
+            try:
+                trading_system = int(str(system).strip())
+            except ValueError:
+                raise BadRequestError(f"The value '{system}' of 'tradingsystem' is not a whole number.") from None
+        wanted = {p.strip().upper().replace("/", "") for p in (pairs or "").split(",") if p.strip()}
+        with self.store.lock:
+            frm, to = self.date_range(start, end)
+            return [
+                {
+                    "Id": s.id,
+                    "ActualTime": int(s.actual_time.replace(tzinfo=timezone.utc).timestamp()),
+                    "Comment": s.comment,
+                    "Pair": s.pair,
+                    "Cmd": s.cmd,
+                    "TradingSystem": s.trading_system,
+                    "Period": s.period,
+                    "Price": s.price,
+                    "Sl": s.sl,
+                    "Tp": s.tp,
+                }  # fmt: skip
+                for s in self.store.signals
+                if frm <= s.actual_time <= to
+                and (trading_system is None or s.trading_system == trading_system)
+                and (not wanted or s.pair in wanted)
+            ]

@@ -1,0 +1,596 @@
+"""The account store: accounts, trades, bonuses, login history, partners, commissions, clicks, signals.
+
+Plain Python behind one lock. Loaded from a fixture (YAML or JSON, snake_case keys) or generated
+from a seed. The figures agree with each other (contract §5): equity, free margin, closed lots,
+summary, referrals and commissions are all derived from the same records.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import StoreError
+from .ipmask import IpMask, parse_mask
+
+LEVELS = ("open", "password", "ip")
+CENT = Decimal("0.01")
+_RELATIVE = re.compile(r"^now\s*(?:([+-])\s*((?:\d+(?:\.\d+)?[dhms]\s*)+))?$", re.IGNORECASE)
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_time(value: Any, where: str, now: datetime) -> datetime:
+    """ISO-8601 (offsets converted to UTC), Unix seconds, or relative `now-3d4h` / `now`."""
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, timezone.utc).replace(tzinfo=None)
+    else:
+        text = str(value).strip()
+        rel = _RELATIVE.match(text)
+        if rel:
+            seconds = 0.0
+            if rel.group(2):
+                for amount, unit in re.findall(r"(\d+(?:\.\d+)?)([dhms])", rel.group(2).lower()):
+                    seconds += float(amount) * _UNITS[unit]
+            sign = -1 if rel.group(1) == "-" else 1
+            return (now + timedelta(seconds=sign * seconds)).replace(microsecond=0)
+        try:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise StoreError(
+                f"{where} must be an ISO date-time, Unix seconds or now-<n>d/h/m/s, not {value!r}"
+            ) from None
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return when.replace(microsecond=0)
+
+
+def _dec(value: Any, where: str, places: Decimal | None = CENT) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise StoreError(f"{where} must be a number, not {value!r}") from None
+    if not number.is_finite():
+        raise StoreError(f"{where} must be a finite number, not {value!r}")
+    return number.quantize(places) if places is not None else number
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, bool):
+        raise StoreError(f"{where} must be a whole number, not {value!r}")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise StoreError(f"{where} must be a whole number, not {value!r}") from None
+    return number
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class Trade:
+    """An open trade, or a closed one (close_time and close_price set)."""
+
+    ticket: int
+    open_time: datetime
+    symbol: str
+    type: int  # 1 buy, 2 sell (the vendor's numbering)
+    volume: Decimal  # lots
+    open_price: Decimal
+    sl: Decimal = Decimal(0)
+    tp: Decimal = Decimal(0)
+    swap: Decimal = Decimal("0.00")
+    commission: Decimal = Decimal("0.00")
+    profit: Decimal = Decimal("0.00")
+    comment: str = ""
+    current_price: Decimal | None = None
+    close_time: datetime | None = None
+    close_price: Decimal | None = None
+
+    @property
+    def closed(self) -> bool:
+        """True for a closed trade."""
+        return self.close_time is not None
+
+
+@dataclass
+class Bonus:
+    """One bonus of the account."""
+
+    date: datetime
+    bonus_type: str
+    percent: Decimal
+    amount: Decimal
+    status: str
+
+
+@dataclass
+class LoginEvent:
+    """One authorisation: when, from where, through what."""
+
+    time: datetime
+    ip: str
+    source: str
+
+
+@dataclass
+class Account:
+    """A client (trading) account and its access level."""
+
+    login: int
+    level: str = "password"
+    api_password: str | None = None
+    ip_password: str | None = None
+    ip_mask: str | None = None
+    name: str = ""
+    group: str = "standard"
+    currency: str = "USD"
+    leverage: int = 100
+    balance: Decimal = Decimal("0.00")
+    credit: Decimal = Decimal("0.00")
+    margin: Decimal = Decimal("0.00")
+    registration_date: datetime = datetime(2020, 1, 1)
+    total_deposit: Decimal = Decimal("0.00")
+    total_withdrawal: Decimal = Decimal("0.00")
+    open_trades: list[Trade] = field(default_factory=list)
+    closed_trades: list[Trade] = field(default_factory=list)
+    bonuses: list[Bonus] = field(default_factory=list)
+    login_history: list[LoginEvent] = field(default_factory=list)
+
+    @property
+    def mask(self) -> IpMask | None:
+        """The parsed IP mask (level ip)."""
+        return parse_mask(self.ip_mask) if self.ip_mask else None
+
+    @property
+    def equity(self) -> Decimal:
+        """Balance + Credit + the profit of open trades."""
+        return self.balance + self.credit + sum((t.profit for t in self.open_trades), Decimal("0.00"))
+
+    @property
+    def free_margin(self) -> Decimal:
+        """Equity − Margin."""
+        return self.equity - self.margin
+
+
+@dataclass
+class Commission:
+    """A partner commission earned on a referral's trade."""
+
+    login: int
+    date: datetime
+    ticket: int
+    symbol: str
+    volume: Decimal
+    amount: Decimal
+
+
+@dataclass
+class ClickStat:
+    """Click statistics for a period (Today, Week, Month)."""
+
+    period: str
+    clicks: int
+    referal_accounts: list[int]
+
+
+@dataclass
+class Partner:
+    """A partner (IB) account: its referrals, commissions and clicks."""
+
+    login: int
+    level: str = "password"
+    api_password: str | None = None
+    ip_password: str | None = None
+    ip_mask: str | None = None
+    referrals: list[int] = field(default_factory=list)
+    commissions: list[Commission] = field(default_factory=list)
+    clicks: list[ClickStat] = field(default_factory=list)
+    login_history: list[LoginEvent] = field(default_factory=list)
+
+    @property
+    def mask(self) -> IpMask | None:
+        """The parsed IP mask (level ip)."""
+        return parse_mask(self.ip_mask) if self.ip_mask else None
+
+
+@dataclass
+class Signal:
+    """An analytic signal for the mobile cabinet."""
+
+    id: int
+    actual_time: datetime
+    comment: str
+    pair: str
+    cmd: int
+    trading_system: int
+    period: str
+    price: Decimal
+    sl: Decimal
+    tp: Decimal
+
+
+# ---------------------------------------------------------------------------------- parsing
+
+
+def _check_keys(data: dict[str, Any], cls: type, where: str, extra: tuple[str, ...] = ()) -> None:
+    allowed = {f.name for f in fields(cls)} | set(extra)
+    unknown = set(data) - allowed
+    if unknown:
+        raise StoreError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+
+
+def _trade(data: Any, where: str, now: datetime, closed: bool) -> Trade:
+    if not isinstance(data, dict):
+        raise StoreError(f"{where} must be a mapping, not {data!r}")
+    _check_keys(data, Trade, where)
+    for key in ("ticket", "open_time", "symbol", "type", "volume", "open_price"):
+        if data.get(key) in (None, ""):
+            raise StoreError(f"{where}.{key} is required")
+    if closed and (data.get("close_time") is None or data.get("close_price") is None):
+        raise StoreError(f"{where}: a closed trade needs close_time and close_price")
+    kind = _int(data["type"], f"{where}.type")
+    if kind not in (1, 2):
+        raise StoreError(f"{where}.type must be 1 (buy) or 2 (sell), not {data['type']!r}")
+    volume = _dec(data["volume"], f"{where}.volume", None)
+    if volume <= 0:
+        raise StoreError(f"{where}.volume must be > 0, not {data['volume']!r}")
+    trade = Trade(
+        ticket=_int(data["ticket"], f"{where}.ticket"),
+        open_time=parse_time(data["open_time"], f"{where}.open_time", now),
+        symbol=str(data["symbol"]),
+        type=kind,
+        volume=volume,
+        open_price=_dec(data["open_price"], f"{where}.open_price", None),
+        sl=_dec(data.get("sl", 0), f"{where}.sl", None),
+        tp=_dec(data.get("tp", 0), f"{where}.tp", None),
+        swap=_dec(data.get("swap", 0), f"{where}.swap"),
+        commission=_dec(data.get("commission", 0), f"{where}.commission"),
+        profit=_dec(data.get("profit", 0), f"{where}.profit"),
+        comment=str(data.get("comment") or ""),
+    )
+    if closed:
+        trade.close_time = parse_time(data["close_time"], f"{where}.close_time", now)
+        trade.close_price = _dec(data["close_price"], f"{where}.close_price", None)
+        if trade.close_time < trade.open_time:
+            raise StoreError(f"{where}: close_time is before open_time")
+    else:
+        trade.current_price = _dec(data.get("current_price", data["open_price"]), f"{where}.current_price", None)
+    return trade
+
+
+def _access(data: dict[str, Any], where: str) -> dict[str, Any]:
+    level = str(data.get("level", "password")).lower()
+    if level not in LEVELS:
+        raise StoreError(f"{where}.level must be one of {', '.join(LEVELS)}, not {data.get('level')!r}")
+    out: dict[str, Any] = {"level": level}
+    if level == "password":
+        if not data.get("api_password"):
+            raise StoreError(f"{where}: level password needs api_password")
+    if level == "ip":
+        if not data.get("ip_password") or not data.get("ip_mask"):
+            raise StoreError(f"{where}: level ip needs ip_password and ip_mask")
+        parse_mask(str(data["ip_mask"]))
+    for key in ("api_password", "ip_password", "ip_mask"):
+        if data.get(key) is not None:
+            out[key] = str(data[key])
+    return out
+
+
+def parse_account(data: Any, where: str, now: datetime) -> Account:
+    """An Account from fixture data."""
+    if not isinstance(data, dict) or data.get("login") is None:
+        raise StoreError(f"{where} must be a mapping with a login, not {data!r}")
+    _check_keys(data, Account, where)
+    login = _int(data["login"], f"{where}.login")
+    leverage = _int(data.get("leverage", 100), f"{where}.leverage")
+    if leverage < 1:
+        raise StoreError(f"{where}.leverage must be >= 1, not {leverage}")
+    account = Account(
+        login=login,
+        name=str(data.get("name") or f"Client {login}"),
+        group=str(data.get("group") or "standard"),
+        currency=str(data.get("currency") or "USD").upper(),
+        leverage=leverage,
+        balance=_dec(data.get("balance", 0), f"{where}.balance"),
+        credit=_dec(data.get("credit", 0), f"{where}.credit"),
+        margin=_dec(data.get("margin", 0), f"{where}.margin"),
+        registration_date=parse_time(data.get("registration_date", "now-365d"), f"{where}.registration_date", now),
+        total_deposit=_dec(data.get("total_deposit", 0), f"{where}.total_deposit"),
+        total_withdrawal=_dec(data.get("total_withdrawal", 0), f"{where}.total_withdrawal"),
+        **_access(data, where),
+    )
+    account.open_trades = [
+        _trade(t, f"{where}.open_trades[{i}]", now, False) for i, t in enumerate(data.get("open_trades") or [])
+    ]
+    account.closed_trades = [
+        _trade(t, f"{where}.closed_trades[{i}]", now, True) for i, t in enumerate(data.get("closed_trades") or [])
+    ]
+    account.bonuses = [_bonus(b, f"{where}.bonuses[{i}]", now) for i, b in enumerate(data.get("bonuses") or [])]
+    account.login_history = [
+        _event(e, f"{where}.login_history[{i}]", now) for i, e in enumerate(data.get("login_history") or [])
+    ]
+    _sort(account)
+    return account
+
+
+def _bonus(data: Any, where: str, now: datetime) -> Bonus:
+    if not isinstance(data, dict):
+        raise StoreError(f"{where} must be a mapping, not {data!r}")
+    _check_keys(data, Bonus, where)
+    return Bonus(
+        date=parse_time(data.get("date", "now"), f"{where}.date", now),
+        bonus_type=str(data.get("bonus_type") or "Deposit bonus"),
+        percent=_dec(data.get("percent", 0), f"{where}.percent"),
+        amount=_dec(data.get("amount", 0), f"{where}.amount"),
+        status=str(data.get("status") or "Active"),
+    )
+
+
+def _event(data: Any, where: str, now: datetime) -> LoginEvent:
+    if not isinstance(data, dict) or "ip" not in data:
+        raise StoreError(f"{where} must be a mapping with time, ip and source, not {data!r}")
+    _check_keys(data, LoginEvent, where)
+    return LoginEvent(
+        parse_time(data.get("time", "now"), f"{where}.time", now), str(data["ip"]), str(data.get("source") or "Cabinet")
+    )
+
+
+def parse_partner(data: Any, where: str, now: datetime) -> Partner:
+    """A Partner from fixture data (`password` is accepted for `api_password`)."""
+    if not isinstance(data, dict) or data.get("login") is None:
+        raise StoreError(f"{where} must be a mapping with a login, not {data!r}")
+    data = dict(data)
+    if "password" in data:
+        data.setdefault("api_password", data.pop("password"))
+    _check_keys(data, Partner, where)
+    partner = Partner(login=_int(data["login"], f"{where}.login"), **_access(data, where))
+    partner.referrals = [_int(r, f"{where}.referrals[{i}]") for i, r in enumerate(data.get("referrals") or [])]
+    for i, c in enumerate(data.get("commissions") or []):
+        w = f"{where}.commissions[{i}]"
+        if not isinstance(c, dict):
+            raise StoreError(f"{w} must be a mapping, not {c!r}")
+        _check_keys(c, Commission, w)
+        partner.commissions.append(Commission(
+            login=_int(c.get("login"), f"{w}.login"), date=parse_time(c.get("date", "now"), f"{w}.date", now),
+            ticket=_int(c.get("ticket", 0), f"{w}.ticket"), symbol=str(c.get("symbol") or ""),
+            volume=_dec(c.get("volume", 0), f"{w}.volume", None), amount=_dec(c.get("amount", 0), f"{w}.amount"),
+        ))  # fmt: skip
+    for i, k in enumerate(data.get("clicks") or []):
+        w = f"{where}.clicks[{i}]"
+        if not isinstance(k, dict):
+            raise StoreError(f"{w} must be a mapping, not {k!r}")
+        _check_keys(k, ClickStat, w)
+        accounts = [_int(a, f"{w}.referal_accounts") for a in k.get("referal_accounts") or []]
+        partner.clicks.append(
+            ClickStat(str(k.get("period") or "Today"), _int(k.get("clicks", 0), f"{w}.clicks"), accounts)
+        )
+    partner.login_history = [
+        _event(e, f"{where}.login_history[{i}]", now) for i, e in enumerate(data.get("login_history") or [])
+    ]
+    _check_partner(partner, where)
+    partner.commissions.sort(key=lambda c: (c.date, c.ticket))
+    return partner
+
+
+def _check_partner(partner: Partner, where: str) -> None:
+    referrals = set(partner.referrals)
+    for c in partner.commissions:
+        if c.login not in referrals:
+            raise StoreError(f"{where}: commission on login {c.login}, which is not a referral of {partner.login}")
+    for k in partner.clicks:
+        strangers = set(k.referal_accounts) - referrals
+        if strangers:
+            raise StoreError(f"{where}: click statistics name {sorted(strangers)}, not referrals of {partner.login}")
+    if not partner.clicks:
+        partner.clicks = [ClickStat(p, 0, []) for p in ("Today", "Week", "Month")]
+
+
+def parse_signal(data: Any, where: str, now: datetime) -> Signal:
+    """A Signal from fixture data."""
+    if not isinstance(data, dict):
+        raise StoreError(f"{where} must be a mapping, not {data!r}")
+    _check_keys(data, Signal, where)
+    return Signal(
+        id=_int(data.get("id"), f"{where}.id"),
+        actual_time=parse_time(data.get("actual_time", "now"), f"{where}.actual_time", now),
+        comment=str(data.get("comment") or ""),
+        pair=str(data.get("pair") or "EURUSD").upper(),
+        cmd=_int(data.get("cmd", 0), f"{where}.cmd"),
+        trading_system=_int(data.get("trading_system", 3), f"{where}.trading_system"),
+        period=str(data.get("period") or "H1"),
+        price=_dec(data.get("price", 0), f"{where}.price", None),
+        sl=_dec(data.get("sl", 0), f"{where}.sl", None),
+        tp=_dec(data.get("tp", 0), f"{where}.tp", None),
+    )
+
+
+def _sort(account: Account) -> None:
+    account.open_trades.sort(key=lambda t: (t.open_time, t.ticket))
+    account.closed_trades.sort(key=lambda t: (t.close_time, t.ticket))
+    account.login_history.sort(key=lambda e: e.time)
+    account.bonuses.sort(key=lambda b: b.date)
+
+
+# ---------------------------------------------------------------------------------- the store
+
+
+class Store:
+    """Every account, partner and signal; thread-safe behind one lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.accounts: dict[int, Account] = {}
+        self.partners: dict[int, Partner] = {}
+        self.signals: list[Signal] = []
+
+    @classmethod
+    def from_data(cls, data: Any, now: datetime) -> Store:
+        """Build a store from fixture data; every error names its place and value."""
+        if not isinstance(data, dict):
+            raise StoreError(f"an accounts file must be a mapping, not {type(data).__name__}")
+        unknown = set(data) - {"accounts", "partners", "signals"}
+        if unknown:
+            raise StoreError(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
+        store = cls()
+        for i, a in enumerate(data.get("accounts") or []):
+            account = parse_account(a, f"accounts[{i}]", now)
+            if account.login in store.accounts:
+                raise StoreError(f"accounts[{i}].login {account.login} appears twice")
+            store.accounts[account.login] = account
+        for i, p in enumerate(data.get("partners") or []):
+            partner = parse_partner(p, f"partners[{i}]", now)
+            if partner.login in store.partners or partner.login in store.accounts:
+                raise StoreError(f"partners[{i}].login {partner.login} is already used")
+            unknown_refs = [r for r in partner.referrals if r not in store.accounts]
+            if unknown_refs:
+                raise StoreError(f"partners[{i}].referrals {unknown_refs} are not accounts of the store")
+            store.partners[partner.login] = partner
+        store.signals = sorted(
+            (parse_signal(s, f"signals[{i}]", now) for i, s in enumerate(data.get("signals") or [])),
+            key=lambda s: (s.actual_time, s.id),
+        )
+        return store
+
+    def to_data(self) -> dict[str, Any]:
+        """The store as fixture data (absolute times), loadable again by `from_data`."""
+        with self.lock:
+
+            def account(a: Account) -> dict[str, Any]:
+                d = _jsonable(asdict(a))
+                d["open_trades"] = [
+                    {k: v for k, v in t.items() if k not in ("close_time", "close_price")} for t in d["open_trades"]
+                ]
+                d["closed_trades"] = [{k: v for k, v in t.items() if k != "current_price"} for t in d["closed_trades"]]
+                return {k: v for k, v in d.items() if v is not None}
+
+            return {
+                "accounts": [account(a) for a in self.accounts.values()],
+                "partners": [
+                    {k: v for k, v in _jsonable(asdict(p)).items() if v is not None} for p in self.partners.values()
+                ],
+                "signals": [_jsonable(asdict(s)) for s in self.signals],
+            }
+
+    def principal(self, login: int) -> Account | Partner | None:
+        """The account or partner with this login."""
+        return self.accounts.get(login) or self.partners.get(login)
+
+    def record_login(self, login: int, ip: str, source: str, when: datetime) -> None:
+        """Add a login-history entry (every token request, accepted or refused)."""
+        with self.lock:
+            who = self.principal(login)
+            if who is not None:
+                who.login_history.append(LoginEvent(when, ip, source))
+                who.login_history.sort(key=lambda e: e.time)
+
+    # -------------------------------------------------------------- changes (control plane)
+
+    def add_account(self, data: dict[str, Any], now: datetime) -> Account:
+        """Add an account, or replace the one with the same login."""
+        account = parse_account(data, "account", now)
+        with self.lock:
+            if account.login in self.partners:
+                raise StoreError(f"login {account.login} is a partner")
+            self.accounts[account.login] = account
+        return account
+
+    def change_account(self, login: int, changes: dict[str, Any], now: datetime) -> Account:
+        """Change some fields of an account (validated as a whole before anything changes)."""
+        with self.lock:
+            current = self.accounts.get(login)
+            if current is None:
+                raise StoreError(f"login {login} is not an account of the store")
+            data = self.to_data()["accounts"]
+            merged = next(a for a in data if a["login"] == login)
+            merged.update(changes)
+            merged["login"] = login
+            account = parse_account(merged, f"account {login}", now)
+            self.accounts[login] = account
+            return account
+
+    def add_trade(self, login: int, data: dict[str, Any], now: datetime) -> Trade:
+        """Add an open trade, or a closed one when it has close_time and close_price."""
+        with self.lock:
+            account = self._account(login)
+            closed = data.get("close_time") is not None
+            trade = _trade(data, "trade", now, closed)
+            tickets = {t.ticket for t in account.open_trades + account.closed_trades}
+            if trade.ticket in tickets:
+                raise StoreError(f"trade.ticket {trade.ticket} already exists on login {login}")
+            (account.closed_trades if closed else account.open_trades).append(trade)
+            _sort(account)
+            return trade
+
+    def close_trade(self, login: int, ticket: int, price: Any, profit: Any, now: datetime) -> Trade:
+        """Close an open trade at `price` with final `profit`, which is added to the balance."""
+        with self.lock:
+            account = self._account(login)
+            trade = next((t for t in account.open_trades if t.ticket == ticket), None)
+            if trade is None:
+                raise StoreError(f"ticket {ticket} is not an open trade of login {login}")
+            closed = replace(trade, close_time=now.replace(microsecond=0), close_price=_dec(price, "price", None),
+                             profit=_dec(profit, "profit"), current_price=None)  # fmt: skip
+            account.open_trades.remove(trade)
+            account.closed_trades.append(closed)
+            account.balance += closed.profit
+            _sort(account)
+            return closed
+
+    def add_bonus(self, login: int, data: dict[str, Any], now: datetime) -> Bonus:
+        """Add a bonus to an account."""
+        with self.lock:
+            account = self._account(login)
+            bonus = _bonus(data, "bonus", now)
+            account.bonuses.append(bonus)
+            _sort(account)
+            return bonus
+
+    def add_referral(self, partner: int, client: int) -> None:
+        """Make `client` a referral of `partner`."""
+        with self.lock:
+            p = self.partners.get(partner)
+            if p is None:
+                raise StoreError(f"login {partner} is not a partner of the store")
+            self._account(client)
+            if client not in p.referrals:
+                p.referrals.append(client)
+
+    def _account(self, login: int) -> Account:
+        account = self.accounts.get(login)
+        if account is None:
+            raise StoreError(f"login {login} is not an account of the store")
+        return account
+
+
+def load_store(path: str | Path, now: datetime) -> Store:
+    """Read an accounts file (`.yaml`, `.yml` or `.json`)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"accounts file {str(path)!r} cannot be read: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise StoreError(f"accounts file {path.name} is not valid {path.suffix[1:].upper()}: {exc}") from None
+    return Store.from_data(data or {}, now)
