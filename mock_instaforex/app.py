@@ -237,7 +237,7 @@ def create_app(service: Service, controller: Controller, settings: Settings | No
     from .control import blueprint as control_bp
 
     app.register_blueprint(control_bp)
-    spec = build_openapi()
+    spec = build_openapi(app.config["SETTINGS"].deny_status)
 
     @app.get("/openapi.json")
     def openapi() -> Response:

@@ -8,7 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from mock_instaforex import InstaForexMock
+from mock_instaforex.server import demo_path
 from mock_streamster import Scenario, StreamsterMock
+
+from .ifxutil import Api
 
 
 def require(flag: str, available: bool, reason: str) -> None:
@@ -46,3 +50,23 @@ def mock(_streamster_session: StreamsterMock) -> StreamsterMock:
         _streamster_session.load_scenario(Scenario())
     _streamster_session.reset()
     return _streamster_session
+
+
+@pytest.fixture(scope="session")
+def _instaforex_session() -> Iterator[InstaForexMock]:
+    with InstaForexMock() as mock:
+        yield mock
+
+
+@pytest.fixture
+def ifx(_instaforex_session: InstaForexMock) -> InstaForexMock:
+    """An InstaForex emulator with the demo accounts (virtual clock), reset to its start."""
+    _instaforex_session.load_accounts(demo_path())  # a test may have loaded other accounts
+    _instaforex_session.reset()
+    return _instaforex_session
+
+
+@pytest.fixture
+def api(ifx: InstaForexMock) -> Api:
+    """A client of `ifx` that validates every response against /openapi.json."""
+    return Api(ifx.url)
