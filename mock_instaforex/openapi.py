@@ -157,7 +157,9 @@ def build_openapi(deny_status: int = 403) -> dict[str, Any]:
         texts = {400: "Bad request: the message names the field", 404: "No HTTP resource matches the URI",
                  413: "Body over 64 KiB", 500: "An error has occurred"}  # fmt: skip
         out = {str(c): _json(_ref("Message"), texts[c]) for c in codes}
-        out["default"] = _json(_ref("Message"), "Any other status: a failure queued through the control plane (/_mock/faults)")
+        out["default"] = _json(
+            _ref("Message"), "Any other status: a failure queued through the control plane (/_mock/faults)"
+        )
         if deny_status == 403:
             out["403"] = denied
         return out

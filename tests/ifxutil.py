@@ -65,14 +65,19 @@ class Api:
         self.openapi.validate(method, "/" + path.lstrip("/").split("?", 1)[0], response)
         return response
 
-    def get(self, path: str, passkey: str | None = None, headers: dict[str, str] | None = None, **kw: Any) -> requests.Response:
+    def get(
+        self, path: str, passkey: str | None = None, headers: dict[str, str] | None = None, **kw: Any
+    ) -> requests.Response:
         h = dict(headers or {})
         if passkey is not None:
             h["passkey"] = passkey
         return self.request("GET", path, headers=h, **kw)
 
     def token(self, kind: str, login: Any, password: Any = None, **kw: Any) -> requests.Response:
-        body = {"Login": login, "Password": DEMO_PASSWORDS.get(int(str(login).strip() or 0), "x") if password is None else password}
+        body = {
+            "Login": login,
+            "Password": DEMO_PASSWORDS.get(int(str(login).strip() or 0), "x") if password is None else password,
+        }
         return self.request("POST", KIND_ROUTE[kind], json=body, **kw)
 
     def passkey(self, kind: str, login: int, password: str | None = None) -> str:

@@ -39,7 +39,11 @@ def test_denials_answer_403_access_denied_and_change_nothing(api: Api, ifx: Inst
 
 def test_refused_token_requests_answer_403_and_only_add_login_history(api: Api, ifx: InstaForexMock) -> None:
     history = len(ifx.store.accounts[20000001].login_history)
-    for kind, login, password in (("client", 20000001, "wrong"), ("client", 29999999, "x"), ("partner", 30000001, "demo-pass")):
+    for kind, login, password in (
+        ("client", 20000001, "wrong"),
+        ("client", 29999999, "x"),
+        ("partner", 30000001, "demo-pass"),
+    ):
         r = api.token(kind, login, password)
         assert (r.status_code, r.json()) == (403, "Access denied"), (kind, login)
     assert len(ifx.store.accounts[20000001].login_history) == history + 1
@@ -60,7 +64,9 @@ def test_refused_token_requests_answer_403_and_only_add_login_history(api: Api, 
         (b'{"Login": 99999999999, "Password": "x"}', "between 1 and 2147483647"),
     ],
 )
-def test_malformed_token_requests_answer_400_naming_the_field(api: Api, ifx: InstaForexMock, body: bytes, field: str) -> None:
+def test_malformed_token_requests_answer_400_naming_the_field(
+    api: Api, ifx: InstaForexMock, body: bytes, field: str
+) -> None:
     before = _state(ifx)
     r = api.request("POST", KIND_ROUTE["client"], data=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and field in r.json()["Message"], r.text
@@ -87,17 +93,27 @@ def test_bad_dates_and_logins_answer_400_naming_the_field(api: Api, ifx: InstaFo
 def test_unknown_routes_wrong_methods_and_big_bodies(api: Api, ifx: InstaForexMock) -> None:
     r = api.get("client/RequestEverything/20000001")
     assert r.status_code == 404
-    assert r.json()["Message"] == f"No HTTP resource was found that matches the request URI '{ifx.url}client/RequestEverything/20000001'."
+    assert (
+        r.json()["Message"]
+        == f"No HTTP resource was found that matches the request URI '{ifx.url}client/RequestEverything/20000001'."
+    )
     r = api.request("POST", "client/RequestBalanceInformation/20000001")
     assert r.status_code == 405 and "'POST'" in r.json()["Message"]
     r = api.request("GET", KIND_ROUTE["client"])
     assert r.status_code == 405
-    r = api.request("POST", KIND_ROUTE["client"], data=b"{" + b" " * (64 * 1024) + b"}", headers={"Content-Type": "application/json"})
+    r = api.request(
+        "POST",
+        KIND_ROUTE["client"],
+        data=b"{" + b" " * (64 * 1024) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 413 and "64 KiB" in r.json()["Message"]
     assert api.token("client", 20000001).status_code == 200  # still serving
 
 
-def test_failures_inside_the_emulator_answer_500(api: Api, ifx: InstaForexMock, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failures_inside_the_emulator_answer_500(
+    api: Api, ifx: InstaForexMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = api.passkey("client", 20000001)
 
     def broken(*args: Any) -> Any:
@@ -127,7 +143,11 @@ def test_injected_faults_http_delay_drop_and_malformed(api: Api, ifx: InstaForex
     assert r.status_code == 200
     with pytest.raises(ValueError):
         r.json()
-    requests.post(ifx.url + "_mock/faults", json={"route": "RequestClientApiToken", "kind": "http", "status": 503, "message": "busy"}, timeout=10)
+    requests.post(
+        ifx.url + "_mock/faults",
+        json={"route": "RequestClientApiToken", "kind": "http", "status": 503, "message": "busy"},
+        timeout=10,
+    )
     assert api.token("client", 20000001).status_code == 503
     assert requests.post(ifx.url + "_mock/faults", json={"route": "Nope"}, timeout=10).status_code == 400
 
@@ -139,7 +159,10 @@ def test_deny_status_200_answers_denials_with_200_and_the_same_body() -> None:
         assert (r.status_code, r.json()) == (200, "Access denied")
         r = api.token("client", 20000001, "wrong")
         assert (r.status_code, r.json()) == (200, "Access denied")
-        assert api.get("client/RequestBalanceInformation/20000001", api.passkey("client", 20000001)).json()["Login"] == 20000001
+        assert (
+            api.get("client/RequestBalanceInformation/20000001", api.passkey("client", 20000001)).json()["Login"]
+            == 20000001
+        )
 
 
 def test_journal_records_requests_and_is_bounded() -> None:
@@ -150,4 +173,6 @@ def test_journal_records_requests_and_is_bounded() -> None:
         entries = m.journal.entries()
         assert len(entries) == 3 and m.journal.total == 5
         assert entries[-1]["route"] == "RequestClientApiToken" and entries[-1]["status"] == 403
-        assert requests.get(m.url + "_mock/journal?route=requestclientapitoken", timeout=10).json()[0]["ip"] == "127.0.0.1"
+        assert (
+            requests.get(m.url + "_mock/journal?route=requestclientapitoken", timeout=10).json()[0]["ip"] == "127.0.0.1"
+        )

@@ -65,7 +65,10 @@ def test_mobile_route_answers_signals_to_a_mobile_token(api: Api) -> None:
 
 
 def test_each_wrong_token_kind_is_refused(api: Api) -> None:
-    tokens = {kind: api.passkey(kind, login) for kind, login in (("client", 20000001), ("partner", 30000001), ("mobile", 20000001))}
+    tokens = {
+        kind: api.passkey(kind, login)
+        for kind, login in (("client", 20000001), ("partner", 30000001), ("mobile", 20000001))
+    }
     routes = {
         "client": ["client/RequestBalanceInformation/20000001", "client/RequestOpenTrades/20000001"],
         "partner": ["partner/GetClickStatistics/30000001", "partner/CheckReferral/30000001/20000001"],
@@ -96,13 +99,26 @@ def test_a_token_of_another_login_is_refused(api: Api) -> None:
 
 def test_paths_are_case_insensitive_and_ignore_a_trailing_slash(api: Api) -> None:
     key = api.passkey("client", 20000001)
-    for path in ("CLIENT/REQUESTBALANCEINFORMATION/20000001", "client/requestbalanceinformation/20000001/", "Client/RequestBalanceInformation/20000001"):
+    for path in (
+        "CLIENT/REQUESTBALANCEINFORMATION/20000001",
+        "client/requestbalanceinformation/20000001/",
+        "Client/RequestBalanceInformation/20000001",
+    ):
         assert api.get(path, key).json()["Login"] == 20000001, path
-    assert api.request("POST", "API/AUTHENTICATION/requestclientapitoken/", json={"Login": 20000001, "Password": "demo-pass"}).status_code == 200
+    assert (
+        api.request(
+            "POST", "API/AUTHENTICATION/requestclientapitoken/", json={"Login": 20000001, "Password": "demo-pass"}
+        ).status_code
+        == 200
+    )
 
 
 def test_request_json_keys_are_case_insensitive_and_login_may_be_a_string(api: Api) -> None:
-    for body in ({"login": 20000001, "password": "demo-pass"}, {"LOGIN": "20000001", "PASSWORD": "demo-pass"}, {"Login": " 20000001 ", "pAsSwOrD": "demo-pass"}):
+    for body in (
+        {"login": 20000001, "password": "demo-pass"},
+        {"LOGIN": "20000001", "PASSWORD": "demo-pass"},
+        {"Login": " 20000001 ", "pAsSwOrD": "demo-pass"},
+    ):
         r = api.request("POST", "api/Authentication/RequestClientApiToken", json=body)
         assert r.status_code == 200 and len(r.json()) == 32, body
 
@@ -140,7 +156,9 @@ def test_date_ranges_accept_unix_seconds_dates_and_iso_and_to_is_inclusive(api: 
     assert len(api.get("client/RequestClosedTrades/20000001", key).json()) == 3  # default: the last 30 days
     close = everything[3]["CloseTime"]  # 2024-12-17T21:00:00 style
     day = close[:10]
-    assert [t["CloseTime"] for t in api.get(f"client/RequestClosedTrades/20000001?from={day}&to={day}", key).json()] == [close]
+    assert [
+        t["CloseTime"] for t in api.get(f"client/RequestClosedTrades/20000001?from={day}&to={day}", key).json()
+    ] == [close]
     assert len(api.get(f"client/RequestClosedTrades/20000001?from={close}&to={close}", key).json()) == 1
     unix = int(datetime.fromisoformat(close).replace(tzinfo=timezone.utc).timestamp())
     assert len(api.get(f"client/RequestClosedTrades/20000001?from={unix}&to={unix}", key).json()) == 1
@@ -153,8 +171,12 @@ def test_signals_filter_by_pairs_system_and_range(api: Api) -> None:
     every = api.get("clientmobile/GetAnalyticSignals/30000001?from=0", key).json()
     assert len(every) == 5
     assert len(api.get("clientmobile/GetAnalyticSignals/30000001", key).json()) == 4  # last 30 days
-    assert [s["Id"] for s in api.get("clientmobile/GetAnalyticSignals/30000001?tradingsystem=1", key).json()] == [500004]
-    assert {s["Pair"] for s in api.get("clientmobile/GetAnalyticSignals/30000001?pairs=usdjpy", key).json()} == {"USDJPY"}
+    assert [s["Id"] for s in api.get("clientmobile/GetAnalyticSignals/30000001?tradingsystem=1", key).json()] == [
+        500004
+    ]
+    assert {s["Pair"] for s in api.get("clientmobile/GetAnalyticSignals/30000001?pairs=usdjpy", key).json()} == {
+        "USDJPY"
+    }
 
 
 @pytest.mark.parametrize("route", ["openapi.json"])
