@@ -30,6 +30,7 @@ from .service import Service, parse_login
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
+MAX_CONTROL_BODY = 64 * 1024 * 1024
 ORIGINAL_URI = "instaforex.original_uri"
 
 
@@ -251,6 +252,7 @@ def create_app(service: Service, controller: Controller, settings: Settings | No
         if request.path.startswith("/_mock"):
             if not is_loopback(request.environ.get("REMOTE_ADDR")):
                 return message("The control routes answer the local computer only.", 403)
+            request.max_content_length = MAX_CONTROL_BODY  # whole account stores come this way
             return None
         rule = controller.faults.take(g.route) if g.route else None
         if rule is None:
