@@ -15,24 +15,24 @@ def setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def wait_for_interrupt(stop: Callable[[], None]) -> int:
-    """Wait (the server already serving in its threads) for Ctrl-C or SIGTERM, then `stop`; 0.
+def catch_stop_signals() -> threading.Event:
+    """From now on, Ctrl-C (SIGINT) and SIGTERM set the returned event instead of killing us.
 
-    The server runs in its own threads and the main thread only waits: a signal then never
-    lands inside the server's code (where a KeyboardInterrupt could leave a lock held).
+    Install this before the server starts: a signal then never lands inside the server's code
+    (where a KeyboardInterrupt could leave a lock held), and none is lost in between. A shell that
+    starts us in the background may have set SIGINT to "ignore": we set it anyway.
     """
     stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stopping.set())
+    return stopping
 
-    def request_stop(signum: int, frame: object) -> None:
-        stopping.set()
 
-    # A shell that starts us in the background may have set SIGINT to "ignore": set it anyway.
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+def wait_for_interrupt(stopping: threading.Event, stop: Callable[[], None]) -> int:
+    """Wait (the server serving in its own threads) until `stopping` is set, then `stop`; 0."""
     try:
         while not stopping.wait(0.2):
             pass
     finally:
         stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 0

@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from mock_common.cli import setup_logging, wait_for_interrupt
+from mock_common.cli import catch_stop_signals, setup_logging, wait_for_interrupt
 from mock_common.journal import DEFAULT_JOURNAL_SIZE
 from mock_common.peers import is_loopback
 
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"mock-instaforex: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    stopping = catch_stop_signals()  # before serving, so no signal is lost
     mock.start()
     if not is_loopback(args.host):
         print(f"warning: bound to {args.host}; the control routes answer the local computer only", file=sys.stderr)
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"  accounts: {len(mock.store.accounts)}, partners: {len(mock.store.partners)}")
     print("Press Ctrl-C to stop.", flush=True)
-    return wait_for_interrupt(mock.stop)
+    return wait_for_interrupt(stopping, mock.stop)
 
 
 if __name__ == "__main__":
