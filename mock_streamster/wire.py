@@ -176,12 +176,17 @@ class StreamsterHttp:
                 drop_connection(environ)
                 start_response("500 Internal Server Error", [("Content-Length", "0"), ("Connection", "close")])
                 return [b""]
-            else:
-                status = rule.status if rule.kind == "http" else 500
-                reply = fault_xml(rule.code if rule.kind == "fault" else "Server", rule.message)
-                record.update(status=status, response=reply.decode())
+            elif rule.kind == "http":  # a bare HTTP error, as a proxy or a crashed service gives
+                reply = rule.message.encode()
+                record.update(status=rule.status, response=rule.message)
                 self.controller.journal.record(record)
-                return self._respond(start_response, f"{status} {HTTPStatus(status).phrase}", reply)
+                status = f"{rule.status} {HTTPStatus(rule.status).phrase}"
+                return self._respond(start_response, status, reply, ctype="text/plain; charset=utf-8")
+            else:
+                reply = fault_xml(rule.code, rule.message)
+                record.update(status=500, response=reply.decode())
+                self.controller.journal.record(record)
+                return self._respond(start_response, "500 Internal Server Error", reply)
         inner = dict(environ)
         inner.update({
             "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,80 @@ def ifx(_instaforex_session: InstaForexMock) -> InstaForexMock:
 def api(ifx: InstaForexMock) -> Api:
     """A client of `ifx` that validates every response against /openapi.json."""
     return Api(ifx.url)
+
+
+# ----------------------------------------------------------------------------- no secret in any log record
+# Every record the suite logs (DEBUG and up, every logger) is kept; at the end none may contain a
+# password the suite used or a token an emulator issued. A leak fails the whole run.
+
+SECRETS: set[str] = {"demo-pass", "demo-ip", "demo-partner"}
+_RECORDS: list[str] = []
+
+
+class _Recorder(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a record that cannot format still counts, by its raw parts
+            text = f"{record.msg!r} {record.args!r}"
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" {record.exc_info[1]!r}"
+        _RECORDS.append(text)
+
+
+def _remember_secrets() -> None:
+    from client.instaforex import InstaForexClient
+    from mock_instaforex.tokens import TokenStore
+
+    issue, init = TokenStore.issue, InstaForexClient.__init__
+
+    def issue_and_remember(self: TokenStore, *args: Any, **kwargs: Any) -> Any:
+        token = issue(self, *args, **kwargs)
+        SECRETS.add(token.value)
+        return token
+
+    def init_and_remember(self: InstaForexClient, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if len(self._password) >= 4:
+            SECRETS.add(self._password)
+
+    TokenStore.issue = issue_and_remember  # type: ignore[method-assign]
+    InstaForexClient.__init__ = init_and_remember  # type: ignore[method-assign]
+
+
+# DEBUG for the code that sees secrets and the HTTP libraries under it; INFO for the rest (spyne's
+# DEBUG output alone is hundreds of thousands of records and carries no credentials).
+DEBUG_LOGGERS = (
+    "client",
+    "mock_common",
+    "mock_streamster",
+    "mock_instaforex",
+    "urllib3",
+    "requests",
+    "zeep",
+    "werkzeug",
+    "flask",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = logging.getLogger()
+    root.addHandler(_Recorder(logging.DEBUG))
+    root.setLevel(logging.INFO)
+    for name in DEBUG_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    _remember_secrets()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = [(s, r) for r in _RECORDS for s in SECRETS if s in r]
+    if leaks:
+        secret, record = leaks[0]
+        session.config.get_terminal_writer().line(
+            f"SECRET LEAKED INTO A LOG RECORD ({len(leaks)} in all): {record[:300]!r}", red=True
+        )
+        session.exitstatus = 1
+    else:
+        session.config.get_terminal_writer().line(
+            f"no secret in {len(_RECORDS)} log records ({len(SECRETS)} secrets checked)"
+        )
