@@ -5,7 +5,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 MATRIX ?= 3.10 3.11 3.12 3.13
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-matrix lint clean
+.PHONY: install run test test-matrix test-thorough mutation-check lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ test-matrix:
 
 test-one: install
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+# The property tests and state machines with 20x the examples, printing Hypothesis statistics.
+test-thorough: install
+	HYPOTHESIS_PROFILE=thorough $(VENV)/bin/python -m pytest -p no:logging --timeout 3600 --hypothesis-show-statistics \
+	  tests/test_conformance_streamster.py tests/test_conformance_instaforex.py tests/test_instaforex_properties.py
+
+# Deliberately broken emulators: each mutation must make a state machine fail (README lists them).
+mutation-check: install
+	$(VENV)/bin/python -m pytest -p no:logging -v tests/test_mutations.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -404,6 +404,10 @@ class StreamsterClient:
 
         return _retry.call(f"streamster.{operation}", once, self.retries if read else 0, self.backoff)
 
+    def call(self, operation: str, *args: Any, **parts: Any) -> Any:
+        """Call an operation with raw arguments: no validation, no retries (for testing servers)."""
+        return self._invoke(operation, *args, read=False, **parts)
+
     # ------------------------------------------------------------------ reads (retried)
 
     def get_quote(self, instrument: str) -> Quote:

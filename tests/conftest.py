@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from mock_instaforex import InstaForexMock
 from mock_instaforex.server import demo_path
 from mock_streamster import Scenario, StreamsterMock
 
 from .ifxutil import Api
+
+# Hypothesis profiles: `ci` (the default: derandomized, the whole run well under a minute) and
+# `thorough` (20 times the examples; `make test-thorough`, which also prints the statistics).
+settings.register_profile(
+    "ci", derandomize=True, max_examples=20, stateful_step_count=15, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)  # fmt: skip
+settings.register_profile(
+    "thorough", max_examples=400, stateful_step_count=30, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)  # fmt: skip
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def require(flag: str, available: bool, reason: str) -> None:
@@ -137,8 +151,17 @@ def pytest_configure(config: pytest.Config) -> None:
     _remember_secrets()
 
 
+def _leaks() -> list[str]:
+    # Tokens are 32 hex characters: find those in each record once and look them up in a set;
+    # only the (few) passwords are searched for as substrings.
+    hex32 = re.compile(r"[0-9a-f]{32}")
+    tokens = {s for s in SECRETS if hex32.fullmatch(s)}
+    passwords = SECRETS - tokens
+    return [r for r in _RECORDS if any(t in tokens for t in hex32.findall(r)) or any(p in r for p in passwords)]
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    leaks = [(s, r) for r in _RECORDS for s in SECRETS if s in r]
+    leaks = [(None, r) for r in _leaks()]
     if leaks:
         secret, record = leaks[0]
         session.config.get_terminal_writer().line(

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mock_instaforex import InstaForexMock
@@ -40,7 +40,6 @@ def _client_key(api: Api, account: dict[str, Any]) -> str:
     return api.passkey("client", account["login"], PASSWORDS[account["level"]](account["login"]))
 
 
-@settings(max_examples=15, deadline=None)
 @given(data=account_stores())
 def test_equity_is_balance_plus_credit_plus_open_profit_and_summary_agrees(
     server: InstaForexMock, data: dict[str, Any]
@@ -60,7 +59,6 @@ def test_equity_is_balance_plus_credit_plus_open_profit_and_summary_agrees(
         assert [t["OpenTime"] for t in opened] == sorted(t["OpenTime"] for t in opened)
 
 
-@settings(max_examples=15, deadline=None)
 @given(data=account_stores(max_partners=0), span=date_ranges())
 def test_closed_lots_equal_the_closed_volumes_in_the_range(
     server: InstaForexMock, data: dict[str, Any], span: tuple[int, int]
@@ -87,7 +85,6 @@ def test_closed_lots_equal_the_closed_volumes_in_the_range(
         }  # never open trades
 
 
-@settings(max_examples=15, deadline=None)
 @given(data=account_stores(max_partners=2))
 def test_referrals_and_commissions_agree(server: InstaForexMock, data: dict[str, Any]) -> None:
     api = _load(server, data)
@@ -105,7 +102,6 @@ def test_referrals_and_commissions_agree(server: InstaForexMock, data: dict[str,
         assert len(clicks) >= 3 and all(set(c["ReferalAccounts"]) <= referrals for c in clicks)
 
 
-@settings(max_examples=10, deadline=None)
 @given(data=account_stores(max_accounts=3, max_partners=0), attempts=st.lists(st.booleans(), min_size=1, max_size=5))
 def test_login_history_grows_with_each_token_request(
     server: InstaForexMock, data: dict[str, Any], attempts: list[bool]
@@ -122,7 +118,6 @@ def test_login_history_grows_with_each_token_request(
     assert [h["Time"] for h in history] == sorted(h["Time"] for h in history)
 
 
-@settings(max_examples=50, deadline=None)
 @given(case=ip_masks())
 def test_generated_masks_admit_exactly_their_addresses(case: tuple[str, list[str], list[str]]) -> None:
     mask, inside, outside = case

@@ -1,0 +1,111 @@
+"""The state machines catch real mistakes: each mutation below breaks an emulator on purpose, and
+the machine must fail on it. (`make mutation-check` runs just these; `make test` runs them too.)"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance.instaforex import InstaForexMachine
+from conformance.streamster import StreamsterMachine
+from mock_instaforex import InstaForexMock
+from mock_instaforex.service import Service
+from mock_streamster import StreamsterMock
+from mock_streamster.platform import Platform
+
+HUNT = settings(
+    max_examples=60,
+    stateful_step_count=20,
+    derandomize=True,
+    deadline=None,
+    phases=[Phase.generate],
+    report_multiple_bugs=False,
+)
+
+
+def change_order_keeps_old_stop_loss(mp: pytest.MonkeyPatch) -> None:
+    original = Platform.change_order
+
+    def mutant(self: Platform, order: Any) -> None:
+        old = {o.order_id: o.exit_stop_loss for o in self.orders.values()}
+        original(self, order)
+        for o in self.orders.values():
+            if o.exit_stop_loss is None and old.get(o.order_id) is not None:
+                o.exit_stop_loss = old[o.order_id]
+
+    mp.setattr(Platform, "change_order", mutant)
+
+
+def stop_loss_fills_on_the_wrong_side(mp: pytest.MonkeyPatch) -> None:
+    def mutant(self: Platform, pos: Any) -> Decimal:
+        s = self.series[pos.instrument.lower()]
+        return s.offer if pos.side == "BUY" else s.bid
+
+    mp.setattr(Platform, "_exit_price", mutant)
+
+
+def token_accepted_for_another_login(mp: pytest.MonkeyPatch) -> None:
+    original = Service.authorize
+
+    def mutant(self: Service, kind: str, passkey: str | None, login: int, ip: str) -> Any:
+        token = self.tokens.find((passkey or "").strip().strip('"'), self.now())
+        if token is not None and token.kind == kind and token.login != login:
+            who = self._eligible(kind, login)
+            if who is not None:
+                return who
+        return original(self, kind, passkey, login, ip)
+
+    mp.setattr(Service, "authorize", mutant)
+
+
+def closed_lots_count_open_trades(mp: pytest.MonkeyPatch) -> None:
+    original = Service.closed_lots
+
+    def mutant(self: Service, a: Any, start: str | None, end: str | None) -> dict[str, Any]:
+        result = original(self, a, start, end)
+        result["Lots"] += sum((t.volume for t in a.open_trades), Decimal(0))
+        return result
+
+    mp.setattr(Service, "closed_lots", mutant)
+
+
+@pytest.fixture(scope="module")
+def streamster() -> Iterator[StreamsterMock]:
+    with StreamsterMock() as m:
+        yield m
+
+
+@pytest.fixture(scope="module")
+def instaforex() -> Iterator[InstaForexMock]:
+    with InstaForexMock() as m:
+        yield m
+
+
+@pytest.mark.parametrize("mutation", [change_order_keeps_old_stop_loss, stop_loss_fills_on_the_wrong_side])
+def test_streamster_machine_catches(
+    mutation: Callable[[pytest.MonkeyPatch], None], streamster: StreamsterMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    machine = type("Mutated", (StreamsterMachine,), {"base_url": streamster.url})
+    mutation(monkeypatch)
+    with pytest.raises(AssertionError):
+        run_state_machine_as_test(machine, settings=HUNT)
+
+
+@pytest.mark.parametrize("mutation", [token_accepted_for_another_login, closed_lots_count_open_trades])
+def test_instaforex_machine_catches(
+    mutation: Callable[[pytest.MonkeyPatch], None], instaforex: InstaForexMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    machine = type("Mutated", (InstaForexMachine,), {"base_url": instaforex.url})
+    mutation(monkeypatch)
+    with pytest.raises(AssertionError):
+        run_state_machine_as_test(machine, settings=HUNT)
+
+
+def test_unmutated_emulators_pass_the_same_hunt(streamster: StreamsterMock, instaforex: InstaForexMock) -> None:
+    run_state_machine_as_test(type("Clean", (StreamsterMachine,), {"base_url": streamster.url}), settings=HUNT)
+    run_state_machine_as_test(type("Clean", (InstaForexMachine,), {"base_url": instaforex.url}), settings=HUNT)
