@@ -220,6 +220,11 @@ def _when(value: datetime | date | int | str | None) -> str | None:
     return str(value)
 
 
+def _range(start: datetime | date | int | str | None, end: datetime | date | int | str | None) -> dict[str, str | None]:
+    """The `from`/`to` query of the ranged routes."""
+    return {"from": _when(start), "to": _when(end)}
+
+
 class InstaForexClient:
     """The Client Cabinet API for one login; the token is requested and renewed as needed."""
 
@@ -329,7 +334,7 @@ class InstaForexClient:
             ClosedTrade,
             "closed_trades",
             f"client/RequestClosedTrades/{self.login}",
-            {"from": _when(start), "to": _when(end)},
+            _range(start, end),
         )
 
     def closed_lots(
@@ -338,9 +343,7 @@ class InstaForexClient:
         """Lots closed in [start, end]."""
         return _build(
             ClosedLots,
-            self._get(
-                "closed_lots", f"client/RequestClosedLots/{self.login}", {"from": _when(start), "to": _when(end)}
-            ),
+            self._get("closed_lots", f"client/RequestClosedLots/{self.login}", _range(start, end)),
         )
 
     def bonus_statistics(self) -> list[Bonus]:
@@ -355,7 +358,7 @@ class InstaForexClient:
             LoginEvent,
             "login_history",
             f"client/RequestLoginHistory/{self.login}",
-            {"from": _when(start), "to": _when(end)},
+            _range(start, end),
         )
 
     def account_summary(self) -> AccountSummary:
@@ -379,7 +382,7 @@ class InstaForexClient:
             Commission,
             "commission_records",
             f"partner/GetCommissionRecords/{self.login}",
-            {"from": _when(start), "to": _when(end)},
+            _range(start, end),
         )
 
     def click_statistics(self) -> list[ClickStatistics]:
@@ -390,5 +393,5 @@ class InstaForexClient:
                          end: datetime | date | int | str | None = None, trading_system: int = 3) -> list[Signal]:  # fmt: skip
         """Analytic signals of a trading system for some pairs in [start, end]."""
         joined = ",".join(pairs) if isinstance(pairs, (list, tuple)) else pairs
-        params = {"tradingsystem": trading_system, "pairs": joined, "from": _when(start), "to": _when(end)}
+        params = {"tradingsystem": trading_system, "pairs": joined, **_range(start, end)}
         return self._list(Signal, "analytic_signals", f"clientmobile/GetAnalyticSignals/{self.login}", params)

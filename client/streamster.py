@@ -270,7 +270,7 @@ class NewOrder:
             raise ValueError(f"instrument is required, not {self.instrument!r}")
         if not isinstance(self.desk, str) or not self.desk.strip():
             raise ValueError(f"desk is required, not {self.desk!r}")
-        fields = _editable(self, "quantity")
+        fields = _editable(self)
         side = _member(Side, "side", self.side)
         _levels(side, fields.get("Price"), fields.get("ExitStopLoss"), fields.get("ExitTarget"))
         return {
@@ -301,10 +301,11 @@ class OrderChange:
         """The Order element's fields, or ValueError naming the field at fault."""
         if not isinstance(self.order_id, str) or not self.order_id.strip():
             raise ValueError(f"order_id is required, not {self.order_id!r}")
-        return {"OrderID": self.order_id, **_editable(self, "quantity")}
+        return {"OrderID": self.order_id, **_editable(self)}
 
 
-def _editable(o: NewOrder | OrderChange, _: str) -> dict[str, Any]:
+def _editable(o: NewOrder | OrderChange) -> dict[str, Any]:
+    """The editable set shared by SendOrder and ChangeOrder, validated."""
     quantity = _decimal("quantity", o.quantity, positive=True)
     if quantity is None:
         raise ValueError("quantity is required")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mock_common.peers import parse_ip, unmap
 
@@ -49,6 +50,7 @@ def _wildcard(entry: str) -> Network:
         raise StoreError(f"ip_mask entry {entry!r} is not an address, CIDR block or wildcard") from None
 
 
+@lru_cache(maxsize=4096)  # a mask is parsed again on every data call of an ip-level account
 def parse_mask(text: str) -> IpMask:
     """Parse a comma-separated mask; a bad entry raises StoreError naming it."""
     if not isinstance(text, str) or not text.strip():

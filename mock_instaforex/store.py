@@ -7,7 +7,6 @@ summary, referrals and commissions are all derived from the same records.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -16,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
+from mock_common.files import read_data_file
 
 from .errors import StoreError
 from .ipmask import IpMask, parse_mask
@@ -584,13 +583,4 @@ class Store:
 
 def load_store(path: str | Path, now: datetime) -> Store:
     """Read an accounts file (`.yaml`, `.yml` or `.json`)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StoreError(f"accounts file {str(path)!r} cannot be read: {exc.strerror}") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise StoreError(f"accounts file {path.name} is not valid {path.suffix[1:].upper()}: {exc}") from None
-    return Store.from_data(data or {}, now)
+    return Store.from_data(read_data_file(path, "accounts file", StoreError) or {}, now)

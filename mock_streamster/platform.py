@@ -59,11 +59,6 @@ def plain(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _normal(value: Decimal) -> Decimal:
-    """`value` without trailing zeros (`plain` still prints it without an exponent)."""
-    return value.normalize()
-
-
 class _Input:
     """The request's fields, looked up case-insensitively; empty text counts as left out."""
 
@@ -693,7 +688,7 @@ class Platform:
         self._check_levels(side, entry, stop, target, "the entry price")
         return {
             "price_type": price_type, "price": price, "duration_type": duration_type, "duration": duration,
-            "quantity": _normal(quantity), "quantity_type": quantity_type, "exit_stop_loss": stop,
+            "quantity": quantity.normalize(), "quantity_type": quantity_type, "exit_stop_loss": stop,
             "exit_target": target, "text": self._text(f),
         }  # fmt: skip
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
+from mock_common.files import read_data_file
 
 from .errors import ScenarioError
 from .market import Instrument, canonical_period, default_instruments, from_epoch
@@ -212,14 +211,6 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Sc
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario file (`.yaml`, `.yml` or `.json`)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"scenario file {str(path)!r} cannot be read: {exc.strerror}") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"scenario file {path.name} is not valid {path.suffix[1:].upper()}: {exc}") from None
-    scenario = scenario_from_dict(data or {}, path.parent)
+    scenario = scenario_from_dict(read_data_file(path, "scenario file", ScenarioError) or {}, path.parent)
     scenario.source = str(path)
     return scenario

@@ -1,0 +1,24 @@
+"""Reading data files (YAML or JSON, chosen by suffix) with errors that name the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def read_data_file(path: str | Path, what: str, error: type[Exception]) -> Any:
+    """The parsed content of a `.json` file, or of YAML otherwise; `error(message)` when it fails."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{what} {str(path)!r} cannot be read: {exc.strerror}") from None
+    try:
+        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise error(
+            f"{what} {path.name} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}"
+        ) from None
