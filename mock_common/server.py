@@ -97,11 +97,29 @@ class WSGIServer:
 
     def start(self) -> None:
         """Serve in a daemon thread; returns once the server accepts connections."""
-        self._server.prepare()
-        self._thread = threading.Thread(
-            target=self._server.serve, name=f"{self._server.server_name}-{self.port}", daemon=True
-        )
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            # prepare() starts cheroot's worker threads. Called here, they inherit this thread's
+            # daemon flag: a server its owner forgot to stop never keeps the interpreter from
+            # exiting (from the main thread they would, and pytest would hang after its summary).
+            try:
+                self._server.prepare()
+            except BaseException as exc:  # handed to start()'s caller below
+                failure.append(exc)
+                return
+            finally:
+                ready.set()
+            self._server.serve()
+
+        self._thread = threading.Thread(target=run, name=f"{self._server.server_name}-{self.port}", daemon=True)
         self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise failure[0]
 
     def stop(self) -> None:
         """Stop accepting, finish the requests in progress, and release the port."""

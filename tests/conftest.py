@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -160,15 +161,29 @@ def _leaks() -> list[str]:
     return [r for r in _RECORDS if any(t in tokens for t in hex32.findall(r)) or any(p in r for p in passwords)]
 
 
+def _servers_left_running() -> list[str]:
+    """Emulator threads still serving, and any other non-daemon thread: each is a test that did not stop
+    what it started (a non-daemon thread would also keep the interpreter from exiting)."""
+    main = threading.main_thread()
+    return sorted(
+        t.name
+        for t in threading.enumerate()
+        if t is not main
+        and t.is_alive()
+        and (t.name.startswith(("mock-streamster-", "mock-instaforex-")) or not t.daemon)
+    )
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own teardown of the session-scoped fixtures
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    leaks = [(None, r) for r in _leaks()]
+    writer = session.config.get_terminal_writer()
+    leaks = _leaks()
     if leaks:
-        secret, record = leaks[0]
-        session.config.get_terminal_writer().line(
-            f"SECRET LEAKED INTO A LOG RECORD ({len(leaks)} in all): {record[:300]!r}", red=True
-        )
+        writer.line(f"SECRET LEAKED INTO A LOG RECORD ({len(leaks)} in all): {leaks[0][:300]!r}", red=True)
         session.exitstatus = 1
     else:
-        session.config.get_terminal_writer().line(
-            f"no secret in {len(_RECORDS)} log records ({len(SECRETS)} secrets checked)"
-        )
+        writer.line(f"no secret in {len(_RECORDS)} log records ({len(SECRETS)} secrets checked)")
+    running = _servers_left_running()
+    if running:
+        writer.line(f"THREADS LEFT RUNNING AFTER THE LAST TEST ({len(running)}): {', '.join(running[:10])}", red=True)
+        session.exitstatus = 1

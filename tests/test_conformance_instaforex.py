@@ -5,7 +5,16 @@ from __future__ import annotations
 from conformance.instaforex import InstaForexMachine
 from mock_instaforex import InstaForexMock
 
-_SERVER = InstaForexMock(seed=0).start()
+# Bound now (the URL is known at class definition), served only while this module runs.
+_SERVER = InstaForexMock(seed=0)
+
+
+def setup_module() -> None:
+    _SERVER.start()
+
+
+def teardown_module() -> None:
+    _SERVER.stop()
 
 
 class ReferenceClientMachine(InstaForexMachine):

@@ -5,7 +5,16 @@ from __future__ import annotations
 from conformance.streamster import StreamsterMachine
 from mock_streamster import StreamsterMock
 
-_SERVER = StreamsterMock(seed=0).start()
+# Bound now (the URL is known at class definition), served only while this module runs.
+_SERVER = StreamsterMock(seed=0)
+
+
+def setup_module() -> None:
+    _SERVER.start()
+
+
+def teardown_module() -> None:
+    _SERVER.stop()
 
 
 class ReferenceClientMachine(StreamsterMachine):

@@ -1,0 +1,41 @@
+"""The in-process servers: every thread they start ends with stop(), and a server nobody stopped
+never keeps the interpreter from exiting (pytest would hang after printing its summary)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import urllib.request
+
+from mock_instaforex import InstaForexMock
+from mock_streamster import StreamsterMock
+
+FORGOTTEN = """
+import logging, urllib.request
+from mock_instaforex import InstaForexMock
+from mock_streamster import StreamsterMock
+s, i = StreamsterMock().start(), InstaForexMock().start()
+for url in (s.wsdl_url, i.url + "openapi.json"):
+    assert urllib.request.urlopen(url, timeout=10).status == 200
+print("serving; leaving without stop()", flush=True)
+"""
+
+
+def test_a_server_left_running_does_not_keep_the_interpreter_alive() -> None:
+    done = subprocess.run([sys.executable, "-c", FORGOTTEN], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "serving; leaving without stop()" in done.stdout
+
+
+def test_stop_ends_every_thread_the_server_started() -> None:
+    before = set(threading.enumerate())
+    with StreamsterMock() as s, InstaForexMock() as i:
+        urllib.request.urlopen(s.wsdl_url, timeout=10).read()
+        urllib.request.urlopen(i.url + "openapi.json", timeout=10).read()
+        started = set(threading.enumerate()) - before
+        assert len(started) >= 2 * 17  # per server: the serving thread and 16 workers
+        assert all(t.daemon for t in started), sorted(t.name for t in started if not t.daemon)
+    for t in started:
+        t.join(timeout=10)
+    assert [t.name for t in started if t.is_alive()] == []
