@@ -231,6 +231,12 @@ class BareSoap11(Soap11):
     # Faults say soap:Client / soap:Server (the contract's words; PHP shows the text as sent).
     soap_env = "soap"
 
+    def fault_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any, *args: Any, **kwargs: Any) -> Any:
+        # Every fault carries an (empty) <detail/>: it concerns the Body (SOAP 1.1 §4.4; see wire.fault_xml).
+        if inst.detail is None:
+            inst.detail = ""
+        return super().fault_to_parent(ctx, cls, inst, parent, ns, *args, **kwargs)
+
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
         # The HTTP layer already parsed the body with a hardened parser (no DTD, no entities).
         ctx.in_document = ctx.transport.req_env[ENV_DOCUMENT]

@@ -49,11 +49,15 @@ def _parser() -> etree.XMLParser:
 
 
 def fault_xml(code: str, text: str) -> bytes:
-    """A SOAP 1.1 Fault envelope."""
+    """A SOAP 1.1 Fault envelope, with the (empty) detail element an ASMX-style service sends.
+
+    SOAP 1.1 §4.4 reads a fault without <detail> as one about the headers: .NET clients then raise
+    SoapHeaderException instead of plain SoapException. Every fault here concerns the request itself.
+    """
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<soap:Envelope xmlns:soap="{SOAP_ENV}"><soap:Body><soap:Fault>'
-        f"<faultcode>soap:{code}</faultcode><faultstring>{escape(text)}</faultstring>"
+        f"<faultcode>soap:{code}</faultcode><faultstring>{escape(text)}</faultstring><detail/>"
         "</soap:Fault></soap:Body></soap:Envelope>"
     ).encode()
 
