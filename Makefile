@@ -5,7 +5,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 MATRIX ?= 3.10 3.11 3.12 3.13
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-matrix test-thorough mutation-check lint clean
+.PHONY: install run test test-matrix test-thorough mutation-check bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ test-thorough: install
 # Deliberately broken emulators: each mutation must make a state machine fail (README lists them).
 mutation-check: install
 	$(VENV)/bin/python -m pytest -p no:logging -v tests/test_mutations.py
+
+# Figures, not pass/fail: throughput and latency of both emulators, memory over time (bench/).
+bench: install
+	$(VENV)/bin/python -m bench.throughput
+	$(VENV)/bin/python -m bench.memory
 
 lint: install
 	$(VENV)/bin/ruff check .

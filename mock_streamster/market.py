@@ -181,6 +181,22 @@ class Bar:
     volume: int
 
 
+# Old ticks are folded: a bucket of one period keeps at most four points (open, high, low, close,
+# in time order, the bucket's tick count kept as weights). A period's buckets nest in every longer
+# period's, so folding never changes a bar or a day's figures; and points are folded into a period
+# only once every shorter period's 200-bar window has moved past them. A long-running emulator
+# thus keeps a few thousand points per instrument (plus four a day), not every tick.
+FOLDS: tuple[tuple[str, str | None], ...] = (
+    # (period folded into, the shorter period whose window must have passed; None: the bar in progress)
+    ("5 minutes", None),
+    ("15 minutes", "5 minutes"),
+    ("30 minutes", "15 minutes"),
+    ("hourly", "30 minutes"),
+    ("4 hours", "hourly"),
+    ("daily", "4 hours"),
+)
+
+
 @dataclass
 class PriceSeries:
     """The bid history and the current quote of one instrument."""
@@ -191,6 +207,19 @@ class PriceSeries:
     bid: Decimal = Decimal(0)
     offer: Decimal = Decimal(0)
     updated: float = 0.0
+    # Ticks each point stands for (1 for a raw tick); empty means one each.
+    weights: list[int] = field(default_factory=list)
+    # Per period of FOLDS: the time before which points are already folded into it.
+    folded: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.bids) != len(self.times):
+            raise ValueError(f"{len(self.times)} price times but {len(self.bids)} bids")
+        if not self.weights:
+            self.weights = [1] * len(self.times)
+        elif len(self.weights) != len(self.times) or min(self.weights) < 1:
+            raise ValueError(f"weights must be {len(self.times)} positive tick counts")
+        self._next_fold = 0.0
 
     @classmethod
     def create(
@@ -200,19 +229,63 @@ class PriceSeries:
         bid = instrument.round(bid if bid is not None else instrument.price)
         times, bids = _prehistory(instrument.name, bid, instrument.digits, instrument.volatility, start, seed)
         series = cls(instrument, list(times), list(bids))
+        # The pre-history is sparse already (four points a bar of each period): leave it as it is
+        # rather than fold it on every platform build.
+        series.fold(start, merge=False)
         series.set(start, bid, offer)
         return series
 
     def set(self, t: float, bid: Decimal, offer: Decimal | None = None) -> None:
         """Record a new price at time `t` (offer defaults to bid + spread)."""
         inst = self.instrument
+        if self.times and t < self.times[-1]:
+            raise ValueError(f"price time {t} is before the last price time {self.times[-1]}")
         self.bid = inst.round(bid)
         self.offer = inst.round(offer if offer is not None else bid + inst.spread)
         self.updated = t
-        if self.times and t < self.times[-1]:
-            raise ValueError(f"price time {t} is before the last price time {self.times[-1]}")
+        if t >= self._next_fold:  # once per 5-minute bar
+            self.fold(t)
+            self._next_fold = bucket_start("5 minutes", t) + PERIODS["5 minutes"][1]
         self.times.append(t)
         self.bids.append(self.bid)
+        self.weights.append(1)
+
+    def fold(self, now: float, merge: bool = True) -> None:
+        """Fold what no bar window at `now` needs at full detail (see FOLDS); with merge=False,
+        only mark it as done."""
+        for period, shorter in FOLDS:
+            if shorter is None:
+                cut = bucket_start(period, now)
+            else:
+                cut = bucket_start(period, now - (BAR_DEPTH + 1) * PERIODS[shorter][1])
+            done = self.folded.get(period, float("-inf"))
+            if cut > done:
+                if merge:
+                    self._fold(period, done, cut)
+                self.folded[period] = cut
+
+    def _fold(self, period: str, since: float, before: float) -> None:
+        lo = bisect.bisect_left(self.times, since)
+        hi = bisect.bisect_left(self.times, before)
+        times: list[float] = []
+        bids: list[Decimal] = []
+        weights: list[int] = []
+        i = lo
+        while i < hi:
+            j = bisect.bisect_left(self.times, _next_bucket(period, bucket_start(period, self.times[i])), i, hi)
+            if j - i <= 4:  # already as small as it gets
+                times += self.times[i:j]
+                bids += self.bids[i:j]
+                weights += self.weights[i:j]
+            else:
+                chunk = self.bids[i:j]
+                keep = sorted({i, i + chunk.index(max(chunk)), i + chunk.index(min(chunk)), j - 1})
+                times += [self.times[k] for k in keep]
+                bids += [self.bids[k] for k in keep]
+                weights += [self.weights[k] for k in keep[:-1]]
+                weights.append(sum(self.weights[i:j]) - sum(weights[len(weights) - len(keep) + 1 :]))
+            i = j
+        self.times[lo:hi], self.bids[lo:hi], self.weights[lo:hi] = times, bids, weights
 
     @property
     def mid(self) -> Decimal:
@@ -239,7 +312,7 @@ class PriceSeries:
             bar.high = max(bar.high, bid)
             bar.low = min(bar.low, bid)
             bar.close = bid
-            bar.volume += 1
+            bar.volume += self.weights[i]
         return bars[-depth:]
 
     def day_stats(self, now: float) -> tuple[Decimal, Decimal, Decimal, Decimal | None]:

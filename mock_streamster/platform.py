@@ -209,8 +209,10 @@ class Platform:
                 "instruments": [i.to_dict() for i in self.instruments.values()],
                 "series": {
                     k: {
-                        "times": s.times,
+                        "times": list(s.times),  # copies: the snapshot must not follow the live state
                         "bids": [str(b) for b in s.bids],
+                        "weights": list(s.weights),
+                        "folded": dict(s.folded),
                         "bid": str(s.bid),
                         "offer": str(s.offer),
                         "updated": s.updated,
@@ -227,7 +229,7 @@ class Platform:
                 "id_rng": {k: _rng_state(r) for k, r in self._id_rng.items()},
                 "issued": {k: sorted(v) for k, v in self._issued.items()},
                 "last_message": self.last_message,
-                "columns": self.columns,
+                "columns": {w: list(names) for w, names in self.columns.items()},
                 "closed_charts": sorted([list(c) for c in self.closed_charts]),
             }
 
@@ -239,7 +241,13 @@ class Platform:
             instruments = {i["name"].lower(): Instrument.from_dict(i) for i in data["instruments"]}
             series = {}
             for key, s in data["series"].items():
-                ps = PriceSeries(instruments[key], list(map(float, s["times"])), [Decimal(b) for b in s["bids"]])
+                ps = PriceSeries(
+                    instruments[key],
+                    list(map(float, s["times"])),
+                    [Decimal(b) for b in s["bids"]],
+                    weights=[int(w) for w in s.get("weights", [])],  # older snapshots: one tick a point
+                    folded={str(k): float(v) for k, v in s.get("folded", {}).items()},
+                )
                 ps.bid, ps.offer, ps.updated = Decimal(s["bid"]), Decimal(s["offer"]), float(s["updated"])
                 series[key] = ps
             orders = {o["order_id"]: Order.from_dict(o) for o in data["orders"]}

@@ -133,6 +133,17 @@ def test_snapshot_and_restore_round_trip_through_json(mock: StreamsterMock) -> N
         assert call(other, "GetPositions").raw == call(mock, "GetPositions").raw
 
 
+def test_a_snapshot_in_python_does_not_follow_the_live_state(mock: StreamsterMock) -> None:
+    snap = mock.snapshot()
+    frozen = json.dumps(snap, sort_keys=True, default=str)
+    mock.advance(900)  # new ticks, folded history
+    mock.set_columns("Positions", ["PositionID", "Desk"])
+    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10")
+    assert json.dumps(snap, sort_keys=True, default=str) == frozen
+    mock.restore(snap)
+    assert mock.snapshot() == snap
+
+
 def test_restore_refuses_a_damaged_snapshot_and_keeps_the_state(mock: StreamsterMock) -> None:
     before = mock.snapshot()
     with pytest.raises(ScenarioError):
