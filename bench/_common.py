@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -142,3 +144,23 @@ def get(path: str, headers: dict[str, str] | None = None) -> Request:
 def scale() -> float:
     """BENCH_SCALE=0.1 for a quick look, 1 (default) for the figures in the README."""
     return float(os.environ.get("BENCH_SCALE", "1"))
+
+
+def client_passkey(base_url: str, login: int = 20000001, password: str = "demo-pass") -> str:
+    """A client token from the InstaForex emulator, as the `passkey` header wants it (the raw body)."""
+    req = urllib.request.Request(
+        base_url.rstrip("/") + "/api/Authentication/RequestClientApiToken",
+        data=json.dumps({"Login": login, "Password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return str(r.read().decode())
+
+
+def rss_rounds(served: Served, request: Request, per_round: int, rounds: int) -> list[float]:
+    """The server's resident memory (MiB) after each round of `per_round` requests from 8 clients."""
+    figures = []
+    for _ in range(rounds):
+        load(served.url, "round", request, 8, per_round // 8)
+        figures.append(served.rss_kib() / 1024)
+    return figures

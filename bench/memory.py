@@ -7,12 +7,10 @@ Run: `make bench` or `.venv/bin/python -m bench.memory`. BENCH_SCALE=0.1 for a q
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import tracemalloc
-import urllib.request
 
-from bench._common import get, load, post, scale, serve
+from bench._common import client_passkey, get, post, rss_rounds, scale, serve
 from mock_streamster.platform import Platform
 from mock_streamster.scenario import Scenario
 
@@ -48,33 +46,16 @@ def resident(requests_per_round: int, rounds: int) -> None:
         f'<Instrument xmlns="{NS}">EUR/USD</Instrument></s:Body></s:Envelope>'
     ).encode()
     quote = post("/endpoint", body, {"Content-Type": "text/xml", "SOAPAction": '"GetQuote"'})
-    with serve("mock-streamster", "serve", "--clock", "virtual", url_pattern=r"endpoint:\s+(\S+)") as s:
-        figures = []
-        for _ in range(rounds):
-            load(s.url, "GetQuote", quote, 8, requests_per_round // 8)
-            figures.append(s.rss_kib() / 1024)
+    runs = (
+        ("mock-streamster", r"endpoint:\s+(\S+)", "GetQuote", lambda s: quote),
+        ("mock-instaforex", r"base URL:\s+(\S+)", "balance reads",
+         lambda s: get("/client/RequestBalanceInformation/20000001", {"passkey": client_passkey(s.url)})),
+    )  # fmt: skip
+    for command, pattern, what, request in runs:
+        with serve(command, "serve", "--clock", "virtual", url_pattern=pattern) as s:
+            figures = rss_rounds(s, request(s), requests_per_round, rounds)
         log.info(
-            f"mock-streamster RSS after each {requests_per_round} GetQuote: "
-            + ", ".join(f"{f:.1f}" for f in figures)
-            + " MiB"
-        )
-    with serve("mock-instaforex", "serve", "--clock", "virtual", url_pattern=r"base URL:\s+(\S+)") as s:
-        req = urllib.request.Request(
-            s.url + "api/Authentication/RequestClientApiToken",
-            data=json.dumps({"Login": 20000001, "Password": "demo-pass"}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as r:
-            passkey = r.read().decode()
-        balance = get("/client/RequestBalanceInformation/20000001", {"passkey": passkey})
-        figures = []
-        for _ in range(rounds):
-            load(s.url, "balance", balance, 8, requests_per_round // 8)
-            figures.append(s.rss_kib() / 1024)
-        log.info(
-            f"mock-instaforex RSS after each {requests_per_round} balance reads: "
-            + ", ".join(f"{f:.1f}" for f in figures)
-            + " MiB"
+            f"{command} RSS after each {requests_per_round} {what}: " + ", ".join(f"{f:.1f}" for f in figures) + " MiB"
         )
 
 

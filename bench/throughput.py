@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.request
 
-from bench._common import Figures, get, load, post, scale, serve
+from bench._common import Figures, client_passkey, get, load, post, scale, serve
 
 log = logging.getLogger("bench.throughput")
 
@@ -58,9 +57,7 @@ def instaforex(n: int) -> list[Figures]:
         body = json.dumps({"Login": 20000001, "Password": "demo-pass"}).encode()
         headers = {"Content-Type": "application/json"}
         token_path = "/api/Authentication/RequestClientApiToken"
-        req = urllib.request.Request(s.url.rstrip("/") + token_path, data=body, headers=headers)
-        with urllib.request.urlopen(req, timeout=10) as r:  # the passkey for the data calls
-            passkey = r.read().decode()
+        passkey = client_passkey(s.url)
         data = get("/client/RequestBalanceInformation/20000001", {"passkey": passkey})
         trades = get("/client/RequestOpenTrades/20000001", {"passkey": passkey})
         for threads in (1, 8):

@@ -1,0 +1,28 @@
+"""The benchmarks keep running (at a tiny scale): they print figures and no request fails."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("module", ["bench.throughput", "bench.memory"])
+def test_benchmark_runs_and_prints_figures(module: str) -> None:
+    env = {**os.environ, "BENCH_SCALE": "0.01"}
+    done = subprocess.run(
+        [sys.executable, "-m", module], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stderr.splitlines()  # logging writes to stderr
+    if module == "bench.throughput":
+        figures = [line for line in lines if "req/s" in line]
+        assert len(figures) == 10 and all(line.endswith("errors 0") for line in figures), lines
+    else:
+        assert sum("price history after" in line for line in lines) == 3, lines  # days 0, 1 and 2
+        assert sum("RSS after each" in line for line in lines) == 2, lines
