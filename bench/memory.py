@@ -61,7 +61,7 @@ def resident(requests_per_round: int, rounds: int) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    history(max(2, int(30 * scale())))
+    history(max(1, int(30 * scale())))
     resident(max(80, int(10_000 * scale())), 5)
 
 

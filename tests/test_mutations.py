@@ -19,7 +19,7 @@ from mock_streamster import StreamsterMock
 from mock_streamster.platform import Platform
 
 HUNT = settings(
-    max_examples=60,
+    max_examples=30,
     stateful_step_count=20,
     derandomize=True,
     deadline=None,

@@ -7,10 +7,12 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from pathlib import Path
 
 from mock_instaforex import InstaForexMock
 from mock_streamster import StreamsterMock
 
+ROOT = Path(__file__).resolve().parent.parent
 FORGOTTEN = """
 import logging, urllib.request
 from mock_instaforex import InstaForexMock
@@ -39,3 +41,18 @@ def test_stop_ends_every_thread_the_server_started() -> None:
     for t in started:
         t.join(timeout=10)
     assert [t.name for t in started if t.is_alive()] == []
+
+
+def test_the_suite_fails_when_a_test_leaves_a_server_running(tmp_path: Path) -> None:
+    # A throwaway suite with this suite's hooks: its only test starts an emulator and never stops it.
+    (tmp_path / "conftest.py").write_text("from tests.conftest import *  # noqa: F403\n")
+    (tmp_path / "test_leak.py").write_text(
+        "from mock_streamster import StreamsterMock\n\ndef test_forgets_to_stop():\n    StreamsterMock().start()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "1 passed" in done.stdout, done.stdout
+    assert "THREADS LEFT RUNNING AFTER THE LAST TEST" in done.stdout and "mock-streamster-" in done.stdout
+    assert done.returncode == 1
