@@ -282,8 +282,8 @@ class PriceSeries:
                 keep = sorted({i, i + chunk.index(max(chunk)), i + chunk.index(min(chunk)), j - 1})
                 times += [self.times[k] for k in keep]
                 bids += [self.bids[k] for k in keep]
-                weights += [self.weights[k] for k in keep[:-1]]
-                weights.append(sum(self.weights[i:j]) - sum(weights[len(weights) - len(keep) + 1 :]))
+                others = [self.weights[k] for k in keep[:-1]]
+                weights += [*others, sum(self.weights[i:j]) - sum(others)]  # the close carries the rest
             i = j
         self.times[lo:hi], self.bids[lo:hi], self.weights[lo:hi] = times, bids, weights
 
