@@ -14,12 +14,15 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+NS = "http://www.novativa.com/ws/streamsterapi"
+ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+TOKEN_PATH = "/api/Authentication/RequestClientApiToken"
+DEMO_LOGIN = {"Login": 20000001, "Password": "demo-pass"}
 
 
 @dataclass
@@ -36,24 +39,22 @@ class Served:
 
 
 @contextmanager
-def serve(*command: str, url_pattern: str) -> Iterator[Served]:
-    """Start `mock-streamster serve …` or `mock-instaforex serve …` on a free port in its own
-    process (so the load generator does not share its interpreter lock) and stop it after."""
-    exe = Path(sys.executable).parent / command[0]
+def serve(command: str, url_pattern: str) -> Iterator[Served]:
+    """Start `<command> serve --clock virtual --port 0` in its own process (so the load generator
+    does not share its interpreter lock), wait for the URL it prints, and stop it after."""
+    exe = Path(sys.executable).parent / command
     proc = subprocess.Popen(
-        [str(exe), *command[1:], "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+        [str(exe), "serve", "--clock", "virtual", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
     try:
         assert proc.stdout is not None
-        deadline = time.monotonic() + 30
-        for line in proc.stdout:
+        for line in proc.stdout:  # the CLI prints its URLs once it is serving
             m = re.search(url_pattern, line)
             if m:
                 break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{command[0]} printed no URL")
         else:
-            raise RuntimeError(f"{command[0]} exited: {proc.wait()}")
+            raise RuntimeError(f"{command} exited before printing its URL: {proc.wait()}")
         yield Served(proc.pid, m.group(1))
     finally:
         proc.send_signal(signal.SIGINT)
@@ -61,6 +62,16 @@ def serve(*command: str, url_pattern: str) -> Iterator[Served]:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def serve_streamster() -> AbstractContextManager[Served]:
+    """The Streamster emulator; `.url` is its SOAP endpoint."""
+    return serve("mock-streamster", r"endpoint:\s+(\S+)")
+
+
+def serve_instaforex() -> AbstractContextManager[Served]:
+    """The InstaForex emulator with the demo accounts; `.url` is its base URL."""
+    return serve("mock-instaforex", r"base URL:\s+(\S+)")
 
 
 @dataclass
@@ -121,9 +132,11 @@ def load(url: str, name: str, request: Request, threads: int, per_thread: int) -
     return Figures(name, threads, threads * per_thread, time.perf_counter() - t0, latencies, errors)
 
 
-def post(path: str, body: bytes, headers: dict[str, str]) -> Request:
+def request(method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Request:
+    """One request, sent again and again on a client's keep-alive connection; gives the status."""
+
     def send(conn: http.client.HTTPConnection) -> int:
-        conn.request("POST", path, body=body, headers=headers)
+        conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
         r.read()
         return r.status
@@ -131,14 +144,11 @@ def post(path: str, body: bytes, headers: dict[str, str]) -> Request:
     return send
 
 
-def get(path: str, headers: dict[str, str] | None = None) -> Request:
-    def send(conn: http.client.HTTPConnection) -> int:
-        conn.request("GET", path, headers=headers or {})
-        r = conn.getresponse()
-        r.read()
-        return r.status
-
-    return send
+def soap(action: str, body: str = "") -> Request:
+    """A Streamster call: POST to /endpoint with the SOAPAction and `body` (bare parts) in the envelope."""
+    xml = f'<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="{ENV}"><s:Body>{body}</s:Body></s:Envelope>'
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
+    return request("POST", "/endpoint", xml.encode(), headers)
 
 
 def scale() -> float:
@@ -146,11 +156,11 @@ def scale() -> float:
     return float(os.environ.get("BENCH_SCALE", "1"))
 
 
-def client_passkey(base_url: str, login: int = 20000001, password: str = "demo-pass") -> str:
-    """A client token from the InstaForex emulator, as the `passkey` header wants it (the raw body)."""
+def client_passkey(base_url: str) -> str:
+    """A client token for the demo login, as the `passkey` header wants it (the raw body)."""
     req = urllib.request.Request(
-        base_url.rstrip("/") + "/api/Authentication/RequestClientApiToken",
-        data=json.dumps({"Login": login, "Password": password}).encode(),
+        base_url.rstrip("/") + TOKEN_PATH,
+        data=json.dumps(DEMO_LOGIN).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req, timeout=10) as r:

@@ -10,13 +10,11 @@ import gc
 import logging
 import tracemalloc
 
-from bench._common import client_passkey, get, post, rss_rounds, scale, serve
+from bench._common import NS, client_passkey, request, rss_rounds, scale, serve_instaforex, serve_streamster, soap
 from mock_streamster.platform import Platform
 from mock_streamster.scenario import Scenario
 
 log = logging.getLogger("bench.memory")
-NS = "http://www.novativa.com/ws/streamsterapi"
-ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
 
 def history(days: int) -> None:
@@ -41,21 +39,18 @@ def history(days: int) -> None:
 
 def resident(requests_per_round: int, rounds: int) -> None:
     """RSS of each emulator process after each round of reads."""
-    body = (
-        f'<?xml version="1.0"?><s:Envelope xmlns:s="{ENV}"><s:Body>'
-        f'<Instrument xmlns="{NS}">EUR/USD</Instrument></s:Body></s:Envelope>'
-    ).encode()
-    quote = post("/endpoint", body, {"Content-Type": "text/xml", "SOAPAction": '"GetQuote"'})
     runs = (
-        ("mock-streamster", r"endpoint:\s+(\S+)", "GetQuote", lambda s: quote),
-        ("mock-instaforex", r"base URL:\s+(\S+)", "balance reads",
-         lambda s: get("/client/RequestBalanceInformation/20000001", {"passkey": client_passkey(s.url)})),
+        ("mock-streamster", serve_streamster, "GetQuote",
+         lambda url: soap("GetQuote", f'<Instrument xmlns="{NS}">EUR/USD</Instrument>')),
+        ("mock-instaforex", serve_instaforex, "balance reads",
+         lambda url: request("GET", "/client/RequestBalanceInformation/20000001",
+                             headers={"passkey": client_passkey(url)})),
     )  # fmt: skip
-    for command, pattern, what, request in runs:
-        with serve(command, "serve", "--clock", "virtual", url_pattern=pattern) as s:
-            figures = rss_rounds(s, request(s), requests_per_round, rounds)
+    for name, serve, what, make_request in runs:
+        with serve() as s:
+            figures = rss_rounds(s, make_request(s.url), requests_per_round, rounds)
         log.info(
-            f"{command} RSS after each {requests_per_round} {what}: " + ", ".join(f"{f:.1f}" for f in figures) + " MiB"
+            f"{name} RSS after each {requests_per_round} {what}: " + ", ".join(f"{f:.1f}" for f in figures) + " MiB"
         )
 
 

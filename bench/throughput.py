@@ -10,60 +10,57 @@ from __future__ import annotations
 import json
 import logging
 
-from bench._common import Figures, client_passkey, get, load, post, scale, serve
+from bench._common import (
+    DEMO_LOGIN,
+    NS,
+    TOKEN_PATH,
+    Figures,
+    client_passkey,
+    load,
+    request,
+    scale,
+    serve_instaforex,
+    serve_streamster,
+    soap,
+)
 
 log = logging.getLogger("bench.throughput")
-
-NS = "http://www.novativa.com/ws/streamsterapi"
-ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-
-
-def soap(action: str, body: str = "") -> tuple[bytes, dict[str, str]]:
-    xml = f'<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="{ENV}"><s:Body>{body}</s:Body></s:Envelope>'
-    return xml.encode(), {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
 
 
 def streamster(n: int) -> list[Figures]:
     figures = []
-    path = "/endpoint"
-    quote = post(path, *soap("GetQuote", f'<Instrument xmlns="{NS}">EUR/USD</Instrument>'))
-    order = post(
-        path,
-        *soap(
-            "SendOrder",
-            f'<Order xmlns="{NS}"><Instrument>EUR/USD</Instrument><Side>BUY</Side><Desk>Virtual Forex</Desk>'
-            "<Quantity>1</Quantity></Order>",
-        ),
+    quote = soap("GetQuote", f'<Instrument xmlns="{NS}">EUR/USD</Instrument>')
+    order = soap(
+        "SendOrder",
+        f'<Order xmlns="{NS}"><Instrument>EUR/USD</Instrument><Side>BUY</Side><Desk>Virtual Forex</Desk>'
+        "<Quantity>1</Quantity></Order>",
     )
-    positions = post(path, *soap("GetPositions"))
-    command = ("mock-streamster", "serve", "--clock", "virtual")
-    with serve(*command, url_pattern=r"endpoint:\s+(\S+)") as s:
+    positions = soap("GetPositions")
+    with serve_streamster() as s:
         for threads in (1, 8):
             figures.append(load(s.url, "Streamster GetQuote", quote, threads, n // threads))
-        figures.append(load(s.url, "Streamster WSDL", get("/service.wsdl"), 8, n // 8))
+        figures.append(load(s.url, "Streamster WSDL", request("GET", "/service.wsdl"), 8, n // 8))
         # GetPositions with 10, then 100 open positions (each market SendOrder opens one).
         load(s.url, "open 10", order, 1, 10)
         figures.append(load(s.url, "Streamster GetPositions (10 open)", positions, 8, max(1, n // 40)))
         load(s.url, "open 90 more", order, 1, 90)
         figures.append(load(s.url, "Streamster GetPositions (100 open)", positions, 8, max(1, n // 400)))
-    with serve(*command, url_pattern=r"endpoint:\s+(\S+)") as s:
+    with serve_streamster() as s:
         figures.append(load(s.url, "Streamster SendOrder (market, fills)", order, 8, max(1, n // 16)))
     return figures
 
 
 def instaforex(n: int) -> list[Figures]:
     figures = []
-    with serve("mock-instaforex", "serve", "--clock", "virtual", url_pattern=r"base URL:\s+(\S+)") as s:
-        body = json.dumps({"Login": 20000001, "Password": "demo-pass"}).encode()
-        headers = {"Content-Type": "application/json"}
-        token_path = "/api/Authentication/RequestClientApiToken"
-        passkey = client_passkey(s.url)
-        data = get("/client/RequestBalanceInformation/20000001", {"passkey": passkey})
-        trades = get("/client/RequestOpenTrades/20000001", {"passkey": passkey})
+    with serve_instaforex() as s:
+        passkey = {"passkey": client_passkey(s.url)}
+        balance = request("GET", "/client/RequestBalanceInformation/20000001", headers=passkey)
+        trades = request("GET", "/client/RequestOpenTrades/20000001", headers=passkey)
+        token = request("POST", TOKEN_PATH, json.dumps(DEMO_LOGIN).encode(), {"Content-Type": "application/json"})
         for threads in (1, 8):
-            figures.append(load(s.url, "InstaForex balance", data, threads, n // threads))
+            figures.append(load(s.url, "InstaForex balance", balance, threads, n // threads))
         figures.append(load(s.url, "InstaForex open trades", trades, 8, n // 8))
-        figures.append(load(s.url, "InstaForex token request", post(token_path, body, headers), 8, n // 16))
+        figures.append(load(s.url, "InstaForex token request", token, 8, n // 16))
     return figures
 
 

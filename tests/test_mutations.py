@@ -86,24 +86,27 @@ def instaforex() -> Iterator[InstaForexMock]:
         yield m
 
 
-@pytest.mark.parametrize("mutation", [change_order_keeps_old_stop_loss, stop_loss_fills_on_the_wrong_side])
-def test_streamster_machine_catches(
-    mutation: Callable[[pytest.MonkeyPatch], None], streamster: StreamsterMock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    machine = type("Mutated", (StreamsterMachine,), {"base_url": streamster.url})
-    mutation(monkeypatch)
-    with pytest.raises(AssertionError):
-        run_state_machine_as_test(machine, settings=HUNT)
+# (mutation, the machine that must catch it, the fixture serving the emulator it breaks)
+MUTATIONS = [
+    (change_order_keeps_old_stop_loss, StreamsterMachine, "streamster"),
+    (stop_loss_fills_on_the_wrong_side, StreamsterMachine, "streamster"),
+    (token_accepted_for_another_login, InstaForexMachine, "instaforex"),
+    (closed_lots_count_open_trades, InstaForexMachine, "instaforex"),
+]
 
 
-@pytest.mark.parametrize("mutation", [token_accepted_for_another_login, closed_lots_count_open_trades])
-def test_instaforex_machine_catches(
-    mutation: Callable[[pytest.MonkeyPatch], None], instaforex: InstaForexMock, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("mutation", "machine", "server"), MUTATIONS, ids=[m[0].__name__ for m in MUTATIONS])
+def test_machine_catches(
+    mutation: Callable[[pytest.MonkeyPatch], None],
+    machine: type,
+    server: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    machine = type("Mutated", (InstaForexMachine,), {"base_url": instaforex.url})
+    mutated = type("Mutated", (machine,), {"base_url": request.getfixturevalue(server).url})
     mutation(monkeypatch)
     with pytest.raises(AssertionError):
-        run_state_machine_as_test(machine, settings=HUNT)
+        run_state_machine_as_test(mutated, settings=HUNT)
 
 
 def test_unmutated_emulators_pass_the_same_hunt(streamster: StreamsterMock, instaforex: InstaForexMock) -> None:
