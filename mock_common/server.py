@@ -1,53 +1,176 @@
-"""A multi-threaded production WSGI server (cheroot) that runs in a thread or the foreground."""
+"""A production WSGI server (waitress) that runs in a background thread or the foreground.
+
+waitress reads every connection in one event loop and hands a worker thread only a request it
+has read whole (headers and body), so idle keep-alive connections, silent ones and clients that
+dribble their headers cost a file descriptor, never a worker. What cannot be served is answered:
+a connection over the limit and a request that finds the queue full get 503 with Retry-After,
+and malformed framing (a bad chunk size, a bad Content-Length) gets 400 in the emulator's own
+error format.
+"""
 
 from __future__ import annotations
 
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from cheroot import wsgi
+from waitress import wasyncore
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
+from waitress.utilities import Error
 
 log = logging.getLogger(__name__)
 
-SOCKET_KEY = "broker_mocks.socket"
+CHANNEL_KEY = "broker_mocks.channel"
+RETRY_AFTER = "1"
+CONNECTION_LIMIT = 1000
+QUEUE_LIMIT = 512
+IDLE_TIMEOUT = 120
+
+#: (HTTP status code, what is wrong) -> (Content-Type, body): an error in the emulator's own words.
+ErrorBody = Callable[[int, str], tuple[str, bytes]]
 
 
-class _Gateway(wsgi.Gateway_10):
-    """cheroot's WSGI 1.0 gateway, plus the connection's socket so a fault can drop it."""
-
-    def get_environ(self) -> dict[str, Any]:
-        env = super().get_environ()
-        env[SOCKET_KEY] = self.req.conn.socket
-        return env
+def plain_error(code: int, text: str) -> tuple[str, bytes]:
+    """The default error body: the text as text/plain."""
+    return "text/plain; charset=utf-8", text.encode()
 
 
 def drop_connection(environ: dict[str, Any]) -> None:
-    """Reset the client's connection (RST, no response), as a failing peer would."""
-    sock = environ.get(SOCKET_KEY)
-    if sock is None:
+    """Reset the client's connection (no response at all), as a failing peer would.
+
+    The socket is shut down at once, so the client sees the connection end now; the channel is
+    marked disconnected, so whatever the application returns afterwards is discarded and the event
+    loop closes the socket with SO_LINGER 0 (an RST for anything the client sends after).
+    """
+    channel = environ.get(CHANNEL_KEY)
+    if channel is None:
         return
     try:
-        # SO_LINGER 0 makes close() send RST: the client sees "connection reset by peer".
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-        sock.shutdown(socket.SHUT_RDWR)
+        channel.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        channel.socket.shutdown(socket.SHUT_RDWR)
     except OSError:  # already gone: nothing left to drop
         pass
+    channel.connected = False
+    channel.server.pull_trigger()
 
 
-class _Server(wsgi.Server):
-    """cheroot's server, listening on a socket bound beforehand (so the port is known early)."""
+class _Framing(Error):
+    """A request waitress refused while reading it, answered in the emulator's error format."""
 
-    prebound: socket.socket | None = None
+    def __init__(self, original: Error, error_body: ErrorBody) -> None:
+        super().__init__(original.body)
+        self.code, self.reason = original.code, original.reason
+        self._error_body = error_body
 
-    def bind(self, family: int, type: int, proto: int = 0) -> socket.socket:  # noqa: A002
-        if self.prebound is None:
-            return super().bind(family, type, proto)  # type: ignore[no-any-return]
-        self.socket, self.prebound = self.prebound, None
-        self.bind_addr = self.resolve_real_bind_addr(self.socket)
-        return self.socket
+    def to_response(self, ident: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
+        text = f"{self.reason}: {self.body}" if self.body else self.reason
+        ctype, body = self._error_body(self.code, text)
+        return f"{self.code} {self.reason}", [("Content-Type", ctype)], body
+
+
+class _Task(WSGITask):
+    """waitress's WSGI task, plus the channel in the environ so a fault can drop the connection."""
+
+    def get_environment(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().get_environment()
+        environ[CHANNEL_KEY] = self.channel
+        return environ
+
+
+class _ErrorTask(ErrorTask):
+    """waitress's error task (a request it could not read), with the body in the emulator's format."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        if not isinstance(error, _Framing):
+            self.request.error = _Framing(error, self.channel.server.error_body)
+        log.info("refused a malformed request: %s %s", error.code, error.body)
+        super().execute()
+
+
+class _Channel(HTTPChannel):
+    task_class = _Task
+    error_task_class = _ErrorTask
+
+
+def _http_reply(status: str, ctype: str, body: bytes, extra: list[tuple[str, str]]) -> bytes:
+    head = [f"HTTP/1.1 {status}", f"Content-Type: {ctype}", f"Content-Length: {len(body)}", "Connection: close"]
+    head += [f"{k}: {v}" for k, v in extra]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+class _Dispatcher(ThreadedTaskDispatcher):
+    """waitress's worker pool with named daemon threads."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def start_new_thread(self, target: Callable[[int], None], thread_no: int) -> None:
+        threading.Thread(target=target, name=f"{self.name}-worker-{thread_no}", args=(thread_no,), daemon=True).start()
+
+
+class _Server(TcpWSGIServer):
+    """waitress's TCP server: answers 503 instead of queueing silently, over either limit."""
+
+    channel_class = _Channel
+    error_body: ErrorBody = staticmethod(plain_error)  # type: ignore[assignment]
+    queue_limit = QUEUE_LIMIT
+
+    def readable(self) -> bool:
+        # waitress stops accepting at the connection limit, leaving clients in the kernel's backlog
+        # with no answer; we keep accepting and answer those over the limit (handle_accept).
+        now = time.time()
+        if now >= self.next_channel_cleanup:  # waitress's periodic maintenance: idle channels close
+            self.next_channel_cleanup = now + self.adj.cleanup_interval
+            self.maintenance(now)
+        return bool(self.accepting)
+
+    def handle_accept(self) -> None:
+        if len(self._map) < self.adj.connection_limit:
+            super().handle_accept()
+            return
+        try:
+            accepted = self.accept()
+        except OSError:
+            return
+        if accepted is None:
+            return
+        conn, _ = accepted
+        log.warning("connection limit (%d) reached: a new connection gets 503", self.adj.connection_limit)
+        ctype, body = self.error_body(503, f"The server has {self.adj.connection_limit} connections open; retry later.")
+        try:
+            conn.setblocking(False)
+            conn.send(_http_reply("503 Service Unavailable", ctype, body, [("Retry-After", RETRY_AFTER)]))
+            conn.shutdown(socket.SHUT_WR)  # the reply, then end-of-stream; the client's request is not read
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def add_task(self, channel: Any) -> None:
+        # Called with channel.requests_lock held, by the event loop (a request read whole) or a
+        # worker (the next pipelined request): a full queue answers 503 right away and closes.
+        if len(self.task_dispatcher.queue) < self.queue_limit:
+            super().add_task(channel)
+            return
+        log.warning("request queue full (%d waiting): a request gets 503", self.queue_limit)
+        ctype, body = self.error_body(503, f"{self.queue_limit} requests are waiting for a worker; retry later.")
+        reply = _http_reply("503 Service Unavailable", ctype, body, [("Retry-After", RETRY_AFTER)])
+        with channel.outbuf_lock:
+            channel.outbufs[-1].append(reply)
+            channel.total_outbufs_len += len(reply)
+        for request in channel.requests:
+            request.close()
+        channel.requests = []
+        channel.close_when_flushed = True
+        self.pull_trigger()
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -55,11 +178,9 @@ def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Accepted sockets inherit it: without it, small keep-alive replies wait ~40 ms on
-        # Nagle's algorithm and the client's delayed ACK.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if family == socket.AF_INET6 and host in ("::", "::0"):
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # also take IPv4 peers
+        if family == socket.AF_INET6:
+            # A "::" bind also takes IPv4 peers; any other IPv6 address only IPv6 ones.
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if host in ("::", "::0") else 1)
         sock.bind((host, port))
     except OSError:
         sock.close()
@@ -68,7 +189,12 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 class WSGIServer:
-    """Serves one WSGI app on host:port (0 = a free port) with a pool of worker threads."""
+    """Serves one WSGI app on host:port (0 = a free port): one event loop, a pool of worker threads.
+
+    `connection_limit` connections are served at once (more get 503 with Retry-After); at most
+    `queue_limit` requests wait for a worker (more get 503 with Retry-After). `error_body` words
+    the errors the server gives itself (malformed framing, 503) in the application's format.
+    """
 
     def __init__(
         self,
@@ -77,55 +203,93 @@ class WSGIServer:
         port: int = 0,
         threads: int = 16,
         name: str = "broker-mocks",
+        *,
+        connection_limit: int = CONNECTION_LIMIT,
+        queue_limit: int = QUEUE_LIMIT,
+        idle_timeout: int = IDLE_TIMEOUT,
+        max_body: int = 64 * 1024 * 1024 + 1,
+        error_body: ErrorBody = plain_error,
     ) -> None:
         sock = _bind(host, port)
-        self._server = _Server(
-            (host, port),
-            app,
-            numthreads=threads,
-            server_name=name,
-            request_queue_size=128,
-            timeout=30,
-            shutdown_timeout=5,
-        )
-        self._server.gateway = _Gateway
-        self._server.prebound = sock
-        self._socket = sock
-        self._thread: threading.Thread | None = None
-        # Bound now, so the real port is known; worker threads start only with start().
+        self.name = name
         self.host, self.port = sock.getsockname()[0], sock.getsockname()[1]
+        adj = Adjustments(
+            sockets=[sock],
+            threads=threads,
+            ident=name,
+            connection_limit=connection_limit,
+            channel_timeout=idle_timeout,
+            cleanup_interval=min(30, idle_timeout),
+            max_request_body_size=max_body,
+            asyncore_use_poll=True,  # select() cannot watch more than 1024 descriptors
+            clear_untrusted_proxy_headers=False,  # the applications decide whom to trust
+            backlog=1024,
+        )  # waitress sets TCP_NODELAY on each connection: no 40 ms wait on Nagle and delayed ACKs
+        self._map: dict[int, Any] = {}
+        self._dispatcher = _Dispatcher(f"{name}-{self.port}")
+        try:
+            self._server = _Server(
+                app, map=self._map, _start=False, _sock=sock, dispatcher=self._dispatcher, adj=adj,
+                bind_socket=False, sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()),
+            )  # fmt: skip
+        except BaseException:
+            sock.close()
+            raise
+        self._server.error_body = error_body  # type: ignore[assignment]
+        self._server.queue_limit = queue_limit
+        self._socket = sock
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._serving = False
+
+    def _run(self) -> None:
+        """The event loop, until stop(); then the in-flight requests are finished and flushed."""
+        try:
+            while not self._stopping.is_set():
+                wasyncore.loop(timeout=1.0, use_poll=True, map=self._map, count=1)
+            self._server.accepting = False
+            self._server.del_channel()  # no new connections from here on
+            self._socket.close()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and any(
+                getattr(ch, "requests", None) or getattr(ch, "total_outbufs_len", 0) for ch in list(self._map.values())
+            ):
+                wasyncore.loop(timeout=0.05, use_poll=True, map=self._map, count=1)
+        finally:
+            wasyncore.close_all(self._map)
+            self._dispatcher.shutdown(timeout=5)
+            self._serving = False
 
     def start(self) -> None:
         """Serve in a daemon thread; returns once the server accepts connections."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            # prepare() starts cheroot's worker threads. Called here, they inherit this thread's
-            # daemon flag: a server its owner forgot to stop never keeps the interpreter from
-            # exiting (from the main thread they would, and pytest would hang after its summary).
-            try:
-                self._server.prepare()
-            except BaseException as exc:  # handed to start()'s caller below
-                failure.append(exc)
-                return
-            finally:
-                ready.set()
-            self._server.serve()
-
-        self._thread = threading.Thread(target=run, name=f"{self._server.server_name}-{self.port}", daemon=True)
+        if self._serving:
+            return
+        self._begin()
+        # A daemon thread (as are the workers): a server its owner forgot to stop never keeps the
+        # interpreter from exiting (pytest would hang after its summary).
+        self._thread = threading.Thread(target=self._run, name=f"{self.name}-{self.port}", daemon=True)
         self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise failure[0]
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until stop() is called from another thread (or a signal handler)."""
+        self._begin()
+        self._run()
+
+    def _begin(self) -> None:
+        if self._stopping.is_set():
+            raise RuntimeError(f"{self.name} on port {self.port} was stopped; create a new server")
+        self._dispatcher.set_thread_count(self._server.adj.threads)
+        self._server.accept_connections()  # listen(): connections are taken from here on
+        self._serving = True
 
     def stop(self) -> None:
         """Stop accepting, finish the requests in progress, and release the port."""
-        if self._server.ready:
-            self._server.stop()
-        self._socket.close()
+        self._stopping.set()
+        if self._thread is None and not self._serving:
+            self._socket.close()
+            wasyncore.close_all(self._map)
+            return
+        self._server.pull_trigger()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
             self._thread = None

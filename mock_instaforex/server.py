@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from importlib import resources
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
 def demo_path() -> Path:
     """The demo accounts file shipped with the package."""
     return Path(str(resources.files(__package__).joinpath("demo.yaml")))
+
+
+def _error_body(code: int, text: str) -> tuple[str, bytes]:
+    """What the server itself refuses (malformed framing, 503), in the API's {"Message": ...} shape."""
+    return "application/json; charset=utf-8", json.dumps({"Message": text}).encode()
 
 
 class InstaForexMock:
@@ -62,7 +68,9 @@ class InstaForexMock:
         self.controller.load_accounts(source)
         self.settings = Settings(deny_status, trusted_proxies)
         self.app = create_app(self.service, self.controller, self.settings)
-        self._server = WSGIServer(case_insensitive(self.app), host, port, threads=threads, name="mock-instaforex")
+        self._server = WSGIServer(
+            case_insensitive(self.app), host, port, threads=threads, name="mock-instaforex", error_body=_error_body
+        )
         self.host, self.port = host, self._server.port
         self._started = False
 

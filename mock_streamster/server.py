@@ -17,9 +17,14 @@ from .control import Controller
 from .platform import Platform
 from .scenario import Scenario
 from .soap import OPERATIONS
-from .wire import StreamsterHttp, endpoint_address
+from .wire import StreamsterHttp, endpoint_address, fault_xml
 
 log = logging.getLogger(__name__)
+
+
+def _error_body(code: int, text: str) -> tuple[str, bytes]:
+    """What the server itself refuses (malformed framing, 503), as a SOAP fault."""
+    return "text/xml; charset=utf-8", fault_xml("Client" if code < 500 else "Server", text)
 
 
 class StreamsterMock:
@@ -40,7 +45,9 @@ class StreamsterMock:
     ) -> None:
         self.platform = Platform(seed=seed, clock=clock, scenario=scenario)
         self.controller = Controller(self.platform, Journal(journal_size), FaultPlan(self.platform.seed, OPERATIONS))
-        self._server = WSGIServer(self._app_placeholder, host, port, threads=threads, name="mock-streamster")
+        self._server = WSGIServer(
+            self._app_placeholder, host, port, threads=threads, name="mock-streamster", error_body=_error_body
+        )
         self.host, self.port = host, self._server.port
         self.app = StreamsterHttp(self.controller, endpoint_address(host, self.port))
         self._started = False
