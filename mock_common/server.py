@@ -27,6 +27,7 @@ from waitress.utilities import Error
 log = logging.getLogger(__name__)
 
 CHANNEL_KEY = "broker_mocks.channel"
+TASK_KEY = "broker_mocks.task"
 RETRY_AFTER = "1"
 CONNECTION_LIMIT = 1000
 QUEUE_LIMIT = 512
@@ -80,7 +81,27 @@ class _Task(WSGITask):
     def get_environment(self) -> dict[str, Any]:
         environ: dict[str, Any] = super().get_environment()
         environ[CHANNEL_KEY] = self.channel
+        environ[TASK_KEY] = self
         return environ
+
+
+def _connection_header(app: Callable[..., Any]) -> Callable[..., Any]:
+    """Let the application say `Connection: close` (PEP 3333 leaves that header to the server)."""
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            close = False
+            if any(k.lower() == "connection" for k, _ in headers):
+                close = any(k.lower() == "connection" and v.strip().lower() == "close" for k, v in headers)
+                headers = [(k, v) for k, v in headers if k.lower() != "connection"]
+            write = start_response(status, headers, exc_info)
+            if close:
+                environ[TASK_KEY].set_close_on_finish()
+            return write
+
+        return app(environ, start)
+
+    return wrapped
 
 
 class _ErrorTask(ErrorTask):
@@ -229,7 +250,7 @@ class WSGIServer:
         self._dispatcher = _Dispatcher(f"{name}-{self.port}")
         try:
             self._server = _Server(
-                app, map=self._map, _start=False, _sock=sock, dispatcher=self._dispatcher, adj=adj,
+                _connection_header(app), map=self._map, _start=False, _sock=sock, dispatcher=self._dispatcher, adj=adj,
                 bind_socket=False, sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()),
             )  # fmt: skip
         except BaseException:
