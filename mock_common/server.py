@@ -61,7 +61,7 @@ def drop_connection(environ: dict[str, Any]) -> None:
     channel.server.pull_trigger()
 
 
-class _Framing(Error):
+class _FramingError(Error):
     """A request waitress refused while reading it, answered in the emulator's error format."""
 
     def __init__(self, original: Error, error_body: ErrorBody) -> None:
@@ -109,8 +109,8 @@ class _ErrorTask(ErrorTask):
 
     def execute(self) -> None:
         error = self.request.error
-        if not isinstance(error, _Framing):
-            self.request.error = _Framing(error, self.channel.server.error_body)
+        if not isinstance(error, _FramingError):
+            self.request.error = _FramingError(error, self.channel.server.error_body)
         log.info("refused a malformed request: %s %s", error.code, error.body)
         super().execute()
 

@@ -95,36 +95,46 @@ def _escape(text: str) -> str:
     return text
 
 
-def _tags(model: type[ComplexModel]) -> tuple[str, tuple[tuple[str, str, str], ...]]:
-    """The element name of a record and, in the model's field order, (field, open tag, close tag)."""
-    fields = tuple((n, f"<tns:{n}>", f"</tns:{n}>") for n in model.get_flat_type_info(model))
-    return model.get_type_name(), fields
+class _Shape:
+    """How a model's records are written: element name and, in the model's field order, the fields."""
+
+    def __init__(self, model: type[ComplexModel]) -> None:
+        self.name = model.get_type_name()
+        self.fields = tuple(model.get_flat_type_info(model))
+        self.open, self.close, self.empty = f"<tns:{self.name}>", f"</tns:{self.name}>", f"<tns:{self.name}/>"
+
+    def columns(self, visible: frozenset[str] | None = None) -> list[tuple[str, str, str, bool]]:
+        """(field, open tag, close tag, escaped?) of each field written: all, or those visible in the window."""
+        return [
+            (f, f"<tns:{f}>", f"</tns:{f}>", f not in _FORMATTED)
+            for f in self.fields
+            if visible is None or f in visible
+        ]
+
+    def write(self, columns: list[tuple[str, str, str, bool]], values: dict[str, str | None]) -> str:
+        """One record: its columns in order, each left out when its value is None."""
+        get = values.get
+        parts = [o + (_escape(v) if e else v) + c for f, o, c, e in columns if (v := get(f)) is not None]
+        return f"{self.open}{''.join(parts)}{self.close}" if parts else self.empty
 
 
+# Fields the writer formats itself from numbers and times (nothing to escape); the rest is text.
+_FORMATTED = frozenset({
+    "Last", "Bid", "Offer", "Change", "High", "Low", "Open", "Close", "Time", "Yield", "Ask", "Price",
+    "ActiveQuantity", "TradedQuantity", "ExitStopLoss", "ExitTarget", "Duration", "Quantity", "Entered",
+    "OpenPrice", "Points", "Profit", "Exited", "ClosePrice", "Interest", "Executed", "Amount", "BarDateTime",
+    "Volume",
+})  # fmt: skip
 _QUOTE, _ORDER, _POSITION, _TRADE, _DESK, _BAR = (
-    _tags(m) for m in (QuoteModel, OrderModel, PositionModel, TradeModel, DeskModel, BarModel)
+    _Shape(m) for m in (QuoteModel, OrderModel, PositionModel, TradeModel, DeskModel, BarModel)
 )
 _HEAD = (
-    "<?xml version='1.0' encoding='UTF-8'?>\n"
-    f'<soap:Envelope xmlns:tns="{NS}" xmlns:soap="{SOAP_ENV}"><soap:Body>'
+    f"<?xml version='1.0' encoding='UTF-8'?>\n<soap:Envelope xmlns:tns=\"{NS}\" xmlns:soap=\"{SOAP_ENV}\"><soap:Body>"
 )
 _TAIL = "</soap:Body></soap:Envelope>"
-_EMPTY = f"<?xml version='1.0' encoding='UTF-8'?>\n<soap:Envelope xmlns:soap=\"{SOAP_ENV}\"><soap:Body/></soap:Envelope>"
-
-
-def _record(tags: tuple[str, tuple[tuple[str, str, str], ...]], visible: frozenset[str] | None,
-            values: dict[str, str | None]) -> str:  # fmt: skip
-    """One record element: its fields in the model's order, left out when None or hidden."""
-    name, fields = tags
-    parts = [f"<tns:{name}>"]
-    for field, open_tag, close_tag in fields:
-        value = values.get(field)
-        if value is not None and (visible is None or field in visible):
-            parts.append(open_tag + _escape(value) + close_tag)
-    if len(parts) == 1:
-        return f"<tns:{name}/>"
-    parts.append(f"</tns:{name}>")
-    return "".join(parts)
+_EMPTY = (
+    f"<?xml version='1.0' encoding='UTF-8'?>\n<soap:Envelope xmlns:soap=\"{SOAP_ENV}\"><soap:Body/></soap:Envelope>"
+)
 
 
 def reply(result: str | None) -> list[bytes]:
@@ -149,26 +159,38 @@ class _Writer:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
 
-    def _pricer(self, instrument: str) -> Any:
-        inst = self.platform.instruments.get(instrument.lower())
-        if inst is None:
-            return lambda v: None if v is None else plain(v)
-        return lambda v: None if v is None else plain(inst.round(v))
+    def _pricers(self) -> Any:
+        """instrument -> a function writing its prices with the instrument's digits (one lookup each)."""
+        cache: dict[str, Any] = {}
+
+        def pricer(instrument: str) -> Any:
+            p = cache.get(instrument)
+            if p is None:
+                inst = self.platform.instruments.get(instrument.lower())
+                quantum = inst.quantum if inst is not None else None
+                if quantum is None:
+                    p = lambda v: None if v is None else plain(v)  # noqa: E731
+                else:
+                    p = lambda v: None if v is None else plain(v.quantize(quantum))  # noqa: E731
+                cache[instrument] = p
+            return p
+
+        return pricer
 
     def quote(self, instrument: str, q: Quote) -> str:
-        p = self._pricer(instrument)
-        return _record(_QUOTE, self.platform.visible("Rates"), {
+        p = self._pricers()(instrument)
+        return _QUOTE.write(_QUOTE.columns(self.platform.visible("Rates")), {
             "Last": p(q.last), "Bid": p(q.bid), "Offer": p(q.offer), "Change": p(q.change), "High": p(q.high),
             "Low": p(q.low), "Open": p(q.open), "Close": p(q.close), "Time": q.time.strftime("%H:%M:%S"),
             "Currency": q.currency, "Yield": None if q.yield_ is None else plain(q.yield_), "Ask": p(q.ask),
         })  # fmt: skip
 
     def orders(self, orders: list[Order]) -> str:
-        visible = self.platform.visible("Orders")
+        columns, pricer, write = _ORDER.columns(self.platform.visible("Orders")), self._pricers(), _ORDER.write
         records = []
         for o in orders:
-            p = self._pricer(o.instrument)
-            records.append(_record(_ORDER, visible, {
+            p = pricer(o.instrument)
+            records.append(write(columns, {
                 "OrderID": o.order_id, "Desk": o.desk, "Instrument": o.instrument, "Side": o.side, "Phase": o.phase,
                 "PriceType": o.price_type, "Price": p(o.price), "ActiveQuantity": _qty(o.active_quantity),
                 "TradedQuantity": _qty(o.traded_quantity), "ExitStopLoss": p(o.exit_stop_loss),
@@ -180,11 +202,11 @@ class _Writer:
         return _array("Orders", records)
 
     def positions(self, positions: list[Position]) -> str:
-        visible = self.platform.visible("Positions")
+        columns, pricer, write = _POSITION.columns(self.platform.visible("Positions")), self._pricers(), _POSITION.write
         records = []
         for x in positions:
-            p = self._pricer(x.instrument)
-            records.append(_record(_POSITION, visible, {
+            p = pricer(x.instrument)
+            records.append(write(columns, {
                 "PositionID": x.position_id, "Desk": x.desk, "Instrument": x.instrument, "Side": x.side,
                 "OpenPrice": p(x.open_price), "Currency": x.currency, "Quantity": _qty(x.quantity),
                 "Points": plain(x.points), "Profit": _money(x.profit), "ExitStopLoss": p(x.exit_stop_loss),
@@ -194,28 +216,36 @@ class _Writer:
         return _array("Positions", records)
 
     def trades(self, trades: list[Trade]) -> str:
-        visible = self.platform.visible("Trades")
+        columns, pricer, write = _TRADE.columns(self.platform.visible("Trades")), self._pricers(), _TRADE.write
         records = []
         for t in trades:
-            p = self._pricer(t.instrument)
-            records.append(_record(_TRADE, visible, {
+            records.append(write(columns, {
                 "TradeID": t.trade_id, "Desk": t.desk, "Instrument": t.instrument, "Side": t.side, "Phase": t.phase,
-                "Price": p(t.price), "Quantity": _qty(t.quantity), "Executed": _dt(t.executed),
+                "Price": pricer(t.instrument)(t.price), "Quantity": _qty(t.quantity), "Executed": _dt(t.executed),
                 "Status": t.status, "Currency": t.currency, "Text": t.text, "OrderID": t.order_id,
             }))  # fmt: skip
         return _array("Trades", records)
 
     def desks(self, desks: list[tuple[str, str, Decimal]]) -> str:
-        records = [_record(_DESK, None, {"Name": d, "Currency": c, "Amount": _money(a)}) for d, c, a in desks]
-        return _array("Desks", records)
+        columns = _DESK.columns()
+        return _array(
+            "Desks", [_DESK.write(columns, {"Name": d, "Currency": c, "Amount": _money(a)}) for d, c, a in desks]
+        )
 
     def bars(self, instrument: str, bars: list[Bar]) -> str:
-        p = self._pricer(instrument)
+        p, columns = self._pricers()(instrument), _BAR.columns()
         records = [
-            _record(_BAR, None, {
-                "BarDateTime": _dt(b.start), "Open": p(b.open), "High": p(b.high), "Low": p(b.low),
-                "Close": p(b.close), "Volume": str(b.volume),
-            })  # fmt: skip
+            _BAR.write(
+                columns,
+                {
+                    "BarDateTime": _dt(b.start),
+                    "Open": p(b.open),
+                    "High": p(b.high),
+                    "Low": p(b.low),
+                    "Close": p(b.close),
+                    "Volume": str(b.volume),
+                },
+            )  # fmt: skip
             for b in bars
         ]
         return _array("Bars", records)
