@@ -17,10 +17,10 @@ from typing import Any
 from . import _spyne_compat  # noqa: F401  (must run before spyne is imported)
 
 from lxml import etree
-from spyne import Application, ComplexModel, Fault, ServiceBase, Unicode, rpc
+from spyne import Application, ComplexModel, Fault, MethodContext, ServiceBase, Unicode, rpc
 from spyne.model.complex import Array
 from spyne.protocol.soap import Soap11
-from spyne.server.wsgi import WsgiApplication
+from spyne.server import ServerBase
 
 from .errors import StreamsterError
 from .market import Bar
@@ -382,8 +382,60 @@ class BareSoap11(Soap11):
         etree.cleanup_namespaces(ctx.out_document, top_nsmap={"soap": SOAP_ENV})
 
 
-def build_soap_app(platform: Platform) -> WsgiApplication:
-    """A spyne WSGI application bound to `platform`."""
+class _Transport:
+    """What spyne's per-call context knows of the transport: the WSGI environ."""
+
+    def __init__(self, parent: Any, transport: Any) -> None:
+        self.parent, self.itself, self.app = parent, transport, transport.app
+        self.req_env: dict[str, Any] = {}
+
+
+class _Context(MethodContext):  # type: ignore[misc]
+    TransportContext = _Transport
+
+
+class SoapServer(ServerBase):  # type: ignore[misc]
+    """spyne's transport-neutral server, driven with the request the HTTP layer already checked.
+
+    It runs spyne's pipeline (contexts, deserialization, the service method, faults) without spyne's
+    WSGI layer, which would import werkzeug at start-up and re-read the request; and it does not
+    close the context, whose close() runs a full gc.collect() once a second inside a request.
+    """
+
+    transport = "http://schemas.xmlsoap.org/soap/http"
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        ctx = _Context(self, MethodContext.SERVER)
+        ctx.transport.req_env = environ
+        ctx.in_string = []
+        p_ctx = self.generate_contexts(ctx, "utf-8")[0]
+        if p_ctx.in_error is None:
+            self.get_in_object(p_ctx)
+        if p_ctx.in_error is None:
+            try:
+                self.get_out_object(p_ctx)
+            except Fault as exc:  # raised again by get_out_object when deserialization failed
+                p_ctx.out_error = exc
+        status = "200 OK"
+        if p_ctx.out_error is None and p_ctx.in_error is None:
+            try:
+                self.get_out_string(p_ctx)
+            except Exception as exc:  # a bug while writing the reply: a Server fault, as spyne gives
+                log.exception("failure while writing the reply")
+                p_ctx.out_error = Fault("Server", str(exc))
+        if p_ctx.out_error is not None or p_ctx.in_error is not None:
+            p_ctx.out_error = p_ctx.out_error or p_ctx.in_error
+            p_ctx.out_string = None
+            p_ctx.out_document = None
+            status = "500 Internal Server Error"
+            self.get_out_string(p_ctx)
+        body = b"".join(p_ctx.out_string)
+        start_response(status, [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def build_soap_app(platform: Platform) -> SoapServer:
+    """spyne's server for the Streamster API, bound to `platform` (called like a WSGI app)."""
     app = Application(
         [StreamsterApi],
         tns=NS,
@@ -396,4 +448,4 @@ def build_soap_app(platform: Platform) -> WsgiApplication:
     nsmap["soap"] = SOAP_ENV
     app.platform = platform  # type: ignore[attr-defined]
     app.writer = _Writer(platform)  # type: ignore[attr-defined]
-    return WsgiApplication(app)
+    return SoapServer(app)
