@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 
 def read_data_file(path: str | Path, what: str, error: type[Exception]) -> Any:
     """The parsed content of a `.json` file, or of YAML otherwise; `error(message)` when it fails."""
@@ -16,9 +14,14 @@ def read_data_file(path: str | Path, what: str, error: type[Exception]) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise error(f"{what} {str(path)!r} cannot be read: {exc.strerror}") from None
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise error(f"{what} {path.name} is not valid JSON: {exc}") from None
+    import yaml  # only when a YAML file is read: it costs start-up time otherwise
+
     try:
-        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        return yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise error(
-            f"{what} {path.name} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}"
-        ) from None
+        raise error(f"{what} {path.name} is not valid YAML: {exc}") from None

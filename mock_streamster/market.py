@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 BAR_DEPTH = 200
 SECONDS_PER_YEAR = 365.25 * 86400
@@ -225,15 +226,36 @@ class PriceSeries:
     def create(
         cls, instrument: Instrument, start: float, seed: int, bid: Decimal | None = None, offer: Decimal | None = None
     ) -> PriceSeries:
-        """A series with its pre-history, whose last price is the starting price."""
+        """A series with its pre-history, whose last price is the starting price.
+
+        The quote is set now; the pre-history (a few thousand seeded points) is drawn the first time
+        the points are read, so a platform starts without drawing every instrument's past."""
         bid = instrument.round(bid if bid is not None else instrument.price)
-        times, bids = _prehistory(instrument.name, bid, instrument.digits, instrument.volatility, start, seed)
-        series = cls(instrument, list(times), list(bids))
+        series = cls(instrument)
+        series.bid = bid
+        series.offer = instrument.round(offer if offer is not None else bid + instrument.spread)
+        series.updated = start
+        for name in _LAZY:
+            del series.__dict__[name]
+        series.__dict__["_pending"] = (start, seed, bid, offer)
+        return series
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for an attribute not set: the points of a series whose pre-history waits.
+        pending = self.__dict__.get("_pending")
+        if name not in _LAZY or pending is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        del self.__dict__["_pending"]
+        start, seed, bid, offer = pending
+        inst, quote = self.instrument, (self.bid, self.offer, self.updated)
+        times, bids = _prehistory(inst.name, bid, inst.digits, inst.volatility, start, seed)
+        self.times, self.bids, self.weights, self.folded = list(times), list(bids), [1] * len(times), {}
         # The pre-history is sparse already (four points a bar of each period): leave it as it is
         # rather than fold it on every platform build.
-        series.fold(start, merge=False)
-        series.set(start, bid, offer)
-        return series
+        self.fold(start, merge=False)
+        self.set(start, bid, offer)
+        self.bid, self.offer, self.updated = quote  # the same, unless assigned since
+        return getattr(self, name)
 
     def set(self, t: float, bid: Decimal, offer: Decimal | None = None) -> None:
         """Record a new price at time `t` (offer defaults to bid + spread)."""
@@ -323,6 +345,9 @@ class PriceSeries:
         today = self.bids[lo:hi] or [self.bid]
         previous = self.bids[lo - 1] if lo > 0 else None
         return today[0], max(today), min(today), previous
+
+
+_LAZY = ("times", "bids", "weights", "folded")
 
 
 def _next_bucket(period: str, start: float) -> float:
