@@ -154,7 +154,7 @@ class _Server(TcpWSGIServer):
         return bool(self.accepting)
 
     def handle_accept(self) -> None:
-        if len(self._map) < self.adj.connection_limit:
+        if len(self.active_channels) < self.adj.connection_limit:
             super().handle_accept()
             return
         try:
