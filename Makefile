@@ -5,7 +5,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 MATRIX ?= 3.10 3.11 3.12 3.13
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-matrix test-thorough mutation-check bench lint clean
+.PHONY: install run test test-matrix test-thorough mutation-check bench bench-peers lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,9 +52,17 @@ bench: install
 	$(VENV)/bin/python -m bench.throughput
 	$(VENV)/bin/python -m bench.memory
 
+# The emulators beside bare spyne/Flask, WireMock 3, pytest-httpserver and responses; ratios to bench/results.json.
+# WireMock comes from npm and runs on Java (Debian: default-jre-headless); without them it is reported missing.
+bench-peers: install
+	$(VENV)/bin/pip install --quiet -e '.[bench]'
+	@if command -v java >/dev/null && command -v npm >/dev/null && ! ls bench/.peers/node_modules/wiremock/build/*.jar >/dev/null 2>&1; then \
+	  npm install --silent --no-audit --no-fund --prefix bench/.peers wiremock@3; fi
+	$(VENV)/bin/python -m bench.peers
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf .venv .venv-* .pytest_cache .hypothesis build *.egg-info
+	rm -rf .venv .venv-* .pytest_cache .hypothesis build *.egg-info bench/.peers

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import yaml
-
 from mock_common.cli import catch_stop_signals, setup_logging, wait_for_interrupt
 from mock_common.journal import DEFAULT_JOURNAL_SIZE
 from mock_common.peers import is_loopback
@@ -58,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"mock-instaforex: {exc}", file=sys.stderr)
             return 2
+        import yaml  # only for this command: serving does not need it
+
         yaml.safe_dump(data, sys.stdout, sort_keys=False, allow_unicode=True)
         return 0
     setup_logging(args.verbose)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,3 +27,28 @@ def test_benchmark_runs_and_prints_figures(module: str) -> None:
     else:
         assert sum("price history after" in line for line in lines) == 2, lines  # days 0 and 1
         assert sum("RSS after each" in line for line in lines) == 2, lines
+
+
+def test_peer_benchmark_runs_at_a_tiny_scale_and_writes_its_ratio_table(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    env = {**os.environ, "BENCH_SCALE": "0.001", "BENCH_RESULTS": str(results)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.peers"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads(results.read_text())
+    apis = ("Streamster GetQuote", "InstaForex balance")
+    for api in apis:
+        ours = data["measured"][f"{api} / broker-mocks"]
+        assert ours["cold_start_s"] > 0 and ours["clients_8"]["errors"] == 0 and ours["rss_mib"] > 0, ours
+    peers = ("bare spyne", "bare Flask", "WireMock 3", "pytest-httpserver", "responses")
+    assert len(data["ratios"]) == 8
+    for key, ratio in data["ratios"].items():
+        assert key.split(" / ")[1] in peers
+        # A peer that is not installed is reported as missing; one that ran has its ratios.
+        assert "missing" in ratio or (ratio["req_per_s_8"] > 0 and ratio["cold_start"] > 0), (key, ratio)
+    measured = [m for k, m in data["measured"].items() if "missing" not in m]
+    assert all(m["clients_1"]["errors"] == 0 and m["clients_8"]["errors"] == 0 for m in measured), measured
+    lines = done.stderr.splitlines()  # logging writes to stderr
+    assert any(line.startswith("Ratios broker-mocks / peer") for line in lines), lines
+    assert sum(line.startswith(apis) for line in lines) == 10 + 8, lines  # figures of 10 targets, 8 ratio rows
