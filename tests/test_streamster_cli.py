@@ -1,4 +1,4 @@
-"""`mock-streamster serve`: prints its URLs, serves with cheroot, stops cleanly on Ctrl-C."""
+"""`mock-streamster serve`: prints its URLs, serves with waitress, stops cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_serve_prints_urls_serves_and_stops_on_ctrl_c() -> None:
         assert urls["endpoint"] == f"http://127.0.0.1:{port}/endpoint"
         r = requests.get(urls["WSDL"], timeout=10)
         assert r.status_code == 200 and f'location="{urls["endpoint"]}"' in r.text
-        assert r.headers["Server"] == "mock-streamster"  # cheroot, the production server
+        assert r.headers["Server"] == "mock-streamster"  # waitress, the production server
         assert requests.get(urls["control"] + "state", timeout=10).json()["seed"] == 3
     finally:
         proc.send_signal(signal.SIGINT)
