@@ -59,6 +59,17 @@ def _model(name: str, names: tuple[str, ...], required: bool = False) -> type[Co
     # and value) and the wire formats output (digits per instrument, no exponent).
     attrs: dict[str, Any] = {"__namespace__": NS, "__type_name__": name}
     attrs["_type_info"] = [(n, Unicode(min_occurs=1 if required else 0)) for n in names]
+    empty = dict.fromkeys(names)
+
+    def get_deserialization_instance(cls: Any, ctx: Any) -> Any:
+        # What spyne's __init__ gives a text-only record (every field None), without its per-field
+        # machinery: a third of the cost of reading an Order.
+        model = cls.__orig__ or cls
+        inst = model.__new__(model)
+        inst.__dict__.update(empty)
+        return inst
+
+    attrs["get_deserialization_instance"] = classmethod(get_deserialization_instance)
     return type(name, (ComplexModel,), attrs)
 
 
