@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -26,6 +27,13 @@ def catch_stop_signals() -> threading.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: stopping.set())
     return stopping
+
+
+def settle() -> None:
+    """Before serving: move what start-up built (modules, the app, the data) out of the collector's
+    sight, so a full collection scans only what requests create (a shorter pause in the tail). No
+    collection first: it would cost start-up time, and start-up leaves little garbage."""
+    gc.freeze()
 
 
 def wait_for_interrupt(stopping: threading.Event, stop: Callable[[], None]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mock_common.cli import catch_stop_signals, setup_logging, wait_for_interrupt
+from mock_common.cli import catch_stop_signals, settle, setup_logging, wait_for_interrupt
 from mock_common.journal import DEFAULT_JOURNAL_SIZE
 from mock_common.peers import is_loopback
 
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"mock-streamster: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    settle()
     stopping = catch_stop_signals()  # before serving, so no signal is lost
     mock.start()  # serving before the URLs are printed, so whoever reads them can connect
     if not is_loopback(args.host):
