@@ -5,7 +5,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 MATRIX ?= 3.10 3.11 3.12 3.13
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-matrix test-thorough mutation-check bench bench-peers lint clean
+.PHONY: install run test test-matrix test-thorough mutation-check bench bench-soak bench-peers lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ mutation-check: install
 bench: install
 	$(VENV)/bin/python -m bench.throughput
 	$(VENV)/bin/python -m bench.memory
+
+# Tail latency and memory over 1,000,000 requests per emulator, round by round.
+bench-soak: install
+	$(VENV)/bin/python -m bench.soak
 
 # The emulators beside bare spyne/Flask, WireMock 3, pytest-httpserver and responses; ratios to bench/results.json.
 # WireMock comes from npm and runs on Java (Debian: default-jre-headless); without them it is reported missing.

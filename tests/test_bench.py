@@ -13,9 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("module", ["bench.throughput", "bench.memory"])
+@pytest.mark.parametrize("module", ["bench.throughput", "bench.memory", "bench.soak"])
 def test_benchmark_runs_and_prints_figures(module: str) -> None:
-    env = {**os.environ, "BENCH_SCALE": "0.01"}
+    env = {**os.environ, "BENCH_SCALE": "0.0001" if module == "bench.soak" else "0.01"}
     done = subprocess.run(
         [sys.executable, "-m", module], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
@@ -24,6 +24,9 @@ def test_benchmark_runs_and_prints_figures(module: str) -> None:
     if module == "bench.throughput":
         figures = [line for line in lines if "req/s" in line]
         assert len(figures) == 10 and all(line.endswith("errors 0") for line in figures), lines
+    elif module == "bench.soak":
+        rounds = [line for line in lines if " round " in line]
+        assert len(rounds) == 20 and all("errors 0  RSS" in line for line in rounds), lines
     else:
         assert sum("price history after" in line for line in lines) == 2, lines  # days 0 and 1
         assert sum("RSS after each" in line for line in lines) == 2, lines
