@@ -194,6 +194,30 @@ class _Server(TcpWSGIServer):
         self.pull_trigger()
 
 
+def _descriptor_budget(connections: int) -> int:
+    """How many connections the process can hold: the soft descriptor limit is raised toward
+    `connections` (plus room for files and the like) within the hard limit; returns what fits.
+
+    At the limit accept() would fail over and over with the listening socket still readable (a busy
+    loop); staying under it, a connection over the budget gets its 503 instead."""
+    try:
+        import resource
+    except ImportError:  # not a Unix: no such limit to manage
+        return connections
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        except (ValueError, OSError):
+            pass
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return connections
+    return max(1, min(connections, soft - 256))
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -238,7 +262,7 @@ class WSGIServer:
             sockets=[sock],
             threads=threads,
             ident=name,
-            connection_limit=connection_limit,
+            connection_limit=_descriptor_budget(connection_limit),
             channel_timeout=idle_timeout,
             cleanup_interval=min(30, idle_timeout),
             max_request_body_size=max_body,
