@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 
 def parse_ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -23,6 +24,7 @@ def unmap(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4
     return addr
 
 
+@lru_cache(maxsize=1024)  # called on every request with the few addresses a machine has
 def is_loopback(text: str | None) -> bool:
     """True when `text` is a loopback address: 127.0.0.0/8, ::1 or ::ffff:127.x.x.x."""
     addr = parse_ip(text)
