@@ -32,6 +32,7 @@ RETRY_AFTER = "1"
 CONNECTION_LIMIT = 1000
 QUEUE_LIMIT = 512
 IDLE_TIMEOUT = 120
+REFUSALS_HELD = 128
 
 #: (HTTP status code, what is wrong) -> (Content-Type, body): an error in the emulator's own words.
 ErrorBody = Callable[[int, str], tuple[str, bytes]]
@@ -137,6 +138,35 @@ class _Dispatcher(ThreadedTaskDispatcher):
         threading.Thread(target=target, name=f"{self.name}-worker-{thread_no}", args=(thread_no,), daemon=True).start()
 
 
+class _Refusal(wasyncore.dispatcher):  # type: ignore[misc]
+    """A connection over the limit: the 503 is sent at once; what the client sends is read and
+    dropped until it closes (at most 2 s), so closing never resets the connection under the reply."""
+
+    def __init__(self, conn: socket.socket, socket_map: dict[int, Any], reply: bytes) -> None:
+        super().__init__(conn, map=socket_map)
+        self.deadline = time.monotonic() + 2
+        try:
+            conn.send(reply)  # a few hundred bytes: the socket buffer takes them whole
+            conn.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.close()
+
+    def readable(self) -> bool:
+        if time.monotonic() > self.deadline:
+            self.close()
+            return False
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def handle_read(self) -> None:
+        self.recv(65536)  # b"" at end-of-stream: wasyncore calls handle_close
+
+    def handle_close(self) -> None:
+        self.close()
+
+
 class _Server(TcpWSGIServer):
     """waitress's TCP server: answers 503 instead of queueing silently, over either limit."""
 
@@ -166,14 +196,11 @@ class _Server(TcpWSGIServer):
         conn, _ = accepted
         log.warning("connection limit (%d) reached: a new connection gets 503", self.adj.connection_limit)
         ctype, body = self.error_body(503, f"The server has {self.adj.connection_limit} connections open; retry later.")
-        try:
-            conn.setblocking(False)
-            conn.send(_http_reply("503 Service Unavailable", ctype, body, [("Retry-After", RETRY_AFTER)]))
-            conn.shutdown(socket.SHUT_WR)  # the reply, then end-of-stream; the client's request is not read
-        except OSError:
-            pass
-        finally:
-            conn.close()
+        reply = _http_reply("503 Service Unavailable", ctype, body, [("Retry-After", RETRY_AFTER)])
+        if len(self._map) - len(self.active_channels) > REFUSALS_HELD:
+            conn.close()  # a flood: no descriptors left to spend on courtesy
+            return
+        _Refusal(conn, self._map, reply)
 
     def add_task(self, channel: Any) -> None:
         # Called with channel.requests_lock held, by the event loop (a request read whole) or a
