@@ -85,6 +85,16 @@ class _Task(WSGITask):
         environ[TASK_KEY] = self
         return environ
 
+    def service(self) -> None:
+        try:
+            super().service()
+        finally:
+            # The environ and the task refer to each other: part them now, so a request leaves no
+            # cycle for the collector (fewer collections, shorter pauses).
+            if self.environ is not None:
+                self.environ.pop(TASK_KEY, None)
+                self.environ.pop(CHANNEL_KEY, None)
+
 
 def _connection_header(app: Callable[..., Any]) -> Callable[..., Any]:
     """Let the application say `Connection: close` (PEP 3333 leaves that header to the server)."""
