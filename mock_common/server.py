@@ -31,6 +31,7 @@ TASK_KEY = "broker_mocks.task"
 RETRY_AFTER = "1"
 CONNECTION_LIMIT = 1000
 QUEUE_LIMIT = 512
+QUEUE_WAIT = 10.0
 IDLE_TIMEOUT = 120
 REFUSALS_HELD = 128
 
@@ -183,6 +184,7 @@ class _Server(TcpWSGIServer):
     channel_class = _Channel
     error_body: ErrorBody = staticmethod(plain_error)  # type: ignore[assignment]
     queue_limit = QUEUE_LIMIT
+    queue_wait = QUEUE_WAIT
 
     def readable(self) -> bool:
         # waitress stops accepting at the connection limit, leaving clients in the kernel's backlog
@@ -191,6 +193,7 @@ class _Server(TcpWSGIServer):
         if now >= self.next_channel_cleanup:  # waitress's periodic maintenance: idle channels close
             self.next_channel_cleanup = now + self.adj.cleanup_interval
             self.maintenance(now)
+        self.expire_waiting()
         return bool(self.accepting)
 
     def handle_accept(self) -> None:
@@ -216,10 +219,15 @@ class _Server(TcpWSGIServer):
         # Called with channel.requests_lock held, by the event loop (a request read whole) or a
         # worker (the next pipelined request): a full queue answers 503 right away and closes.
         if len(self.task_dispatcher.queue) < self.queue_limit:
+            channel.queued_at = time.monotonic()
             super().add_task(channel)
             return
         log.warning("request queue full (%d waiting): a request gets 503", self.queue_limit)
-        ctype, body = self.error_body(503, f"{self.queue_limit} requests are waiting for a worker; retry later.")
+        self._refuse(channel, f"{self.queue_limit} requests are waiting for a worker; retry later.")
+
+    def _refuse(self, channel: Any, text: str) -> None:
+        """Answer the channel's request with 503 and close (channel.requests_lock held)."""
+        ctype, body = self.error_body(503, text)
         reply = _http_reply("503 Service Unavailable", ctype, body, [("Retry-After", RETRY_AFTER)])
         with channel.outbuf_lock:
             channel.outbufs[-1].append(reply)
@@ -229,6 +237,23 @@ class _Server(TcpWSGIServer):
         channel.requests = []
         channel.close_when_flushed = True
         self.pull_trigger()
+
+    def expire_waiting(self) -> None:
+        """Answer 503 to the requests that waited `queue_wait` seconds for a worker (every worker
+        busy, say with injected delays): the event loop does it, as the workers cannot."""
+        queue, cutoff = self.task_dispatcher.queue, time.monotonic() - self.queue_wait
+        if not queue or getattr(queue[0], "queued_at", cutoff) >= cutoff:
+            return
+        expired = []
+        with self.task_dispatcher.lock:
+            while queue and getattr(queue[0], "queued_at", cutoff) < cutoff:
+                expired.append(queue.popleft())
+        for channel in expired:
+            log.warning("a request waited %.0f s for a worker: it gets 503", self.queue_wait)
+            with channel.requests_lock:
+                self._refuse(
+                    channel, f"All {self.adj.threads} workers were busy for {self.queue_wait:g} s; retry later."
+                )
 
 
 def _descriptor_budget(connections: int) -> int:
@@ -274,7 +299,8 @@ class WSGIServer:
     """Serves one WSGI app on host:port (0 = a free port): one event loop, a pool of worker threads.
 
     `connection_limit` connections are served at once (more get 503 with Retry-After); at most
-    `queue_limit` requests wait for a worker (more get 503 with Retry-After). `error_body` words
+    `queue_limit` requests wait for a worker (more get 503 with Retry-After), none longer than
+    `queue_wait` seconds (then it gets 503 with Retry-After). `error_body` words
     the errors the server gives itself (malformed framing, 503) in the application's format.
     """
 
@@ -288,6 +314,7 @@ class WSGIServer:
         *,
         connection_limit: int = CONNECTION_LIMIT,
         queue_limit: int = QUEUE_LIMIT,
+        queue_wait: float = QUEUE_WAIT,
         idle_timeout: int = IDLE_TIMEOUT,
         max_body: int = 64 * 1024 * 1024 + 1,
         error_body: ErrorBody = plain_error,
@@ -319,6 +346,7 @@ class WSGIServer:
             raise
         self._server.error_body = error_body  # type: ignore[assignment]
         self._server.queue_limit = queue_limit
+        self._server.queue_wait = queue_wait
         self._socket = sock
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None

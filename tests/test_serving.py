@@ -212,6 +212,30 @@ def test_a_request_finding_the_queue_full_gets_503_at_once() -> None:
         server.stop()
 
 
+def test_a_request_no_worker_takes_in_time_gets_503_while_the_workers_stay_busy() -> None:
+    release = threading.Event()
+    server = WSGIServer(_app(release), threads=1, queue_wait=0.5, name="waiting")
+    server.start()
+    try:
+        replies: dict[str, bytes] = {}
+
+        def fetch(name: str, path: str) -> None:
+            replies[name] = _raw(server.port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+
+        busy = threading.Thread(target=fetch, args=("busy", "/wait"))
+        busy.start()
+        time.sleep(0.3)  # the only worker now waits (up to 10 s) for the release
+        fetch("waited", "/")  # queued; answered by the event loop once it has waited 0.5 s
+        assert replies["waited"].startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in replies["waited"]
+        assert b"busy for 0.5 s" in replies["waited"] and "busy" not in replies
+        release.set()
+        busy.join(10)
+        assert replies["busy"].startswith(b"HTTP/1.1 200")
+    finally:
+        release.set()
+        server.stop()
+
+
 BAD_FRAMING = {
     "bad chunk size": b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
     "bad content length": b"Content-Length: 12abc\r\n\r\n",
