@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--generate", type=int, metavar="N", help="serve a seeded store of N generated accounts instead")
     serve.add_argument("--clock", choices=("real", "virtual"), default="real", help="real time (default) or virtual")
     serve.add_argument(
+        "--speed", type=float, help="with --clock virtual: virtual seconds per wall-clock second (60 = an hour a minute)"
+    )
+    serve.add_argument(
         "--token-ttl", type=float, default=DEFAULT_TTL, help=f"token lifetime in seconds (default {DEFAULT_TTL:.0f})"
     )
     serve.add_argument("--token-seed", type=int, help="deterministic tokens from this seed (default: a CSPRNG)")
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host, port=args.port, seed=args.seed, accounts=args.accounts, clock=args.clock,
             token_ttl=args.token_ttl, deny_status=args.deny_status, trusted_proxies=args.trusted_proxy,
             token_seed=args.token_seed, generate=args.generate, journal_size=args.journal_size, threads=args.threads,
+            speed=args.speed,
         )  # fmt: skip
     except (StoreError, ValueError) as exc:
         print(f"mock-instaforex: {exc}", file=sys.stderr)
@@ -77,10 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     mock.start()
     if not is_loopback(args.host):
         print(f"warning: bound to {args.host}; the control routes answer the local computer only", file=sys.stderr)
-    print(f"InstaForex Client Cabinet API emulator ({args.clock} clock, tokens live {args.token_ttl:.0f} s)")
+    pace = f" at {args.speed:g}x" if args.speed else ""
+    print(f"InstaForex Client Cabinet API emulator ({args.clock} clock{pace}, tokens live {args.token_ttl:.0f} s)")
     print(f"  base URL: {mock.url}")
     print(f"  OpenAPI:  {mock.url}openapi.json")
     print(f"  control:  {mock.url}_mock/")
+    print(f"  dashboard: {mock.url}_mock/ui")
     if not args.accounts and not args.generate:
         print("  demo logins: client 20000001 / demo-pass (password level), 20000002 (open level, any password),")
         print("               20000003 / demo-ip (ip level, 127.0.0.1/32), partner 30000001 / demo-partner")

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import NotFound
 
+from mock_common import dashboard
 from mock_common.faults import FaultPlan, FaultRule
 from mock_common.journal import Journal
 
@@ -269,3 +271,33 @@ def journal() -> Response:
 def clear_journal() -> Response:
     _c().journal.clear()
     return _ok()
+
+
+@blueprint.get("/ui")
+def ui_page() -> Response:
+    """The dashboard page."""
+    body, ctype = dashboard.page("instaforex")
+    return Response(body, content_type=ctype, headers=dashboard.SECURITY_HEADERS)
+
+
+@blueprint.get("/ui/data")
+def ui_data() -> Response:
+    """What the dashboard shows, as JSON."""
+    from .dashboard import dashboard_data
+
+    try:
+        data = dashboard_data(_c(), dict(request.args))
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
+    response = _ok(data)
+    response.headers.extend(dashboard.SECURITY_HEADERS)
+    return response
+
+
+@blueprint.get("/ui/<name>")
+def ui_asset(name: str) -> Response:
+    """A dashboard file (style sheet, script)."""
+    found = dashboard.asset(name)
+    if found is None:
+        raise NotFound()
+    return Response(found[0], content_type=found[1], headers=dashboard.SECURITY_HEADERS)

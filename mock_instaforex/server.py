@@ -34,7 +34,8 @@ class InstaForexMock:
     """An InstaForex Client Cabinet API emulator serving on host:port (0 = a free port).
 
     `accounts`: a YAML/JSON file, fixture data (dict), or None for the demo accounts; with
-    `generate=N`, a seeded store of N accounts instead.
+    `generate=N`, a seeded store of N accounts instead. `speed` (virtual clock only): virtual
+    seconds per wall-clock second, the clock running by itself.
     """
 
     def __init__(
@@ -51,9 +52,10 @@ class InstaForexMock:
         generate: int | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
         threads: int = 16,
+        speed: float | None = None,
     ) -> None:
         source: Any = ("generate", seed, generate) if generate else accounts if accounts is not None else demo_path()
-        self.clock = Clock(clock)
+        self.clock = Clock(clock, speed=speed)
         tokens = TokenStore(token_ttl, token_seed)
         self.service = Service(Store(), self.clock, tokens)
         self.controller = Controller(

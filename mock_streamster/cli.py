@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="seed for prices and IDs (default: the scenario's, else 0)"
     )
     serve.add_argument("--clock", choices=("real", "virtual"), default="real", help="real time (default) or virtual")
+    serve.add_argument(
+        "--speed", type=float, help="with --clock virtual: virtual seconds per wall-clock second (60 = an hour a minute)"
+    )
     serve.add_argument("--scenario", help="scenario file (YAML or JSON)")
     serve.add_argument("--journal-size", type=int, default=DEFAULT_JOURNAL_SIZE, help="requests kept in the journal")
     serve.add_argument("--threads", type=int, default=16, help="worker threads")
@@ -41,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mock = StreamsterMock(
             host=args.host, port=args.port, seed=args.seed, clock=args.clock, scenario=args.scenario,
-            journal_size=args.journal_size, threads=args.threads,
+            journal_size=args.journal_size, threads=args.threads, speed=args.speed,
         )  # fmt: skip
-    except ScenarioError as exc:
+    except (ScenarioError, ValueError) as exc:
         print(f"mock-streamster: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
@@ -56,10 +59,12 @@ def main(argv: list[str] | None = None) -> int:
             f"warning: bound to {args.host}; requests from any peer but this computer are refused (403)",
             file=sys.stderr,
         )
-    print(f"Streamster API emulator (seed {mock.platform.seed}, {args.clock} clock)")
+    pace = f" at {args.speed:g}x" if args.speed else ""
+    print(f"Streamster API emulator (seed {mock.platform.seed}, {args.clock} clock{pace})")
     print(f"  WSDL:     {mock.wsdl_url}")
     print(f"  endpoint: {mock.endpoint_url}")
     print(f"  control:  {mock.url}/_mock/")
+    print(f"  dashboard: {mock.url}/_mock/ui")
     print("Press Ctrl-C to stop.", flush=True)
     return wait_for_interrupt(stopping, mock.stop)
 

@@ -181,7 +181,7 @@ class Platform:
         """Back to the scenario's start: prices, desks, orders, IDs and clock as at start-up."""
         with self._lock:
             if self.scenario.start is None:
-                self.clock = Clock(self.clock.mode)
+                self.clock = self.clock.fresh()
             self._build()
 
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
@@ -191,7 +191,7 @@ class Platform:
         new = scenario_from_dict(scenario) if isinstance(scenario, dict) else self._as_scenario(scenario)
         with self._lock:
             self.scenario = new
-            self.clock = Clock(self.clock.mode)
+            self.clock = self.clock.fresh()
             self._build()
 
     def snapshot(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from mock_common.clock import ClockMode
+from mock_common.clock import Clock, ClockMode
 from mock_common.faults import FaultPlan, FaultRule
 from mock_common.journal import DEFAULT_JOURNAL_SIZE, Journal
 from mock_common.peers import is_loopback, url_host
@@ -26,6 +26,7 @@ class StreamsterMock:
     """A Streamster API emulator serving on host:port (0 = a free port).
 
     Use as a context manager (`with StreamsterMock(seed=7) as mock:`) or call `start()`/`stop()`.
+    `speed` (virtual clock only): virtual seconds per wall-clock second; the clock runs by itself.
     """
 
     def __init__(
@@ -37,8 +38,9 @@ class StreamsterMock:
         scenario: Scenario | str | Path | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
         threads: int = 16,
+        speed: float | None = None,
     ) -> None:
-        self.platform = Platform(seed=seed, clock=clock, scenario=scenario)
+        self.platform = Platform(seed=seed, clock=Clock(clock, speed=speed), scenario=scenario)
         self.controller = Controller(self.platform, Journal(journal_size), FaultPlan(self.platform.seed, OPERATIONS))
         self._server = WSGIServer(self._app_placeholder, host, port, threads=threads, name="mock-streamster")
         self.host, self.port = host, self._server.port

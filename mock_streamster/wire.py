@@ -21,10 +21,14 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from mock_common.dashboard import SECURITY_HEADERS
+from mock_common.dashboard import asset as ui_asset
+from mock_common.dashboard import page as ui_page
 from mock_common.peers import is_loopback, url_host
 from mock_common.server import drop_connection
 
 from .control import Controller
+from .dashboard import dashboard_data
 from .errors import ScenarioError, StreamsterError
 from .soap import ENV_DOCUMENT, ENV_OPERATION, NS, OPERATIONS, SOAP_ENV, build_soap_app
 
@@ -300,6 +304,8 @@ class ControlRoutes:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         route = environ.get("PATH_INFO", "/_mock").rstrip("/")[len("/_mock") :].strip("/").lower()
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        if route == "ui" or route.startswith("ui/"):
+            return self._ui(method, route[3:], query, start_response)
         handlers: dict[tuple[str, str], Callable[[dict[str, Any], dict[str, str]], Any]] = {
             ("GET", ""): lambda b, q: self.c.state(),
             ("GET", "state"): lambda b, q: self.c.state(),
@@ -346,6 +352,23 @@ class ControlRoutes:
         except (ValueError, StreamsterError, ScenarioError, TypeError) as exc:
             return _json(start_response, "400 Bad Request", {"error": str(exc)})
         return _json(start_response, "200 OK", {"ok": True} if result is None else result)
+
+    def _ui(self, method: str, name: str, query: dict[str, str], start_response: StartResponse) -> Iterable[bytes]:
+        """The dashboard: its page, its static files, and its data (GET only)."""
+        if method not in ("GET", "HEAD"):
+            return _json(start_response, "405 Method Not Allowed", {"error": f"{method} /_mock/ui is not allowed"})
+        if name == "data":
+            try:
+                data = dashboard_data(self.c, query)
+            except (ValueError, StreamsterError) as exc:
+                return _json(start_response, "400 Bad Request", {"error": str(exc)})
+            return _json(start_response, "200 OK", data, SECURITY_HEADERS)
+        found = ui_page("streamster") if name == "" else ui_asset(name)
+        if found is None:
+            return _json(start_response, "404 Not Found", {"error": f"no dashboard file /_mock/ui/{name}"})
+        body, ctype = found
+        start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body))), *SECURITY_HEADERS])
+        return [b"" if method == "HEAD" else body]
 
     @staticmethod
     def _body(environ: dict[str, Any]) -> dict[str, Any]:
@@ -423,9 +446,12 @@ def _number(body: dict[str, Any], key: str) -> float:
     return float(value)
 
 
-def _json(start_response: StartResponse, status: str, data: Any) -> list[bytes]:
+def _json(
+    start_response: StartResponse, status: str, data: Any, extra: list[tuple[str, str]] | None = None
+) -> list[bytes]:
     body = json.dumps(data, default=str).encode()
-    start_response(status, [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))])
+    headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))]
+    start_response(status, headers + (extra or []))
     return [body]
 
 
