@@ -57,17 +57,30 @@ def cut(text: Any, limit: int = MAX_BODY_SHOWN) -> str:
     return f"{text[:limit]}\n… ({len(text) - limit} more characters)"
 
 
-def journal_rows(entries: list[dict[str, Any]], limit: int, name_key: str) -> list[dict[str, Any]]:
-    """The newest `limit` journal records, newest first, with bodies cut and failures flagged."""
+_PASSWORD = re.compile(r'("password"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\s]+)', re.IGNORECASE)
+_TOKEN = re.compile(r'^"([0-9a-f]{6})[0-9a-f]{26}"$')
+
+
+def scrub(text: str) -> str:
+    """A body with passwords and bare API tokens masked (the page shows bodies to whoever looks)."""
+    text = _PASSWORD.sub(lambda m: m.group(1) + '"•••"', text)
+    return _TOKEN.sub(lambda m: f'"{m.group(1)}…"', text.strip()) if len(text) < 40 else text
+
+
+def journal_rows(
+    entries: list[dict[str, Any]], limit: int, name_key: str, total: int | None = None
+) -> list[dict[str, Any]]:
+    """The newest `limit` journal records, newest first, with bodies cut and scrubbed and failures flagged."""
     rows = []
-    for e in reversed(entries[-limit:] if limit > 0 else []):
+    newest = total if total is not None else len(entries)
+    for n, e in enumerate(reversed(entries[-limit:] if limit > 0 else [])):
         status = e.get("status")
         failed = bool(e.get("injected")) or status is None or (isinstance(status, int) and status >= 400)
         rows.append({
-            "seq": e.get("seq"), "time": e.get("time"), "name": e.get(name_key) or e.get("path") or "?",
+            "seq": e.get("seq", newest - n), "time": e.get("time"), "name": e.get(name_key) or e.get("path") or "?",
             "method": e.get("method", "POST"), "path": e.get("path"), "status": status,
             "injected": e.get("injected"), "failed": failed, "duration_ms": e.get("duration_ms"),
-            "peer": e.get("ip") or e.get("peer"), "request": cut(e.get("request")), "response": cut(e.get("response")),
+            "peer": e.get("ip") or e.get("peer"), "request": scrub(cut(e.get("request"))), "response": scrub(cut(e.get("response"))),
         })  # fmt: skip
     return rows
 

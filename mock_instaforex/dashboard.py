@@ -89,6 +89,6 @@ def dashboard_data(controller: Controller, query: dict[str, str]) -> dict[str, A
         "tokens": tokens,
         "routes": sorted(set(ROUTE_NAMES.values())),
         "faults": [r.to_dict() for r in controller.faults.rules()],
-        "journal": journal_rows(controller.journal.entries(), journal_limit, "route"),
+        "journal": journal_rows(controller.journal.entries(), journal_limit, "route", controller.journal.total),
         "journal_total": controller.journal.total,
     }

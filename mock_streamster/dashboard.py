@@ -88,6 +88,6 @@ def dashboard_data(controller: Controller, query: dict[str, str]) -> dict[str, A
         "desks": desks,
         "last_message": p.last_message,
         "faults": [r.to_dict() for r in controller.faults.rules()],
-        "journal": journal_rows(controller.journal.entries(), journal_limit, "operation"),
+        "journal": journal_rows(controller.journal.entries(), journal_limit, "operation", controller.journal.total),
         "journal_total": controller.journal.total,
     }
