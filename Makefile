@@ -5,7 +5,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 MATRIX ?= 3.10 3.11 3.12 3.13
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-matrix test-thorough mutation-check bench lint clean
+.PHONY: install run test test-matrix test-thorough mutation-check bench lint clean screenshots examples example-php example-python example-monitor
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ mutation-check: install
 bench: install
 	$(VENV)/bin/python -m bench.throughput
 	$(VENV)/bin/python -m bench.memory
+
+# The README's dashboard screenshots (docs/*.png), taken by the browser tests in headless chromium.
+screenshots: install
+	DASHBOARD_SCREENSHOTS=1 $(VENV)/bin/python -m pytest -q tests/test_dashboard.py -k screenshot
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -70,7 +70,7 @@
       { title: "T/P", value: (t) => (Number(t.tp) ? qty(t.tp) : ""), num: true, cls: () => "up" },
       { title: "swap", value: (t) => money(t.swap), num: true },
       { title: "profit", value: (t) => signed(t.profit), num: true, cls: (t) => tone(t.profit) },
-    ], trades, { empty: "no open trades", testid: (t) => "open-" + t.ticket });
+    ], trades, { empty: "no open trades", testid: (t) => "opentrade-" + t.ticket });
     options($("#close-ticket"), trades.map((t) => String(t.ticket)));
 
     const closed = a ? a.closed_trades : [];
