@@ -71,11 +71,15 @@ def run(api: StreamsterClient, args: argparse.Namespace) -> dict[str, object]:
                 log.warning("%s order refused: %s", now, exc)
         previous = signal
         time.sleep(args.poll)
-    positions = api.get_positions()
-    closed = [p for p in positions if p.status == PositionStatus.CLOSED]
-    realised = sum((p.profit or Decimal(0) for p in closed), Decimal("0.00"))
+    # The clock keeps running: a stop may fire between two reads, so read until they agree.
+    for _ in range(5):
+        positions = api.get_positions()
+        closed = [p for p in positions if p.status == PositionStatus.CLOSED]
+        realised = sum((p.profit or Decimal(0) for p in closed), Decimal("0.00"))
+        amount = desk_amount(api, args.desk, "USD")
+        if len([p for p in api.get_positions() if p.status == PositionStatus.CLOSED]) == len(closed):
+            break
     exits = [o for o in api.get_orders() if o.phase == Phase.EXIT]
-    amount = desk_amount(api, args.desk, "USD")
     reconciled = start_amount + realised == amount
     log.info("desk %s: %s + realised %s = %s; GetDesks says %s: %s", args.desk, start_amount, realised,
              start_amount + realised, amount, "reconciled" if reconciled else "MISMATCH")  # fmt: skip

@@ -64,17 +64,22 @@ while (true) {
     usleep((int)($poll * 1000000));
 }
 
-$realised = 0.0; $open = 0; $closed = 0; $stops = 0; $targets = 0;
-foreach (positions($api) as $n => $p) {
-    if ($p->Status == "Open") { $open++; continue; }
-    $closed++;
-    $realised += (float)$p->Profit;
+// The clock keeps running: a stop may fire between two reads, so read until they agree.
+function closed_count($api) { $c = 0; foreach (positions($api) as $n => $p) if ($p->Status != "Open") $c++; return $c; }
+for ($try = 0; $try < 5; $try++) {
+    $realised = 0.0; $open = 0; $closed = 0; $stops = 0; $targets = 0;
+    foreach (positions($api) as $n => $p) {
+        if ($p->Status == "Open") { $open++; continue; }
+        $closed++;
+        $realised += (float)$p->Profit;
+    }
+    $amount = desk_amount($api, $desk);
+    if (closed_count($api) == $closed) break;
 }
 foreach ($api->GetOrders()->Order ?? array() as $n => $o) {
     if ($o->Phase == "Exit" && $o->PriceType == "STOP") $stops++;
     if ($o->Phase == "Exit" && $o->PriceType == "LIMIT") $targets++;
 }
-$amount = desk_amount($api, $desk);
 $reconciled = abs($start_amount + $realised - $amount) < 0.005;
 printf("desk %s: %.2f + realised %.2f = %.2f; GetDesks says %.2f: %s\n", $desk, $start_amount, $realised,
     $start_amount + $realised, $amount, $reconciled ? "reconciled" : "MISMATCH");
