@@ -30,7 +30,9 @@ def day_ticks(seed: int = 4) -> list[tuple[datetime, Decimal, Decimal]]:
     for n in range(24 * 3600 // STEP):
         hours = n * STEP / 3600
         noise = noise * 0.98 + rng.gauss(0, 0.00006)
-        mid = 1.0850 + 0.0028 * math.sin(2 * math.pi * hours / 2.6) + 0.0009 * math.sin(2 * math.pi * hours / 0.8) + noise
+        mid = (
+            1.0850 + 0.0028 * math.sin(2 * math.pi * hours / 2.6) + 0.0009 * math.sin(2 * math.pi * hours / 0.8) + noise
+        )
         bid = Decimal(f"{mid:.5f}")
         ticks.append((START + timedelta(seconds=n * STEP), bid, bid + SPREAD))
     return ticks

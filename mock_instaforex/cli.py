@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--generate", type=int, metavar="N", help="serve a seeded store of N generated accounts instead")
     serve.add_argument("--clock", choices=("real", "virtual"), default="real", help="real time (default) or virtual")
     serve.add_argument(
-        "--speed", type=float, help="with --clock virtual: virtual seconds per wall-clock second (60 = an hour a minute)"
+        "--speed",
+        type=float,
+        help="with --clock virtual: virtual seconds per wall-clock second (60 = an hour a minute)",
     )
     serve.add_argument(
         "--token-ttl", type=float, default=DEFAULT_TTL, help=f"token lifetime in seconds (default {DEFAULT_TTL:.0f})"

@@ -25,7 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--clock", choices=("real", "virtual"), default="real", help="real time (default) or virtual")
     serve.add_argument(
-        "--speed", type=float, help="with --clock virtual: virtual seconds per wall-clock second (60 = an hour a minute)"
+        "--speed",
+        type=float,
+        help="with --clock virtual: virtual seconds per wall-clock second (60 = an hour a minute)",
     )
     serve.add_argument("--scenario", help="scenario file (YAML or JSON)")
     serve.add_argument("--journal-size", type=int, default=DEFAULT_JOURNAL_SIZE, help="requests kept in the journal")

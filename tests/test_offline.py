@@ -133,7 +133,17 @@ def test_the_php_bot_trades_a_bounded_stretch_of_the_day() -> None:
 
 def test_the_python_bot_trades_a_bounded_stretch_of_the_day() -> None:
     with StreamsterMock(clock="virtual", speed=SPEED, scenario=DAY) as mock:
-        command = [sys.executable, "-m", "examples.ma_bot", "--wsdl", mock.wsdl_url, "--minutes", "240", "--poll", "0.2"]
+        command = [
+            sys.executable,
+            "-m",
+            "examples.ma_bot",
+            "--wsdl",
+            mock.wsdl_url,
+            "--minutes",
+            "240",
+            "--poll",
+            "0.2",
+        ]
         summary = run_bot(command, mock)
         check_bot(summary, mock, 240)
 
@@ -141,7 +151,17 @@ def test_the_python_bot_trades_a_bounded_stretch_of_the_day() -> None:
 def test_the_account_monitor_sees_a_close_reconciles_the_balance_and_renews_tokens() -> None:
     # Tokens live 10 virtual minutes at 3,600x: the monitor's token expires many times a run.
     with InstaForexMock(clock="virtual", speed=SPEED, token_ttl=600) as mock:
-        command = [sys.executable, "-m", "examples.account_monitor", "--url", mock.url, "--polls", "12", "--interval", "0.25"]
+        command = [
+            sys.executable,
+            "-m",
+            "examples.account_monitor",
+            "--url",
+            mock.url,
+            "--polls",
+            "12",
+            "--interval",
+            "0.25",
+        ]
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         done = threading.Event()
 
