@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from mock_common.clock import ClockMode, utc_now
-from mock_common.persist import StateFileError, dumps, encoded
+from mock_common.persist import StateFile, StateFileError, dumps, encoded
 
 from .errors import ScenarioError
 from .market import Instrument, to_epoch
@@ -272,3 +272,32 @@ def restore(platform: Platform, rows: dict[str, Any]) -> None:
     if behind > 60:
         log.info("catching up %.0f seconds of market since the state was saved", behind)
     platform.advance(0)  # play the ticks missed while stopped (none on a virtual clock)
+
+
+def open_state(
+    path: Any, seed: int | None, clock: ClockMode | None, scenario: Any
+) -> tuple[StateFile, int | None, ClockMode, Any, dict[str, Any] | None]:
+    """Open a state file; (file, seed, clock, scenario, saved rows or None for a new file).
+
+    A saved file holds its seed, scenario and clock: a seed or scenario given as well must agree
+    with it (else StateFileError); a clock given explicitly wins (a real clock then catches up).
+    """
+    file = StateFile(path, API)
+    rows = file.rows
+    if rows is None:
+        return file, seed, clock or "virtual", scenario, None
+    try:
+        saved_seed, saved_clock, saved_scenario = saved_config(rows)
+        if scenario is not None:
+            raise StateFileError(
+                f"state file {str(path)!r} already holds its scenario ({saved_scenario.source or 'inline'}): "
+                "start with the state file alone, or use a new file for another scenario"
+            )
+        if seed not in (None, 0, saved_seed):
+            raise StateFileError(
+                f"state file {str(path)!r} holds seed {saved_seed}, not {seed}: start with the state file alone"
+            )
+    except BaseException:
+        file.close()
+        raise
+    return file, saved_seed, clock or saved_clock, saved_scenario, rows
