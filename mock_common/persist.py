@@ -17,7 +17,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,12 +38,12 @@ class StateFileError(Exception):
 
 
 def dumps(value: Any) -> str:
-    """Compact, stable JSON (Decimal and datetime as text), as every row is stored."""
+    """Compact, stable JSON (Decimal, date and datetime as text), as every row is stored."""
 
     def default(obj: Any) -> Any:
         if isinstance(obj, Decimal):
             return str(obj)
-        if isinstance(obj, datetime):
+        if isinstance(obj, date):  # datetime too
             return obj.isoformat()
         if isinstance(obj, (set, frozenset, tuple)):
             return list(obj)
@@ -70,7 +70,7 @@ class StateFile:
         self.rows: dict[str, Any] | None = None
         self._check_header()
         try:
-            self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=1.0)
+            self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=0.2)
         except sqlite3.Error as exc:
             raise StateFileError(f"state file {str(self.path)!r} cannot be opened: {exc}") from None
         try:
@@ -91,7 +91,9 @@ class StateFile:
             raise StateFileError(f"state file {str(self.path)!r} is a directory")
         if not self.path.exists():
             if not self.path.parent.is_dir():
-                raise StateFileError(f"state file {str(self.path)!r}: directory {str(self.path.parent)!r} does not exist")
+                raise StateFileError(
+                    f"state file {str(self.path)!r}: directory {str(self.path.parent)!r} does not exist"
+                )
             return
         try:
             with self.path.open("rb") as f:
@@ -136,7 +138,9 @@ class StateFile:
         except ValueError:
             raise self._refuse(f"has an unreadable version {meta.get('version')!r}") from None
         if version > VERSION:
-            raise self._refuse(f"was written by a newer broker-mocks (format version {version}; this one reads {VERSION})")
+            raise self._refuse(
+                f"was written by a newer broker-mocks (format version {version}; this one reads {VERSION})"
+            )
         if meta.get("api") != self.api:
             raise self._refuse(f"holds the state of the {meta.get('api')} emulator, not of the {self.api} emulator")
         loaded: dict[str, Any] = {}

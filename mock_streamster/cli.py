@@ -9,7 +9,6 @@ import sys
 from mock_common.cli import catch_stop_signals, setup_logging, wait_for_interrupt
 from mock_common.journal import DEFAULT_JOURNAL_SIZE
 from mock_common.peers import is_loopback
-
 from mock_common.persist import StateFileError
 
 from .errors import ScenarioError

@@ -127,7 +127,7 @@ class StreamsterState:
         p = self.platform
         with p._lock:
             refs = (p.orders, p.positions, p.trades, p.series, p._issued, p._ticks, p.scenario, p._walk_rng, p._id_rng)
-            full = self._refs is None or any(a is not b for a, b in zip(refs, self._refs))
+            full = self._refs is None or any(a is not b for a, b in zip(refs, self._refs, strict=True))
             last = {} if full else self._last
             marks = {} if full else self._marks
             counts = {k: 0 for k in self._counts} if full else self._counts

@@ -190,4 +190,8 @@ def _changes_state(environ: dict[str, Any], status: str) -> bool:
 
 def _save_failed(message: str) -> tuple[str, list[tuple[str, str]], bytes]:
     body = fault_xml("Server", message)
-    return "500 Internal Server Error", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))], body
+    return (
+        "500 Internal Server Error",
+        [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))],
+        body,
+    )
