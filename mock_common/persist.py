@@ -222,6 +222,7 @@ class Persister:
         self._count_lock = threading.Lock()
         self._entered = 0
         self._written = 0
+        self._closed = False
         self.commits = 0  # write transactions (for benchmarks and tests)
 
     def commit(self) -> None:
@@ -230,6 +231,11 @@ class Persister:
             self._entered += 1
             mine = self._entered
         with self._lock:
+            if self._closed:
+                log.warning(
+                    "state file %s is closed (the emulator was stopped): this change is not saved", self.file.path
+                )
+                return
             if mine <= self._written:
                 return  # a write that started after this caller's change already holds it
             with self._count_lock:
@@ -244,11 +250,16 @@ class Persister:
     def close(self) -> None:
         """Write what is left and close the file."""
         with self._lock:
-            replace_all, rows, memo = self.source.changes()
-            if replace_all or rows:
-                self.file.write(rows, replace_all)
-            self.source.accepted(memo)
-            self.file.close()
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                replace_all, rows, memo = self.source.changes()
+                if replace_all or rows:
+                    self.file.write(rows, replace_all)
+                self.source.accepted(memo)
+            finally:
+                self.file.close()
 
 
 def persisting(

@@ -301,3 +301,21 @@ def test_a_seed_or_scenario_other_than_the_files_is_refused(tmp_path: Path) -> N
         StreamsterMock(state=path, scenario=DEMO)
     with StreamsterMock(state=path) as m:
         assert m.platform.seed == 4
+
+
+def test_a_change_that_cannot_be_saved_is_not_acknowledged(tmp_path: Path, monkeypatch: Any) -> None:
+    with StreamsterMock(state=tmp_path / "s.db", seed=1) as m:
+        assert m.persister is not None
+
+        def disk_full(rows: Any, replace_all: bool = False) -> None:
+            raise StateFileError("state file 's.db' could not be written: database or disk is full")
+
+        monkeypatch.setattr(m.persister.file, "write", disk_full)
+        r = post(m.endpoint_url, envelope(element("Order", Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1")),
+                 "SendOrder")  # fmt: skip
+        assert r.status == 500 and r.fault is not None
+        assert r.fault[0] == "Server" and "could not save its state" in r.fault[1] and "disk is full" in r.fault[1]
+        monkeypatch.undo()
+        m.persister.commit()  # the disk is back: the change is saved with the next commit
+    with StreamsterMock(state=tmp_path / "s.db") as m:
+        assert len(m.platform.get_orders()) == 1
