@@ -1,7 +1,9 @@
 """What `--state FILE` costs: one commit per accepted change, written before the reply.
 
-1. Per commit, in process: an order sent and its rows written (synchronous=FULL, fsync), with books
-   of growing size, against serializing the full snapshot (what an naive design would write).
+1. Per commit, in process: an order sent and its rows written (synchronous=FULL, fsync), with a
+   history of growing size, against serializing the full snapshot (what a naive design would write).
+   Finished orders, closed positions and trades are written once; working orders and open
+   positions are compared on every commit, so the cost grows with those, not with the history.
 2. Over HTTP, 8 clients sending orders to a Streamster emulator with and without a state file;
    concurrent commits share one write (group commit), so requests per write is printed too.
 Run: `.venv/bin/python -m bench.persist` (part of `make bench`). BENCH_SCALE=0.1 for a quick look.
@@ -30,8 +32,9 @@ def per_commit(directory: Path) -> None:
     try:
         for book in (0, 1000, 5000):
             book = int(book * scale())
-            while len(platform.orders) < book:
-                platform.send_order(ORDER)  # filled at once: an order, a position and a trade each
+            while len(platform.orders) < book:  # history: filled and closed (2 orders, 2 trades, 1 position)
+                platform.send_order(ORDER)
+                platform.close_position(next(reversed(platform.positions)))
             persister.commit()
             t0 = time.perf_counter()
             for _ in range(rounds):
@@ -42,8 +45,9 @@ def per_commit(directory: Path) -> None:
             size = len(json.dumps(platform.snapshot()))
             full = (time.perf_counter() - t0) * 1000
             log.info(
-                "%-32s book %5d orders: %6.2f ms a commit (incremental)  vs  %7.2f ms to serialize the full "
-                "snapshot (%d KiB)", "SendOrder + commit", len(platform.orders), each, full, size // 1024,
+                "%-24s %5d orders, %4d open positions: %6.2f ms a commit (incremental)  vs  %7.2f ms to "
+                "serialize the full snapshot (%d KiB)", "SendOrder + commit", len(platform.orders),
+                sum(p.status == "Open" for p in platform.positions.values()), each, full, size // 1024,
             )  # fmt: skip
         t0 = time.perf_counter()
         for _ in range(rounds):
