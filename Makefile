@@ -47,10 +47,11 @@ test-thorough: install
 mutation-check: install
 	$(VENV)/bin/python -m pytest -p no:logging -v tests/test_mutations.py
 
-# Figures, not pass/fail: throughput and latency of both emulators, memory over time (bench/).
+# Figures, not pass/fail: throughput and latency of both emulators, memory over time, the cost of --state (bench/).
 bench: install
 	$(VENV)/bin/python -m bench.throughput
 	$(VENV)/bin/python -m bench.memory
+	$(VENV)/bin/python -m bench.persist
 
 # The example bots (examples/), each against an emulator served at EXAMPLE_SPEED x on the virtual clock.
 EXAMPLE_SPEED ?= 60

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import NotFound
@@ -19,6 +21,21 @@ from .openapi import ROUTE_NAMES
 from .service import Service, parse_login
 from .store import Account, Bonus, Store, Trade, load_store
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _changes(method: F) -> F:
+    """A state-changing operation: the state is saved (`on_change`) before it returns."""
+
+    @functools.wraps(method)
+    def wrapper(self: Controller, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.on_change()
+
+    return wrapper  # type: ignore[return-value]
+
 
 class Controller:
     """Control operations over one service, its fault plan and its journal."""
@@ -29,6 +46,7 @@ class Controller:
         self.faults = faults
         self._source = source  # a path, fixture data, or ("generate", seed, n)
         self._start = service.clock.now()
+        self.on_change: Callable[[], None] = lambda: None  # the state file's commit, with --state
 
     def _load(self, source: Any) -> Store:
         now = self.service.now()
@@ -38,6 +56,7 @@ class Controller:
             return load_store(source, now)
         return Store.from_data(source, now)
 
+    @_changes
     def reset(self) -> None:
         """Back to the start: clock, store, tokens; faults and journal cleared."""
         clock = self.service.clock
@@ -48,6 +67,7 @@ class Controller:
         self.faults.clear()
         self.journal.clear()
 
+    @_changes
     def load_accounts(self, source: str | Path | dict[str, Any]) -> None:
         """Replace the store (a file path or fixture data); tokens are revoked."""
         store = self._load(source)
@@ -55,40 +75,49 @@ class Controller:
         self.service.store = store
         self.service.tokens.revoke()
 
+    @_changes
     def advance(self, seconds: float) -> Any:
         """Move the clock forward (tokens expire on it)."""
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
             raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
         return self.service.clock.advance(seconds)
 
+    @_changes
     def add_account(self, data: dict[str, Any]) -> Account:
         """Add (or replace) an account."""
         return self.service.store.add_account(data, self.service.now())
 
+    @_changes
     def change_account(self, login: int, changes: dict[str, Any]) -> Account:
         """Change fields of an account."""
         return self.service.store.change_account(login, changes, self.service.now())
 
+    @_changes
     def add_trade(self, login: int, data: dict[str, Any]) -> Trade:
         """Add an open or closed trade."""
         return self.service.store.add_trade(login, data, self.service.now())
 
+    @_changes
     def close_trade(self, login: int, ticket: int, price: Any, profit: Any) -> Trade:
         """Close an open trade now; its profit goes to the balance."""
         return self.service.store.close_trade(login, ticket, price, profit, self.service.now())
 
+    @_changes
     def add_bonus(self, login: int, data: dict[str, Any]) -> Bonus:
         """Add a bonus."""
         return self.service.store.add_bonus(login, data, self.service.now())
 
+    @_changes
     def add_referral(self, partner: int, client: int) -> None:
         """Make a client a partner's referral."""
         self.service.store.add_referral(partner, client)
 
+    @_changes
     def revoke_tokens(self, login: int | None = None) -> int:
         """Forget tokens (of one login, or all)."""
         return self.service.tokens.revoke(login)
 
+    @_changes
     def expire_tokens(self, login: int | None = None) -> int:
         """Expire tokens now (of one login, or all)."""
         return self.service.tokens.expire(login, self.service.now())

@@ -13,11 +13,13 @@ from mock_common.clock import Clock, ClockMode
 from mock_common.faults import FaultPlan, FaultRule
 from mock_common.journal import DEFAULT_JOURNAL_SIZE, Journal
 from mock_common.peers import url_host
+from mock_common.persist import Persister, StateFileError, persisting
 from mock_common.server import WSGIServer
 
-from .app import Settings, case_insensitive, create_app
+from .app import Settings, case_insensitive, create_app, dumps
 from .control import Controller
 from .openapi import ROUTE_NAMES
+from .persist import InstaForexState, open_state, restore
 from .service import Service
 from .store import Account, Bonus, Store, Trade
 from .tokens import DEFAULT_TTL, TokenStore
@@ -35,7 +37,9 @@ class InstaForexMock:
 
     `accounts`: a YAML/JSON file, fixture data (dict), or None for the demo accounts; with
     `generate=N`, a seeded store of N accounts instead. `speed` (virtual clock only): virtual
-    seconds per wall-clock second, the clock running by itself.
+    seconds per wall-clock second, the clock running by itself. With `state=FILE` the whole state
+    (accounts, trades, tokens, clock) lives in that SQLite file, saved before each reply and
+    restored on the next start, which then needs only `state`.
     """
 
     def __init__(
@@ -44,7 +48,7 @@ class InstaForexMock:
         port: int = 0,
         seed: int = 0,
         accounts: str | Path | dict[str, Any] | None = None,
-        clock: ClockMode = "virtual",
+        clock: ClockMode | None = None,
         token_ttl: float = DEFAULT_TTL,
         deny_status: int = 403,
         trusted_proxies: Iterable[str] = (),
@@ -53,18 +57,43 @@ class InstaForexMock:
         journal_size: int = DEFAULT_JOURNAL_SIZE,
         threads: int = 16,
         speed: float | None = None,
+        state: str | Path | None = None,
     ) -> None:
         source: Any = ("generate", seed, generate) if generate else accounts if accounts is not None else demo_path()
-        self.clock = Clock(clock, speed=speed)
-        tokens = TokenStore(token_ttl, token_seed)
-        self.service = Service(Store(), self.clock, tokens)
-        self.controller = Controller(
-            self.service, Journal(journal_size), FaultPlan(seed, tuple(ROUTE_NAMES.values())), source
-        )
-        self.controller.load_accounts(source)
-        self.settings = Settings(deny_status, trusted_proxies)
-        self.app = create_app(self.service, self.controller, self.settings)
-        self._server = WSGIServer(case_insensitive(self.app), host, port, threads=threads, name="mock-instaforex")
+        self.persister: Persister | None = None
+        saved = None
+        if state is not None:
+            file, clock, saved = open_state(state, clock)
+            if saved is not None and (accounts is not None or generate):
+                file.close()
+                raise StateFileError(
+                    f"state file {str(state)!r} already holds its accounts: start with the state file alone"
+                )
+        try:
+            self.clock = Clock(clock or "virtual", speed=speed)
+            tokens = TokenStore(token_ttl, token_seed)
+            self.service = Service(Store(), self.clock, tokens)
+            self.controller = Controller(
+                self.service, Journal(journal_size), FaultPlan(seed, tuple(ROUTE_NAMES.values())), source
+            )
+            if saved is not None:
+                restore(self.controller, saved)
+            else:
+                self.controller.load_accounts(source)
+            if state is not None:
+                self.persister = Persister(file, InstaForexState(self.controller))
+                self.persister.commit()
+                self.controller.on_change = self.persister.commit
+            self.settings = Settings(deny_status, trusted_proxies)
+            self.app = create_app(self.service, self.controller, self.settings)
+            handler: Any = case_insensitive(self.app)
+            if self.persister is not None:
+                handler = persisting(handler, self.persister.commit, _changes_state, _save_failed)
+            self._server = WSGIServer(handler, host, port, threads=threads, name="mock-instaforex")
+        except BaseException:
+            if state is not None:
+                file.close()
+            raise
         self.host, self.port = host, self._server.port
         self._started = False
 
@@ -93,9 +122,11 @@ class InstaForexMock:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the port (and the state file, closed with everything saved)."""
         self._server.stop()
         self._started = False
+        if self.persister is not None:
+            self.persister.close()
 
     def __enter__(self) -> InstaForexMock:
         return self.start()
@@ -159,3 +190,15 @@ class InstaForexMock:
     def clear_faults(self) -> None:
         """Drop every queued failure."""
         self.controller.faults.clear()
+
+
+def _changes_state(environ: dict[str, Any], status: str) -> bool:
+    """Token requests change state (a login-history entry, a token); data calls only read."""
+    path = environ.get("PATH_INFO", "")
+    return environ.get("REQUEST_METHOD") == "POST" and not path.lower().startswith("/_mock")
+
+
+def _save_failed(message: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    body = dumps({"Message": message}).encode()
+    headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))]
+    return "500 Internal Server Error", headers, body

@@ -11,13 +11,15 @@ from mock_common.clock import Clock, ClockMode
 from mock_common.faults import FaultPlan, FaultRule
 from mock_common.journal import DEFAULT_JOURNAL_SIZE, Journal
 from mock_common.peers import is_loopback, url_host
+from mock_common.persist import Persister, persisting
 from mock_common.server import WSGIServer
 
 from .control import Controller
+from .persist import StreamsterState, open_state, restore
 from .platform import Platform
 from .scenario import Scenario
 from .soap import OPERATIONS
-from .wire import StreamsterHttp, endpoint_address
+from .wire import StreamsterHttp, endpoint_address, fault_xml
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,8 @@ class StreamsterMock:
 
     Use as a context manager (`with StreamsterMock(seed=7) as mock:`) or call `start()`/`stop()`.
     `speed` (virtual clock only): virtual seconds per wall-clock second; the clock runs by itself.
+    With `state=FILE` the whole state lives in that SQLite file: saved before each reply, restored
+    on the next start (which then needs only `state`: the file holds the seed and scenario).
     """
 
     def __init__(
@@ -34,17 +38,38 @@ class StreamsterMock:
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int | None = 0,
-        clock: ClockMode = "virtual",
+        clock: ClockMode | None = None,
         scenario: Scenario | str | Path | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
         threads: int = 16,
         speed: float | None = None,
+        state: str | Path | None = None,
     ) -> None:
-        self.platform = Platform(seed=seed, clock=Clock(clock, speed=speed), scenario=scenario)
-        self.controller = Controller(self.platform, Journal(journal_size), FaultPlan(self.platform.seed, OPERATIONS))
-        self._server = WSGIServer(self._app_placeholder, host, port, threads=threads, name="mock-streamster")
+        self.persister: Persister | None = None
+        saved = None
+        if state is not None:
+            file, seed, clock, scenario, saved = open_state(state, seed, clock, scenario)
+        try:
+            self.platform = Platform(seed=seed, clock=Clock(clock or "virtual", speed=speed), scenario=scenario)
+            self.controller = Controller(
+                self.platform, Journal(journal_size), FaultPlan(self.platform.seed, OPERATIONS)
+            )
+            if state is not None:
+                if saved is not None:
+                    restore(self.platform, saved)
+                self.persister = Persister(file, StreamsterState(self.platform))
+                self.persister.commit()
+                self.controller.on_change = self.persister.commit
+            self._server = WSGIServer(self._app_placeholder, host, port, threads=threads, name="mock-streamster")
+        except BaseException:
+            if state is not None:
+                file.close()
+            raise
         self.host, self.port = host, self._server.port
         self.app = StreamsterHttp(self.controller, endpoint_address(host, self.port))
+        self._handler: Any = self.app
+        if self.persister is not None:
+            self._handler = persisting(self.app, self.persister.commit, _changes_state, _save_failed)
         self._started = False
         if not is_loopback(host):
             log.warning(
@@ -53,7 +78,7 @@ class StreamsterMock:
             )  # fmt: skip
 
     def _app_placeholder(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.app(environ, start_response)
+        return self._handler(environ, start_response)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -82,9 +107,11 @@ class StreamsterMock:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the port (and the state file, closed with everything saved)."""
         self._server.stop()
         self._started = False
+        if self.persister is not None:
+            self.persister.close()
 
     def __enter__(self) -> StreamsterMock:
         return self.start()
@@ -149,3 +176,24 @@ class StreamsterMock:
     def restore(self, data: dict[str, Any]) -> None:
         """Restore a snapshot."""
         self.controller.restore(data)
+
+
+_READS = frozenset(op.lower() for op in OPERATIONS if op.startswith("Get") and op != "GetLastMessage")
+
+
+def _changes_state(environ: dict[str, Any], status: str) -> bool:
+    """Whether a request may have changed the platform (a fault records its message; reads change nothing)."""
+    if environ.get("PATH_INFO", "").startswith("/_mock") or environ.get("REQUEST_METHOD") != "POST":
+        return False  # control operations save themselves (Controller.on_change)
+    action = environ.get("HTTP_SOAPACTION", "").strip().strip('"').strip()
+    operation = action.replace("#", "/").rsplit("/", 1)[-1].lower()
+    return not (operation in _READS and status.startswith("200"))
+
+
+def _save_failed(message: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    body = fault_xml("Server", message)
+    return (
+        "500 Internal Server Error",
+        [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))],
+        body,
+    )
