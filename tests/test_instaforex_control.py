@@ -13,7 +13,8 @@ from .ifxutil import Api, decimal_json
 
 
 def _post(ifx: InstaForexMock, route: str, body: Any = None, method: str = "POST") -> requests.Response:
-    return requests.request(method, ifx.url + "_mock/" + route, json=body, timeout=10)
+    headers = {"Content-Type": "application/json"}  # the control plane takes JSON only, even an empty body
+    return requests.request(method, ifx.url + "_mock/" + route, json=body, headers=headers, timeout=10)
 
 
 def test_accounts_trades_bonuses_and_referrals_change_through_control_routes(api: Api, ifx: InstaForexMock) -> None:
