@@ -21,7 +21,7 @@ FILES = {  # every way a file can fail to be an accounts or scenario file
     "list.yaml": f"- {SECRET}\n",
     "broken.yaml": f"seed: [{SECRET}\n",
     "broken.json": f'{{"seed": "{SECRET}" ',
-    "nested.yaml": f"accounts:\n  - login: 20000090\n    name: x\n    level: \"{SECRET}\"\n",
+    "nested.yaml": f'accounts:\n  - login: 20000090\n    name: x\n    level: "{SECRET}"\n',
     "deep.json": "[" * 30_000 + "]" * 30_000,
 }
 
