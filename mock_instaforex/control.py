@@ -8,11 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import NotFound
 
 from mock_common import dashboard
 from mock_common.faults import FaultPlan, FaultRule
+from mock_common.files import without_content
+from mock_common.guard import WRITES, control_refusal
 from mock_common.journal import Journal
 
 from .errors import StoreError
@@ -152,20 +154,39 @@ class Controller:
 blueprint = Blueprint("control", __name__, url_prefix="/_mock")
 
 
+@blueprint.before_request
+def guard() -> Response | None:
+    """Refuse what a web page could send (a form, a rebound Host); a body must be a JSON object."""
+    from .app import json_response
+
+    refused = control_refusal(request.environ)
+    if refused is not None:
+        return json_response({"error": refused[1]}, refused[0])
+    if request.method in WRITES:
+        _body()  # a malformed body is refused on every route, even one that reads nothing from it
+    return None
+
+
 def _c() -> Controller:
     return current_app.config["CONTROLLER"]  # type: ignore[no-any-return]
 
 
 def _body() -> dict[str, Any]:
+    if "control_body" in g:
+        return g.control_body  # type: ignore[no-any-return]
     raw = request.get_data(cache=True)
     if not raw.strip():
+        g.control_body = {}
         return {}
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise StoreError("the body is not valid JSON") from None
+    except RecursionError:
+        raise StoreError("the body is nested too deeply to be read as JSON") from None
     if not isinstance(data, dict):
         raise StoreError("the body must be a JSON object")
+    g.control_body = data
     return data
 
 
@@ -207,7 +228,11 @@ def advance() -> Response:
 def accounts() -> Response:
     body = _body()
     if "path" in body:
-        _c().load_accounts(str(body["path"]))
+        path = str(body["path"])
+        try:
+            _c().load_accounts(path)
+        except StoreError as exc:  # the file may be anything: say where, never what it holds
+            raise StoreError(without_content("accounts file", path, str(exc))) from None
     elif isinstance(body.get("data"), dict):
         _c().load_accounts(body["data"])
     else:

@@ -24,6 +24,8 @@ from lxml import etree
 from mock_common.dashboard import SECURITY_HEADERS
 from mock_common.dashboard import asset as ui_asset
 from mock_common.dashboard import page as ui_page
+from mock_common.files import without_content
+from mock_common.guard import control_refusal, endpoint_host
 from mock_common.peers import is_loopback, url_host
 from mock_common.server import drop_connection
 
@@ -301,6 +303,9 @@ class ControlRoutes:
         self.c = controller
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        refused = control_refusal(environ)  # a web page cannot drive or read the control plane
+        if refused is not None:
+            return _json(start_response, f"{refused[0]} {HTTPStatus(refused[0]).phrase}", {"error": refused[1]})
         method = environ.get("REQUEST_METHOD", "GET").upper()
         route = environ.get("PATH_INFO", "/_mock").rstrip("/")[len("/_mock") :].strip("/").lower()
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
@@ -402,7 +407,11 @@ class ControlRoutes:
 
     def _scenario(self, body: dict[str, Any], query: dict[str, str]) -> Any:
         if "path" in body:
-            self.c.load_scenario(_str(body, "path"))
+            path = _str(body, "path")
+            try:
+                self.c.load_scenario(path)
+            except ScenarioError as exc:  # the file may be anything: say where, never what it holds
+                raise ScenarioError(without_content("scenario file", path, str(exc))) from None
         elif isinstance(body.get("scenario"), dict):
             self.c.load_scenario(body["scenario"])
         else:
@@ -456,12 +465,12 @@ def _json(
 
 
 def endpoint_address(host: str, port: int) -> Callable[[dict[str, Any]], str]:
-    """The soap:address for a server bound to host:port (a wildcard bind uses the Host header)."""
+    """The soap:address for a server bound to host:port (a wildcard bind uses a loopback Host header)."""
     wildcard = host in ("0.0.0.0", "::", "")
 
     def address(environ: dict[str, Any]) -> str:
-        if wildcard:
-            return f"http://{environ.get('HTTP_HOST') or f'127.0.0.1:{port}'}/endpoint"
+        if wildcard:  # any other Host (a rebound name, markup) gets the plain loopback address
+            return f"http://{endpoint_host(environ, f'127.0.0.1:{port}')}/endpoint"
         return f"http://{url_host(host)}:{port}/endpoint"
 
     return address

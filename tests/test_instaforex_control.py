@@ -13,7 +13,8 @@ from .ifxutil import Api, decimal_json
 
 
 def _post(ifx: InstaForexMock, route: str, body: Any = None, method: str = "POST") -> requests.Response:
-    return requests.request(method, ifx.url + "_mock/" + route, json=body, timeout=10)
+    headers = {"Content-Type": "application/json"}  # the control plane takes JSON only, even an empty body
+    return requests.request(method, ifx.url + "_mock/" + route, json=body, headers=headers, timeout=10)
 
 
 def test_accounts_trades_bonuses_and_referrals_change_through_control_routes(api: Api, ifx: InstaForexMock) -> None:
@@ -84,7 +85,7 @@ def test_reset_advance_tokens_and_state(api: Api, ifx: InstaForexMock) -> None:
     assert _post(ifx, "tokens/expire", {"login": 20000001}).json() == {"expired": 1}
     assert api.get("client/RequestOpenTrades/20000001", key).status_code == 403
     key = api.passkey("client", 20000001)
-    assert _post(ifx, "tokens/revoke", {}).json() == {"revoked": 2}
+    assert _post(ifx, "tokens/revoke", {}).json() == {"revoked": 1}  # the expired one was dropped at the issue
     assert api.get("client/RequestOpenTrades/20000001", key).status_code == 403
     start = requests.get(ifx.url + "_mock/state", timeout=10).json()["now"]
     assert _post(ifx, "advance", {"seconds": 3600}).json()["now"] > start

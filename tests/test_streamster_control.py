@@ -19,7 +19,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "streamster"
 
 
 def _post(mock: StreamsterMock, route: str, body: object = None, method: str = "POST") -> requests.Response:
-    return requests.request(method, f"{mock.url}/_mock/{route}", json=body, timeout=10)
+    headers = {"Content-Type": "application/json"}  # the control plane takes JSON only, even an empty body
+    return requests.request(method, f"{mock.url}/_mock/{route}", json=body, headers=headers, timeout=10)
 
 
 def test_control_routes_mirror_the_python_api(mock: StreamsterMock) -> None:
@@ -60,7 +61,7 @@ def test_control_routes_refuse_bad_requests_clearly(mock: StreamsterMock) -> Non
     assert _post(mock, "faults", {"operation": "GetWeather"}).status_code == 400
     assert _post(mock, "nothing").status_code == 404
     assert _post(mock, "reset", method="GET").status_code == 405
-    r = requests.post(f"{mock.url}/_mock/advance", data=b"{not json", timeout=10)
+    r = requests.post(f"{mock.url}/_mock/advance", data=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and "JSON" in r.json()["error"]
 
 
@@ -123,7 +124,7 @@ def test_snapshot_and_restore_round_trip_through_json(mock: StreamsterMock) -> N
     positions = call(mock, "GetPositions").raw
     send_order(mock, Instrument="GBP/USD", Desk="Virtual Forex", Quantity="1")
     mock.advance(3600)
-    assert requests.put(f"{mock.url}/_mock/snapshot", data=json.dumps(snap), timeout=30).status_code == 200
+    assert requests.put(f"{mock.url}/_mock/snapshot", json=snap, timeout=30).status_code == 200
     assert call(mock, "GetPositions").raw == positions
     # The restored platform goes on exactly as the original would have.
     with StreamsterMock() as other:
