@@ -10,7 +10,9 @@ import yaml
 from mock_common.cli import catch_stop_signals, setup_logging, wait_for_interrupt
 from mock_common.journal import DEFAULT_JOURNAL_SIZE
 from mock_common.peers import is_loopback
+from mock_common.recording import cli as recording_cli
 
+from . import recording
 from .errors import StoreError
 from .generate import generate_data
 from .server import InstaForexMock
@@ -46,12 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--accounts", type=int, default=20, help="number of client accounts")
     gen.add_argument("--partners", type=int, help="number of partners (default: one per 25 accounts)")
     gen.add_argument("--signals", type=int, default=40, help="number of analytic signals")
+    recording_cli.add_commands(sub, recording.PROFILE, recording.check_options)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mock-instaforex` console script."""
     args = build_parser().parse_args(argv)
+    if args.command in recording_cli.COMMANDS:
+        return recording_cli.run_command(args, recording.PROFILE, recording.run_check)
     if args.command == "generate":
         try:
             data = generate_data(args.seed, args.accounts, args.partners, args.signals)

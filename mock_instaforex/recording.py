@@ -16,11 +16,14 @@ from urllib.parse import parse_qsl, urlsplit
 import jsonschema
 import requests
 
+from mock_common.files import read_data_file
 from mock_common.recording.cassette import Cassette, Request, Response
 from mock_common.recording.drift import Report, compare_shapes, json_shape
 from mock_common.recording.profile import ApiProfile, Login
 
+from .errors import StoreError
 from .openapi import build_openapi
+from .server import InstaForexMock, demo_path
 
 TOKEN_PATH = re.compile(r"(?i)^/api/authentication/request(client|partner|moblieCabinet)apitoken/?$")
 LOGIN_PATH = re.compile(r"(?i)^/(?:client|partner|clientmobile)/[^/]+/(\d+)(?:/(\d+))?/?$")
@@ -171,13 +174,6 @@ def check_cassette(cassette: Cassette, accounts: str | None = None) -> Report:
     The cassette's fake logins become open-level accounts of the fresh emulator (any password), and the
     tokens it answers stand in for the cassette's fake tokens, so the recorded requests get through.
     """
-    from .server import InstaForexMock, demo_path
-    from .store import Store  # noqa: F401 - the store validates what is loaded below
-
-    from mock_common.files import read_data_file
-
-    from .errors import StoreError
-
     data = read_data_file(accounts or demo_path(), "accounts file", StoreError) or {}
     data = {**data, "accounts": list(data.get("accounts") or []), "partners": list(data.get("partners") or [])}
     taken = {int(a["login"]) for a in data["accounts"] + data["partners"]}
@@ -211,3 +207,13 @@ def check_cassette(cassette: Cassette, accounts: str | None = None) -> Report:
                 continue
             item.structure += compare_shapes(json_shape(rec), json_shape(emu))
     return report
+
+
+def check_options(parser: Any) -> None:
+    """`check-cassette` options: the fresh emulator's accounts."""
+    parser.add_argument("--accounts", help="accounts file of the fresh emulator (default: the demo accounts)")
+
+
+def run_check(cassette: Cassette, args: Any) -> Report:
+    """`check-cassette` for the command line."""
+    return check_cassette(cassette, accounts=args.accounts)

@@ -8,7 +8,9 @@ import sys
 from mock_common.cli import catch_stop_signals, setup_logging, wait_for_interrupt
 from mock_common.journal import DEFAULT_JOURNAL_SIZE
 from mock_common.peers import is_loopback
+from mock_common.recording import cli as recording_cli
 
+from . import recording
 from .errors import ScenarioError
 from .server import StreamsterMock
 
@@ -28,12 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--journal-size", type=int, default=DEFAULT_JOURNAL_SIZE, help="requests kept in the journal")
     serve.add_argument("--threads", type=int, default=16, help="worker threads")
     serve.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v, -vv)")
+    recording_cli.add_commands(sub, recording.PROFILE, recording.check_options)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mock-streamster` console script."""
     args = build_parser().parse_args(argv)
+    if args.command in recording_cli.COMMANDS:
+        return recording_cli.run_command(args, recording.PROFILE, recording.run_check)
     setup_logging(args.verbose)
     if not 0 <= args.port <= 65535:
         print(f"mock-streamster: --port must be 0-65535, not {args.port}", file=sys.stderr)

@@ -20,6 +20,7 @@ from mock_common.recording.cassette import Cassette, Request, Response
 from mock_common.recording.drift import Report, compare_shapes, xml_shape
 from mock_common.recording.profile import ApiProfile, flatten_xml
 
+from .server import StreamsterMock
 from .soap import OPERATIONS, SOAP_ENV
 from .wire import BadRequestError, fault_xml, infer_operation
 
@@ -120,7 +121,11 @@ class WsdlSchema:
         if schema_el is None:
             raise ValueError("the WSDL has no types/schema")
         self.tns = schema_el.get("targetNamespace", "")
-        self.schema = etree.XMLSchema(copy.deepcopy(schema_el))
+        # A standalone schema document: the prefixes its QName attributes use (tns:Order) declared on it.
+        nsmap = {k: v for k, v in schema_el.nsmap.items() if k}
+        standalone = etree.Element(schema_el.tag, dict(schema_el.attrib), nsmap=nsmap)
+        standalone.extend(copy.deepcopy(c) for c in schema_el)
+        self.schema = etree.XMLSchema(standalone)
         messages = {
             m.get("name"): [p.get("element", "").split(":")[-1] for p in m.findall(f"{{{WSDL_NS}}}part")]
             for m in root.findall(f"{{{WSDL_NS}}}message")
@@ -163,8 +168,6 @@ class WsdlSchema:
 def check_cassette(cassette: Cassette, seed: int = 0, scenario: str | None = None) -> Report:
     """Validate every recorded message against the WSDL, then replay the requests against a fresh
     emulator and compare each answer's structure with the recorded one."""
-    from .server import StreamsterMock
-
     schema = WsdlSchema()
     report = Report(cassette)
     with StreamsterMock(seed=seed, scenario=scenario) as mock, requests.Session() as http:
@@ -187,3 +190,14 @@ def check_cassette(cassette: Cassette, seed: int = 0, scenario: str | None = Non
                 continue
             item.structure += compare_shapes(xml_shape(rec), xml_shape(emu))
     return report
+
+
+def check_options(parser: Any) -> None:
+    """`check-cassette` options: the fresh emulator's seed and scenario."""
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fresh emulator (default 0)")
+    parser.add_argument("--scenario", help="scenario file of the fresh emulator")
+
+
+def run_check(cassette: Cassette, args: Any) -> Report:
+    """`check-cassette` for the command line."""
+    return check_cassette(cassette, seed=args.seed, scenario=args.scenario)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from difflib import SequenceMatcher
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,12 @@ class Miss:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {"request": self.request, "reason": self.reason, "closest": self.closest, "differences": self.differences}
+        return {
+            "request": self.request,
+            "reason": self.reason,
+            "closest": self.closest,
+            "differences": self.differences,
+        }
 
 
 def _show(value: Any) -> str:
@@ -154,13 +160,13 @@ class ReplayEngine:
             reason = "every recorded answer to it has been replayed (replay with exhausted=repeat to repeat the last)"
         else:
             reason = "nothing like it was recorded"
-        best: tuple[tuple[int, int], int, list[str]] | None = None
+        best: tuple[tuple[int, float], int, list[str]] | None = None
         for n, (k, rec, _, _) in enumerate(self._entries):
             if k == key:
                 diffs = self._compare(rec, feats)[0]
             else:
                 diffs = [f"request: recorded {k}, got {key}"]
-            score = (0 if k == key else 1, len(diffs))
+            score = (0, len(diffs)) if k == key else (1, -SequenceMatcher(None, k, key).ratio())
             if best is None or score < best[0]:
                 best = (score, n, diffs)
         if best is None:

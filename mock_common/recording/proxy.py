@@ -25,6 +25,7 @@ HOP_BY_HOP = frozenset({
     "transfer-encoding", "upgrade", "content-length", "content-encoding", "host",
 })  # fmt: skip
 MAX_BODY = 64 * 1024 * 1024
+_SPELLING = {"soapaction": "SOAPAction", "passkey": "passkey"}  # as the APIs' samples write them
 
 
 def response_from(r: requests.Response) -> Response:
@@ -74,7 +75,8 @@ def request_from_environ(environ: dict[str, Any]) -> Request:
         headers["Content-Type"] = environ["CONTENT_TYPE"]
     for key, value in environ.items():
         if key.startswith("HTTP_"):
-            headers["-".join(p.capitalize() for p in key[5:].split("_"))] = value
+            name = "-".join(p.capitalize() for p in key[5:].split("_"))
+            headers[_SPELLING.get(name.lower(), name)] = value
     path = environ.get("PATH_INFO", "/")
     query = environ.get("QUERY_STRING", "")
     url = path + (f"?{query}" if query else "")

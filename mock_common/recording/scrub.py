@@ -332,7 +332,9 @@ def dumps_like(data: Any, original: str) -> str:
 
     def enc(v: Any) -> str:
         if isinstance(v, dict):
-            return "{" + sep_item.join(f"{json.dumps(k, ensure_ascii=False)}{sep_key}{enc(x)}" for k, x in v.items()) + "}"
+            return (
+                "{" + sep_item.join(f"{json.dumps(k, ensure_ascii=False)}{sep_key}{enc(x)}" for k, x in v.items()) + "}"
+            )
         if isinstance(v, list):
             return "[" + sep_item.join(enc(x) for x in v) + "]"
         if isinstance(v, Decimal):

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
+from lxml import etree
+
 from . import cassette as cassette_io
 from .cassette import RECORD_MODES, Cassette, CassetteError, Interaction, Request, Response
 from .match import Hit, ReplayEngine
@@ -25,6 +27,26 @@ Forward = Callable[[Request], Response]
 
 class UpstreamError(Exception):
     """The upstream could not be reached (the recorder answers 502)."""
+
+
+_PRETTY = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def readable(body: str) -> str:
+    """An XML body indented one element a line (so a cassette diffs line by line); other bodies as they are.
+
+    Only whitespace between elements changes, which no SOAP reader sees.
+    """
+    head = body.lstrip()[:1]
+    if head != "<" or "\n" in body.strip() and body.count("\n") > 3:
+        return body
+    try:
+        root = etree.fromstring(body.encode("utf-8"), _PRETTY)
+    except (etree.XMLSyntaxError, ValueError):
+        return body
+    declaration = body.lstrip().startswith("<?xml")
+    text = etree.tostring(root, pretty_print=True, xml_declaration=declaration, encoding="UTF-8").decode("utf-8")
+    return text.replace("<?xml version='1.0' encoding='UTF-8'?>", '<?xml version="1.0" encoding="UTF-8"?>', 1)
 
 
 def relative_url(url: str, upstream: str) -> str:
@@ -118,7 +140,11 @@ class RecordingSession:
         with self._lock:
             clean_req = self.scrubber.request(req)
             clean_resp = self.scrubber.response(req, resp)
-            clean_req = replace(clean_req, soap_action=self.profile.soap_action(clean_req))
+            clean_req = replace(
+                clean_req, soap_action=self.profile.soap_action(clean_req), body=readable(clean_req.body)
+            )
+            if not clean_resp.binary:
+                clean_resp = replace(clean_resp, body=readable(clean_resp.body))
             interaction = Interaction(clean_req, clean_resp, self._base_offset + offset)
             n = len(self.cassette.interactions) + 1
             probe = Cassette(api=self.cassette.api, interactions=[interaction]).dumps()
