@@ -213,11 +213,11 @@ def loads(text: str, name: str = "<cassette>", path: Path | None = None) -> Cass
             err.fail(1, f"the header has no {key!r}")
     if not isinstance(data.get("api"), str) or not data["api"]:
         err.fail(1, f"'api' must be a name, not {data.get('api')!r}")
+    if "end" not in data:
+        err.fail(last_line, "truncated: the file ends without its closing 'end:' line")
     raw = data["interactions"]
     if not isinstance(raw, list):
         err.fail(1, f"'interactions' must be a list, not {type(raw).__name__}")
-    if "end" not in data:
-        err.fail(last_line, "truncated: the file ends without its closing 'end:' line")
     interactions = [_interaction(item, n, err) for n, item in enumerate(raw, 1)]
     if data["end"] != len(interactions):
         err.fail(

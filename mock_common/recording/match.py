@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from difflib import SequenceMatcher
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from typing import Any
 
 from .cassette import Cassette, Interaction, Request
