@@ -278,15 +278,19 @@ def test_cli_record_rewrites_the_wsdl_address_and_replay_serves_it(tmp_path: Pat
         assert _stop(proc)[0] == 0
 
 
-def test_cli_refuses_a_bad_cassette_and_a_bad_mode(tmp_path: Path) -> None:
+def test_cli_refuses_a_bad_cassette_and_a_bad_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mock_instaforex.cli import main as instaforex_main
+    from mock_streamster.cli import main as streamster_main
+
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\napi: streamster\n")
-    done = subprocess.run([str(Path(sys.executable).parent / "mock-streamster"), "replay", "--cassette", str(bad)],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert done.returncode == 2 and f"{bad}, line 1: the header has no 'recorded_at'" in done.stderr
-    done = subprocess.run([str(Path(sys.executable).parent / "mock-instaforex"), "replay", "--cassette", str(bad),
-                           "--record-mode", "sometimes"], capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert done.returncode == 2 and "invalid choice: 'sometimes'" in done.stderr
+    assert streamster_main(["replay", "--cassette", str(bad)]) == 2
+    assert f"{bad}, line 1: the header has no 'recorded_at'" in capsys.readouterr().err
+    assert instaforex_main(["check-cassette", str(bad)]) == 2
+    assert f"{bad}, line 1:" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        instaforex_main(["replay", "--cassette", str(bad), "--record-mode", "sometimes"])
+    assert "invalid choice: 'sometimes'" in capsys.readouterr().err
 
 
 @pytest.fixture
