@@ -51,6 +51,7 @@ mutation-check: install
 bench: install
 	$(VENV)/bin/python -m bench.throughput
 	$(VENV)/bin/python -m bench.memory
+	$(VENV)/bin/python -m bench.replay
 
 lint: install
 	$(VENV)/bin/ruff check .

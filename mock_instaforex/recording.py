@@ -83,6 +83,10 @@ class InstaForexProfile(ApiProfile):
             feats["header.passkey"] = "present"
         return f"{req.method} {path.lower().rstrip('/')}", feats
 
+    def feature_headers(self, req: Request) -> tuple[str, ...]:
+        """Whether a passkey is present."""
+        return ("passkey",) if _passkey(req) is not None else ()
+
     def describe(self, req: Request) -> str:
         """`GET /client/RequestBalanceInformation/90000001`."""
         return f"{req.method} {_path(req.url)[0]}" + (f"?{_path(req.url)[1]}" if _path(req.url)[1] else "")

@@ -85,6 +85,10 @@ class StreamsterProfile(ApiProfile):
             flatten_xml(body, "Body", feats)
         return f"POST {self.soap_action(req) or '(no SOAPAction)'}", feats
 
+    def feature_headers(self, req: Request) -> tuple[str, ...]:
+        """The SOAPAction."""
+        return (req.header("SOAPAction") or "",)
+
     def describe(self, req: Request) -> str:
         """`GetQuote(Instrument='EUR/USD')`, or `GET /service.wsdl`."""
         if req.method != "POST":

@@ -82,9 +82,8 @@ class InProcess:
         return self
 
     def stop(self) -> None:
-        """Unpatch `requests`."""
+        """Unpatch `requests` (the routes stay registered: it can start again)."""
         self.mock.stop(allow_assert=False)
-        self.mock.reset()
         self._adapter.close()
 
     def __enter__(self) -> InProcess:

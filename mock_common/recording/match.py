@@ -83,6 +83,7 @@ class ReplayEngine:
         self._used: list[bool] = []
         self.misses: list[Miss] = []
         self.log_misses = True
+        self._feature_cache: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, dict[str, Any]]] = {}
         for interaction in cassette.interactions:
             self._index(interaction)
 
@@ -123,7 +124,7 @@ class ReplayEngine:
 
     def find(self, req: Request) -> Hit | Miss:
         """The interaction that answers `req`, or a Miss (also logged and kept in `misses`)."""
-        key, feats = self.profile.features(req)
+        key, feats = self._features(req)
         with self._lock:
             refusal = self.profile.check_request(req, self.tokens)
             last_used: tuple[int, dict[str, str]] | None = None
@@ -144,6 +145,17 @@ class ReplayEngine:
         if self.log_misses:
             log.warning("replay miss: %s", miss.message())
         return miss
+
+    def _features(self, req: Request) -> tuple[str, dict[str, Any]]:
+        # A bot repeats the same few requests: their features are worked out once (a bounded cache).
+        cache_key = (req.method, req.url, req.body, self.profile.feature_headers(req))
+        found = self._feature_cache.get(cache_key)
+        if found is None:
+            found = self.profile.features(req)
+            if len(self._feature_cache) >= 1024:
+                self._feature_cache.clear()
+            self._feature_cache[cache_key] = found
+        return found
 
     def _take(self, n: int, binds: dict[str, str], static: bool) -> Hit:
         for real, fake in binds.items():

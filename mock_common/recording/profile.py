@@ -126,6 +126,10 @@ class ApiProfile:
             feats[f"query.{k}"] = v
         return f"{req.method} {path}", feats
 
+    def feature_headers(self, req: Request) -> tuple[str, ...]:
+        """The header values `features` reads (so features can be cached by them)."""
+        return ()
+
     def json_features(self, body: str, feats: dict[str, Any]) -> None:
         """Add a JSON body's leaves (or the stripped text when it is not JSON)."""
         if not body.strip():

@@ -48,6 +48,7 @@ class FakeMap:
         self._real: dict[str, str] = {}
         self._used = set(used)
         self._n = 0
+        self.version = 0  # moves on every new pairing, so answers computed from the map can be cached
 
     def fake(self, real: str) -> str:
         """The fake for `real`, made on first sight (a value that is already a fake stays itself)."""
@@ -63,6 +64,7 @@ class FakeMap:
                     break
             self._fake[real], self._real[candidate] = candidate, real
             self._used.add(candidate)
+            self.version += 1
             return candidate
 
     def bind(self, real: str, fake: str) -> None:
@@ -70,6 +72,7 @@ class FakeMap:
         with self._lock:
             self._fake[real], self._real[fake] = fake, real
             self._used.add(fake)
+            self.version += 1
 
     def known_fake(self, real: str) -> str | None:
         """The fake already bound to `real`, if any."""

@@ -111,6 +111,7 @@ class RecordingSession:
         self.engine.log_misses = not self.recording
         self.refused: list[str] = []
         self.recorded = 0
+        self._answers: dict[tuple[int, int], Response] = {}
         self._lock = threading.Lock()
         self._started: float | None = None
         self._base_offset = max((i.offset for i in self.cassette.interactions), default=0.0)
@@ -125,7 +126,7 @@ class RecordingSession:
         if self.replaying:
             found = self.engine.find(req)
             if isinstance(found, Hit):
-                return self.profile.unscrub(found.interaction.response, self.engine.logins), "replayed"
+                return self._answer(found), "replayed"
             if not self.recording:
                 return self.profile.miss_response(found.message()), "miss"
         if forward is None:
@@ -134,6 +135,14 @@ class RecordingSession:
         resp = forward(req)
         self.record(req, resp, offset)
         return resp, "recorded"
+
+    def _answer(self, hit: Hit) -> Response:
+        # The fake logins turned back into the client's: the same while the login map does not change.
+        key = (hit.index, self.engine.logins.version)
+        cached = self._answers.get(key)
+        if cached is None:
+            cached = self._answers[key] = self.profile.unscrub(hit.interaction.response, self.engine.logins)
+        return cached
 
     def record(self, req: Request, resp: Response, offset: float) -> bool:
         """Scrub and append one interaction, then write the cassette; False when it was refused."""
