@@ -52,6 +52,7 @@ bench: install
 	$(VENV)/bin/python -m bench.throughput
 	$(VENV)/bin/python -m bench.memory
 	$(VENV)/bin/python -m bench.persist
+	$(VENV)/bin/python -m bench.replay
 
 # The example bots (examples/), each against an emulator served at EXAMPLE_SPEED x on the virtual clock.
 EXAMPLE_SPEED ?= 60

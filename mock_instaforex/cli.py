@@ -12,7 +12,9 @@ from mock_common.cli import catch_stop_signals, setup_logging, wait_for_interrup
 from mock_common.journal import DEFAULT_JOURNAL_SIZE
 from mock_common.peers import is_loopback
 from mock_common.persist import StateFileError
+from mock_common.recording import cli as recording_cli
 
+from . import recording
 from .errors import StoreError
 from .generate import generate_data
 from .server import InstaForexMock
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--accounts", type=int, default=20, help="number of client accounts")
     gen.add_argument("--partners", type=int, help="number of partners (default: one per 25 accounts)")
     gen.add_argument("--signals", type=int, default=40, help="number of analytic signals")
+    recording_cli.add_commands(sub, recording.PROFILE, recording.check_options)
     return parser
 
 
@@ -71,6 +74,8 @@ def saved_clock(state: str | None) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mock-instaforex` console script."""
     args = build_parser().parse_args(argv)
+    if args.command in recording_cli.COMMANDS:
+        return recording_cli.run_command(args, recording.PROFILE, recording.run_check)
     if args.command == "generate":
         try:
             data = generate_data(args.seed, args.accounts, args.partners, args.signals)

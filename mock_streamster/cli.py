@@ -10,7 +10,9 @@ from mock_common.cli import catch_stop_signals, setup_logging, wait_for_interrup
 from mock_common.journal import DEFAULT_JOURNAL_SIZE
 from mock_common.peers import is_loopback
 from mock_common.persist import StateFileError
+from mock_common.recording import cli as recording_cli
 
+from . import recording
 from .errors import ScenarioError
 from .server import StreamsterMock
 
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the whole state in this SQLite file, restored on the next start (which needs only --state)",
     )  # fmt: skip
     serve.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v, -vv)")
+    recording_cli.add_commands(sub, recording.PROFILE, recording.check_options)
     return parser
 
 
@@ -53,6 +56,8 @@ def saved_clock(state: str | None) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mock-streamster` console script."""
     args = build_parser().parse_args(argv)
+    if args.command in recording_cli.COMMANDS:
+        return recording_cli.run_command(args, recording.PROFILE, recording.run_check)
     setup_logging(args.verbose)
     if not 0 <= args.port <= 65535:
         print(f"mock-streamster: --port must be 0-65535, not {args.port}", file=sys.stderr)

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("module", ["bench.throughput", "bench.memory", "bench.persist"])
+@pytest.mark.parametrize("module", ["bench.throughput", "bench.memory", "bench.persist", "bench.replay"])
 def test_benchmark_runs_and_prints_figures(module: str) -> None:
     env = {**os.environ, "BENCH_SCALE": "0.01"}
     done = subprocess.run(
@@ -27,6 +27,10 @@ def test_benchmark_runs_and_prints_figures(module: str) -> None:
         assert sum("a commit (incremental)" in line for line in lines) == 3, lines
         figures = [line for line in lines if "req/s" in line]
         assert len(figures) == 2 and all(line.endswith("errors 0") for line in figures), lines
+    elif module == "bench.replay":
+        figures = [line for line in lines if "req/s" in line and "threads" in line]
+        assert len(figures) == 4 and all(line.endswith("errors 0") for line in figures), lines
+        assert any(line.startswith("in-process route / static stub:") for line in lines), lines
     else:
         assert sum("price history after" in line for line in lines) == 2, lines  # days 0 and 1
         assert sum("RSS after each" in line for line in lines) == 2, lines
