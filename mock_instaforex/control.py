@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
 from mock_common.faults import FaultPlan, FaultRule
+from mock_common.files import read_data_file
 from mock_common.journal import Journal
 
 from .errors import StoreError
@@ -25,31 +27,41 @@ class Controller:
         self.service = service
         self.journal = journal
         self.faults = faults
+        # What reset() goes back to: the constructor's accounts (a file is read once, here), clock
+        # and token draws, whatever was loaded since.
         self._source = source  # a path, fixture data, or ("generate", seed, n)
+        self._initial = self._read(source)
         self._start = service.clock.now()
+
+    @staticmethod
+    def _read(source: Any) -> Any:
+        if isinstance(source, tuple) and source[0] == "generate":
+            return generate_data(source[1], source[2])
+        if isinstance(source, (str, Path)):
+            return read_data_file(source, "accounts file", StoreError) or {}
+        return deepcopy(source)
 
     def _load(self, source: Any) -> Store:
         now = self.service.now()
-        if isinstance(source, tuple) and source[0] == "generate":
-            return Store.from_data(generate_data(source[1], source[2]), now)
         if isinstance(source, (str, Path)):
             return load_store(source, now)
-        return Store.from_data(source, now)
+        return Store.from_data(self._read(source), now)
 
     def reset(self) -> None:
-        """Back to the start: clock, store, tokens; faults and journal cleared."""
+        """Back to what the constructor built: its accounts, clock start and token draws; faults
+        and journal cleared, the fault draws started again from the seed."""
         clock = self.service.clock
         if clock.mode == "virtual":  # a real clock keeps real time
             clock.set(self._start)
-        self.service.store = self._load(self._source)
-        self.service.tokens.revoke()
-        self.faults.clear()
-        self.journal.clear()
+        self.service.store = Store.from_data(self._initial, self.service.now())
+        self.service.tokens.reset()
+        self.faults.reset()
+        self.journal.reset()
 
     def load_accounts(self, source: str | Path | dict[str, Any]) -> None:
-        """Replace the store (a file path or fixture data); tokens are revoked."""
+        """Replace the store (a file path or fixture data); tokens are revoked. reset() goes back
+        to the constructor's accounts."""
         store = self._load(source)
-        self._source = source
         self.service.store = store
         self.service.tokens.revoke()
 
@@ -258,11 +270,7 @@ def clear_faults() -> Response:
 
 @blueprint.get("/journal")
 def journal() -> Response:
-    entries = _c().journal.entries()
-    route = request.args.get("route")
-    if route:
-        entries = [e for e in entries if str(e.get("route", "")).lower() == route.lower()]
-    return _ok(entries)
+    return _ok([e.to_dict() for e in _c().journal.entries(request.args.get("route") or None)])
 
 
 @blueprint.delete("/journal")

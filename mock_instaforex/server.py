@@ -59,7 +59,7 @@ class InstaForexMock:
         self.controller = Controller(
             self.service, Journal(journal_size), FaultPlan(seed, tuple(ROUTE_NAMES.values())), source
         )
-        self.controller.load_accounts(source)
+        self.controller.reset()
         self.settings = Settings(deny_status, trusted_proxies)
         self.app = create_app(self.service, self.controller, self.settings)
         self._server = WSGIServer(case_insensitive(self.app), host, port, threads=threads, name="mock-instaforex")
@@ -106,7 +106,8 @@ class InstaForexMock:
     # ------------------------------------------------------------------ control operations
 
     def reset(self) -> None:
-        """Back to the start: clock, store, tokens; faults and journal cleared."""
+        """Back to what the constructor built: accounts, clock, token and fault draws; faults and
+        journal cleared."""
         self.controller.reset()
 
     def advance(self, seconds: float) -> Any:
@@ -114,7 +115,7 @@ class InstaForexMock:
         return self.controller.advance(seconds)
 
     def load_accounts(self, source: str | Path | dict[str, Any]) -> None:
-        """Replace the store."""
+        """Replace the store (reset() goes back to the constructor's accounts)."""
         self.controller.load_accounts(source)
 
     def add_account(self, data: dict[str, Any] | None = None, **fields: Any) -> Account:

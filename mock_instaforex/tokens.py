@@ -38,7 +38,14 @@ class TokenStore:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._tokens: dict[bytes, Token] = {}
+        self._seed = seed
         self._rng = random.Random(f"tokens:{seed}") if seed is not None else None
+
+    def reset(self) -> None:
+        """Back to the constructor: no token, and a seeded store draws its values from the start again."""
+        with self._lock:
+            self._tokens.clear()
+            self._rng = random.Random(f"tokens:{self._seed}") if self._seed is not None else None
 
     def issue(self, login: int, kind: str, now: datetime) -> Token:
         """A new token; older tokens of the login stay valid until they expire."""

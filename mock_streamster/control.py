@@ -30,10 +30,11 @@ class Controller:
         self.faults = faults
 
     def reset(self) -> None:
-        """Back to the scenario's start; queued faults and the journal are cleared too."""
+        """Back to what the constructor built (its seed, scenario and clock); queued faults and the
+        journal are cleared and the fault draws start again from the seed."""
         self.platform.reset()
-        self.faults.clear()
-        self.journal.clear()
+        self.faults.reset()
+        self.journal.reset()
 
     def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:
         """Set an instrument's bid (and offer; default bid + spread) now."""
@@ -48,7 +49,8 @@ class Controller:
         return self.platform.advance(seconds)
 
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
-        """Load a scenario (a file path or its parsed content) and reset to its start."""
+        """Play a scenario (a file path or its parsed content) from its start; reset() goes back to
+        the constructor's."""
         self.platform.load_scenario(scenario)
 
     def set_columns(self, window: str, names: list[str]) -> list[str]:

@@ -100,7 +100,8 @@ class StreamsterMock:
         return self.controller.journal
 
     def reset(self) -> None:
-        """Back to the scenario's start (faults and journal cleared)."""
+        """Back to what the constructor built: its seed, scenario and clock, fault draws included
+        (a scenario loaded or a snapshot restored since is forgotten); faults and journal cleared."""
         self.controller.reset()
 
     def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:
@@ -116,7 +117,7 @@ class StreamsterMock:
         return self.controller.advance(seconds)
 
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
-        """Load a scenario and reset to its start."""
+        """Play a scenario from its start (reset() goes back to the constructor's)."""
         self.controller.load_scenario(scenario)
 
     def set_columns(self, window: str, names: list[str]) -> list[str]:
