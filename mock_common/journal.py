@@ -10,6 +10,7 @@ first.
 from __future__ import annotations
 
 import difflib
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -20,6 +21,7 @@ DEFAULT_JOURNAL_SIZE = 10_000
 DEFAULT_JOURNAL_BYTES = 32 * 1024 * 1024
 MAX_BODY_BYTES = 64 * 1024
 ENTRY_OVERHEAD = 512  # what an entry costs besides its bodies, roughly
+_XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
 
 # How a call is picked out: a predicate on the entry, or text its request body or path contains.
 Where = Callable[["JournalEntry"], bool] | str | None
@@ -127,7 +129,7 @@ def _excerpt(request: str) -> str:
     """A request body on one line, from its SOAP Body when it has one."""
     start = request.find("Body>")
     text = request[start + 5 :] if start >= 0 else request
-    return " ".join(text.split())[:200]
+    return " ".join(_XMLNS.sub("", text[:2000]).split())[:200]
 
 
 class Journal:

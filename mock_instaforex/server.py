@@ -11,7 +11,7 @@ from typing import Any
 
 from mock_common.clock import Clock, ClockMode
 from mock_common.faults import FaultPlan, FaultRule
-from mock_common.journal import DEFAULT_JOURNAL_SIZE, Journal
+from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal, JournalEntry, Where
 from mock_common.peers import url_host
 from mock_common.server import WSGIServer
 
@@ -50,6 +50,7 @@ class InstaForexMock:
         token_seed: int | None = None,
         generate: int | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
+        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
         threads: int = 16,
     ) -> None:
         source: Any = ("generate", seed, generate) if generate else accounts if accounts is not None else demo_path()
@@ -57,7 +58,7 @@ class InstaForexMock:
         tokens = TokenStore(token_ttl, token_seed)
         self.service = Service(Store(), self.clock, tokens)
         self.controller = Controller(
-            self.service, Journal(journal_size), FaultPlan(seed, tuple(ROUTE_NAMES.values())), source
+            self.service, Journal(journal_size, journal_bytes), FaultPlan(seed, tuple(ROUTE_NAMES.values())), source
         )
         self.controller.reset()
         self.settings = Settings(deny_status, trusted_proxies)
@@ -102,6 +103,18 @@ class InstaForexMock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    # ------------------------------------------------------------------ assertions on the journal
+
+    def assert_called(self, route: str, times: int | None = None, where: Where = None) -> list[JournalEntry]:
+        """The calls to `route` (case-insensitive) that `where` picks (a predicate on the entry, or text
+        in the request body or path); AssertionError unless there are `times` of them (at least one
+        when None), listing the calls seen, nearest first."""
+        return self.controller.journal.assert_called(route, times, where)
+
+    def assert_not_called(self, route: str, where: Where = None) -> None:
+        """AssertionError if a call to `route` that `where` picks was made, listing them."""
+        self.controller.journal.assert_not_called(route, where)
 
     # ------------------------------------------------------------------ control operations
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from mock_common.clock import ClockMode
 from mock_common.faults import FaultPlan, FaultRule
-from mock_common.journal import DEFAULT_JOURNAL_SIZE, Journal
+from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal, JournalEntry, Where
 from mock_common.peers import is_loopback, url_host
 from mock_common.server import WSGIServer
 
@@ -36,10 +36,13 @@ class StreamsterMock:
         clock: ClockMode = "virtual",
         scenario: Scenario | str | Path | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
+        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
         threads: int = 16,
     ) -> None:
         self.platform = Platform(seed=seed, clock=clock, scenario=scenario)
-        self.controller = Controller(self.platform, Journal(journal_size), FaultPlan(self.platform.seed, OPERATIONS))
+        self.controller = Controller(
+            self.platform, Journal(journal_size, journal_bytes), FaultPlan(self.platform.seed, OPERATIONS)
+        )
         self._server = WSGIServer(self._app_placeholder, host, port, threads=threads, name="mock-streamster")
         self.host, self.port = host, self._server.port
         self.app = StreamsterHttp(self.controller, endpoint_address(host, self.port))
@@ -91,6 +94,18 @@ class StreamsterMock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    # ------------------------------------------------------------------ assertions on the journal
+
+    def assert_called(self, operation: str, times: int | None = None, where: Where = None) -> list[JournalEntry]:
+        """The calls to `operation` (case-insensitive) that `where` picks (a predicate on the entry, or text
+        in the request body or path); AssertionError unless there are `times` of them (at least one
+        when None), listing the calls seen, nearest first."""
+        return self.controller.journal.assert_called(operation, times, where)
+
+    def assert_not_called(self, operation: str, where: Where = None) -> None:
+        """AssertionError if a call to `operation` that `where` picks was made, listing them."""
+        self.controller.journal.assert_not_called(operation, where)
 
     # ------------------------------------------------------------------ control operations
 
