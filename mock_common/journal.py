@@ -127,8 +127,8 @@ class JournalEntry:
 
 def _excerpt(request: str) -> str:
     """A request body on one line, from its SOAP Body when it has one."""
-    start = request.find("Body>")
-    text = request[start + 5 :] if start >= 0 else request
+    start, end = request.find("Body>"), request.rfind("Body>")
+    text = request[start + 5 : request.rfind("<", 0, end)] if 0 <= start < end else request
     return " ".join(_XMLNS.sub("", text[:2000]).split())[:200]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from mock_common.clock import Clock
 from mock_common.faults import FaultPlan, FaultRule
 from mock_common.files import read_data_file
 from mock_common.journal import Journal
@@ -18,6 +19,7 @@ from .generate import generate_data
 from .openapi import ROUTE_NAMES
 from .service import Service, parse_login
 from .store import Account, Bonus, Store, Trade, load_store
+from .tokens import TokenStore
 
 
 class Controller:
@@ -57,6 +59,16 @@ class Controller:
         self.service.tokens.reset()
         self.faults.reset()
         self.journal.reset()
+
+    def configure(self, source: Any, seed: int, clock: Clock, tokens: TokenStore) -> None:
+        """Become what a new emulator with these accounts, clock, tokens and fault seed would be;
+        reset() goes back to that from now on."""
+        initial = self._read(source)  # a bad source raises before anything changes
+        self._source, self._initial = source, initial
+        self.service.clock, self.service.tokens = clock, tokens
+        self._start = clock.now()
+        self.faults = FaultPlan(seed, tuple(ROUTE_NAMES.values()))
+        self.reset()
 
     def load_accounts(self, source: str | Path | dict[str, Any]) -> None:
         """Replace the store (a file path or fixture data); tokens are revoked. reset() goes back

@@ -53,7 +53,11 @@ class InstaForexMock:
         journal_bytes: int = DEFAULT_JOURNAL_BYTES,
         threads: int = 16,
     ) -> None:
-        source: Any = ("generate", seed, generate) if generate else accounts if accounts is not None else demo_path()
+        source = self._source(seed, accounts, generate)
+        self.arguments: dict[str, Any] = {
+            "seed": seed, "accounts": accounts, "clock": clock, "token_ttl": token_ttl, "token_seed": token_seed,
+            "generate": generate,
+        }  # fmt: skip
         self.clock = Clock(clock)
         tokens = TokenStore(token_ttl, token_seed)
         self.service = Service(Store(), self.clock, tokens)
@@ -66,6 +70,29 @@ class InstaForexMock:
         self._server = WSGIServer(case_insensitive(self.app), host, port, threads=threads, name="mock-instaforex")
         self.host, self.port = host, self._server.port
         self._started = False
+
+    @staticmethod
+    def _source(seed: int, accounts: str | Path | dict[str, Any] | None, generate: int | None) -> Any:
+        return ("generate", seed, generate) if generate else accounts if accounts is not None else demo_path()
+
+    def configure(
+        self,
+        seed: int = 0,
+        accounts: str | Path | dict[str, Any] | None = None,
+        clock: ClockMode = "virtual",
+        token_ttl: float = DEFAULT_TTL,
+        token_seed: int | None = None,
+        generate: int | None = None,
+    ) -> None:
+        """Become what `InstaForexMock(...)` with these arguments on this address would be (fault
+        and token draws, journal included); reset() goes back to that from now on."""
+        new_clock, tokens = Clock(clock), TokenStore(token_ttl, token_seed)  # bad values raise here
+        self.controller.configure(self._source(seed, accounts, generate), seed, new_clock, tokens)
+        self.clock = new_clock
+        self.arguments = {
+            "seed": seed, "accounts": accounts, "clock": clock, "token_ttl": token_ttl, "token_seed": token_seed,
+            "generate": generate,
+        }  # fmt: skip
 
     @property
     def url(self) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mock_common.clock import ClockMode
 from mock_common.faults import FaultPlan, FaultRule
 from mock_common.journal import Journal
 
@@ -34,6 +35,15 @@ class Controller:
         journal are cleared and the fault draws start again from the seed."""
         self.platform.reset()
         self.faults.reset()
+        self.journal.reset()
+
+    def configure(
+        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+    ) -> None:
+        """Become what a new emulator with these arguments would be (fault draws and journal too);
+        reset() goes back to that from now on."""
+        self.platform.configure(seed, clock, scenario)
+        self.faults = FaultPlan(self.platform.seed, OPERATIONS)
         self.journal.reset()
 
     def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:

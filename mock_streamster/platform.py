@@ -190,6 +190,18 @@ class Platform:
             self.scenario = self._initial_scenario
             self._build()
 
+    def configure(
+        self, seed: int | None = None, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+    ) -> None:
+        """Become what `Platform(seed, clock, scenario)` would be; reset() goes back to that from now on."""
+        sc = self._as_scenario(scenario)  # a bad scenario raises before anything changes
+        new_clock = Clock(clock)
+        with self._lock:
+            self._initial_seed = seed
+            self._initial_clock = (new_clock.mode, new_clock.now() if new_clock.mode == "virtual" else None)
+            self._initial_scenario = sc
+            self.reset()
+
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
         """Play another scenario from its start (reset() goes back to the constructor's)."""
         from .scenario import scenario_from_dict

@@ -40,6 +40,7 @@ class StreamsterMock:
         threads: int = 16,
     ) -> None:
         self.platform = Platform(seed=seed, clock=clock, scenario=scenario)
+        self.arguments: dict[str, Any] = {"seed": seed, "clock": clock, "scenario": scenario}
         self.controller = Controller(
             self.platform, Journal(journal_size, journal_bytes), FaultPlan(self.platform.seed, OPERATIONS)
         )
@@ -118,6 +119,14 @@ class StreamsterMock:
         """Back to what the constructor built: its seed, scenario and clock, fault draws included
         (a scenario loaded or a snapshot restored since is forgotten); faults and journal cleared."""
         self.controller.reset()
+
+    def configure(
+        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+    ) -> None:
+        """Become what `StreamsterMock(seed=..., clock=..., scenario=...)` on this address would be
+        (fault draws and journal included); reset() goes back to that from now on."""
+        self.controller.configure(seed, clock, scenario)
+        self.arguments = {"seed": seed, "clock": clock, "scenario": scenario}
 
     def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:
         """Set an instrument's bid and offer now (offer defaults to bid + spread)."""

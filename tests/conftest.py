@@ -19,6 +19,8 @@ from mock_streamster import Scenario, StreamsterMock
 
 from .ifxutil import Api
 
+pytest_plugins = ["pytester"]
+
 # Hypothesis profiles: `ci` (the default: derandomized, the whole run well under a minute) and
 # `thorough` (20 times the examples; `make test-thorough`, which also prints the statistics).
 settings.register_profile(
