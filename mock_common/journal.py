@@ -21,6 +21,7 @@ DEFAULT_JOURNAL_SIZE = 10_000
 DEFAULT_JOURNAL_BYTES = 32 * 1024 * 1024
 MAX_BODY_BYTES = 64 * 1024
 ENTRY_OVERHEAD = 512  # what an entry costs besides its bodies, roughly
+_EMPTY_BODY = re.compile(r"<(?:[\w-]+:)?Body\s*/>")
 _XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
 
 # How a call is picked out: a predicate on the entry, or text its request body or path contains.
@@ -127,6 +128,8 @@ class JournalEntry:
 
 def _excerpt(request: str) -> str:
     """A request body on one line, from its SOAP Body when it has one."""
+    if _EMPTY_BODY.search(request[:4000]):
+        return "(empty SOAP Body)"
     start, end = request.find("Body>"), request.rfind("Body>")
     text = request[start + 5 : request.rfind("<", 0, end)] if 0 <= start < end else request
     return " ".join(_XMLNS.sub("", text[:2000]).split())[:200]

@@ -202,10 +202,10 @@ def wsgi_environ(request: requests.PreparedRequest, body: bytes) -> dict[str, An
         key = name.upper().replace("-", "_")
         if key == "CONTENT_TYPE":
             environ["CONTENT_TYPE"] = value
-        elif key not in ("CONTENT_LENGTH", "HOST"):
-            environ[f"HTTP_{key}"] = value
         elif key == "HOST":
             environ["HTTP_HOST"] = value
+        elif key not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):  # the body is whole already
+            environ[f"HTTP_{key}"] = value
     return environ
 
 

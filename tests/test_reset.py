@@ -14,7 +14,7 @@ from mock_streamster import StreamsterMock
 from .soaputil import call, element, send_order
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "streamster" / "demo.yaml"
-OTHER_SCENARIO = {"seed": 99, "instruments": [{"name": "EUR/USD", "bid": "1.20000"}], "walk": False}
+OTHER_SCENARIO = {"seed": 99, "instruments": [{"name": "EUR/USD", "price": "1.20000"}], "walk": False}
 
 
 def _journal(mock: Any) -> list[tuple[Any, ...]]:
