@@ -5,7 +5,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 MATRIX ?= 3.10 3.11 3.12 3.13
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-matrix test-thorough mutation-check bench lint clean
+.PHONY: install run test test-matrix test-thorough mutation-check conformance-example bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +47,15 @@ test-thorough: install
 mutation-check: install
 	$(VENV)/bin/python -m pytest -p no:logging -v tests/test_mutations.py
 
+# Your own client through the conformance state machines, with the pytest plugin's fixtures (README).
+conformance-example: install
+	$(VENV)/bin/python -m pytest -p no:logging -v tests/examples/test_conformance.py
+
 # Figures, not pass/fail: throughput and latency of both emulators, memory over time (bench/).
 bench: install
 	$(VENV)/bin/python -m bench.throughput
 	$(VENV)/bin/python -m bench.memory
+	$(VENV)/bin/python -m bench.plugin
 
 lint: install
 	$(VENV)/bin/ruff check .
