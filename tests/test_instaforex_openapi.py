@@ -14,11 +14,11 @@ from .ifxutil import Api
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
-def test_every_flask_route_is_documented_with_its_parameters(ifx: InstaForexMock) -> None:
-    doc = Api(ifx.url).openapi.spec
+def test_every_flask_route_is_documented_with_its_parameters(instaforex_mock: InstaForexMock) -> None:
+    doc = Api(instaforex_mock.url).openapi.spec
     documented = {(re.sub(r"\{[^}]+\}", "{}", p).lower(), m) for p, ops in doc["paths"].items() for m in ops}
     served = set()
-    for rule in ifx.app.url_map.iter_rules():
+    for rule in instaforex_mock.app.url_map.iter_rules():
         if rule.rule.startswith(("/_mock", "/static")):
             continue
         path = re.sub(r"<[^>]+>", "{}", rule.rule).lower()

@@ -33,26 +33,26 @@ def test_the_ring_is_bounded_in_bytes_as_well_as_entries() -> None:
         Journal(maxlen=0)
 
 
-def test_streamster_keeps_the_start_of_a_huge_request(mock: StreamsterMock) -> None:
+def test_streamster_keeps_the_start_of_a_huge_request(streamster_mock: StreamsterMock) -> None:
     junk = envelope(element("GetQuote", element("Instrument", "x" * (900 * 1024))))
-    assert post(mock.endpoint_url, junk, "GetQuote").status == 500  # an unknown instrument
-    (entry,) = mock.journal.entries("GetQuote")
+    assert post(streamster_mock.endpoint_url, junk, "GetQuote").status == 500  # an unknown instrument
+    (entry,) = streamster_mock.journal.entries("GetQuote")
     assert isinstance(entry, JournalEntry) and entry.request_cut and len(entry.request or "") <= MAX_BODY_BYTES
-    served = requests.get(f"{mock.url}/_mock/journal?operation=GetQuote", timeout=10).json()
+    served = requests.get(f"{streamster_mock.url}/_mock/journal?operation=GetQuote", timeout=10).json()
     assert served[0]["request_cut"] is True and served[0]["operation"] == "GetQuote" and served[0]["seq"] == 1
 
 
-def test_streamster_assertions_list_the_nearest_calls_first(mock: StreamsterMock) -> None:
-    call(mock, "GetQuote", element("Instrument", "EUR/USD"))
-    call(mock, "GetQuote", element("Instrument", "GBP/USD"))
-    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1")
-    call(mock, "GetPositions")
-    assert len(mock.assert_called("GetQuote", times=2)) == 2
-    assert [e.seq for e in mock.assert_called("getquote", where="GBP/USD")] == [2]
-    mock.assert_called("SendOrder", times=1, where=lambda e: e.status == 200)
-    mock.assert_not_called("CancelOrder")
+def test_streamster_assertions_list_the_nearest_calls_first(streamster_mock: StreamsterMock) -> None:
+    call(streamster_mock, "GetQuote", element("Instrument", "EUR/USD"))
+    call(streamster_mock, "GetQuote", element("Instrument", "GBP/USD"))
+    send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1")
+    call(streamster_mock, "GetPositions")
+    assert len(streamster_mock.assert_called("GetQuote", times=2)) == 2
+    assert [e.seq for e in streamster_mock.assert_called("getquote", where="GBP/USD")] == [2]
+    streamster_mock.assert_called("SendOrder", times=1, where=lambda e: e.status == 200)
+    streamster_mock.assert_not_called("CancelOrder")
     with pytest.raises(AssertionError) as failed:
-        mock.assert_called("GetQuote", times=1, where="USD/JPY")
+        streamster_mock.assert_called("GetQuote", times=1, where="USD/JPY")
     text = str(failed.value)
     assert "expected GetQuote with 'USD/JPY' in its request to be called 1 time, it was called 0 times" in text
     lines = text.splitlines()[2:]
@@ -62,31 +62,31 @@ def test_streamster_assertions_list_the_nearest_calls_first(mock: StreamsterMock
         AssertionError,
         match=r"(?s)expected no call to SendOrder, there were 1\..*#3 .* SendOrder -> 200: <Order><Instrument>EUR/USD",
     ):
-        mock.assert_not_called("SendOrder")
+        streamster_mock.assert_not_called("SendOrder")
 
 
-def test_instaforex_routes_are_entries_too(ifx: InstaForexMock) -> None:
-    ifx.fail("RequestOpenTrades")
+def test_instaforex_routes_are_entries_too(instaforex_mock: InstaForexMock) -> None:
+    instaforex_mock.fail("RequestOpenTrades")
     r = requests.post(
-        ifx.url + "api/Authentication/RequestClientApiToken",
+        instaforex_mock.url + "api/Authentication/RequestClientApiToken",
         json={"Login": 20000001, "Password": "demo-pass"},
         timeout=10,
     )
     for route in ("RequestBalanceInformation", "RequestOpenTrades"):
-        requests.get(f"{ifx.url}client/{route}/20000001", headers={"passkey": r.json()}, timeout=10)
-    (balance,) = ifx.journal.entries("RequestBalanceInformation")
+        requests.get(f"{instaforex_mock.url}client/{route}/20000001", headers={"passkey": r.json()}, timeout=10)
+    (balance,) = instaforex_mock.journal.entries("RequestBalanceInformation")
     assert (balance.operation, balance.route, balance.status, balance.fault) == ("RequestBalanceInformation",) * 2 + (
         200,
         None,
     )
     assert balance["path"] == "/client/RequestBalanceInformation/20000001" and balance.details["method"] == "GET"
-    ifx.assert_called("RequestOpenTrades", times=1, where=lambda e: e.fault == "http" and e.status == 500)
-    ifx.assert_called("RequestClientApiToken", where="demo-pass")
+    instaforex_mock.assert_called("RequestOpenTrades", times=1, where=lambda e: e.fault == "http" and e.status == 500)
+    instaforex_mock.assert_called("RequestClientApiToken", where="demo-pass")
     with pytest.raises(
         AssertionError, match="(?s)RequestClosedTrades.*0 times.*nearest first:\n  #3 [^\n]* RequestOpenTrades"
     ):
-        ifx.assert_called("RequestClosedTrades")
-    served = requests.get(ifx.url + "_mock/journal?route=requestopentrades", timeout=10).json()
+        instaforex_mock.assert_called("RequestClosedTrades")
+    served = requests.get(instaforex_mock.url + "_mock/journal?route=requestopentrades", timeout=10).json()
     assert [(e["route"], e["injected"], e["status"]) for e in served] == [("RequestOpenTrades", "http", 500)]
 
 
