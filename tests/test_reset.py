@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from mock_instaforex import InstaForexMock
@@ -103,3 +104,22 @@ def test_clear_faults_keeps_the_draws_reset_restarts_them() -> None:
     assert draws(plan) != first  # clear() drops the rules only
     plan.reset()
     assert draws(plan) == first == draws(FaultPlan(seed=1))
+
+
+def test_configure_with_a_bad_argument_changes_nothing(tmp_path: Path) -> None:
+    from mock_instaforex.errors import StoreError
+    from mock_streamster.errors import ScenarioError
+
+    with StreamsterMock(seed=2) as m:
+        before = m.snapshot()
+        with pytest.raises(ScenarioError):
+            m.configure(seed=3, scenario=tmp_path / "missing.yaml")
+        assert m.arguments["seed"] == 2 and m.snapshot() == before
+        assert call(m, "GetQuote", element("Instrument", "EUR/USD")).status == 200
+    with InstaForexMock() as m:
+        with pytest.raises(StoreError, match="missing.yaml"):
+            m.configure(accounts=tmp_path / "missing.yaml")
+        with pytest.raises(ValueError, match="token TTL"):
+            m.configure(token_ttl=0)
+        assert m.arguments["accounts"] is None and 20000001 in m.store.accounts
+        assert requests.get(m.url + "openapi.json", timeout=10).status_code == 200
