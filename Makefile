@@ -5,7 +5,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 MATRIX ?= 3.10 3.11 3.12 3.13
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-matrix test-thorough mutation-check bench lint clean screenshots examples example-php example-python example-monitor
+.PHONY: install run test test-matrix test-thorough mutation-check conformance-example bench lint clean screenshots examples example-php example-python example-monitor
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,12 +47,17 @@ test-thorough: install
 mutation-check: install
 	$(VENV)/bin/python -m pytest -p no:logging -v tests/test_mutations.py
 
+# Your own client through the conformance state machines, with the pytest plugin's fixtures (README).
+conformance-example: install
+	$(VENV)/bin/python -m pytest -p no:logging -v tests/examples/test_conformance.py
+
 # Figures, not pass/fail: throughput and latency of both emulators, memory over time, the cost of --state (bench/).
 bench: install
 	$(VENV)/bin/python -m bench.throughput
 	$(VENV)/bin/python -m bench.memory
 	$(VENV)/bin/python -m bench.persist
 	$(VENV)/bin/python -m bench.replay
+	$(VENV)/bin/python -m bench.plugin
 
 # The example bots (examples/), each against an emulator served at EXAMPLE_SPEED x on the virtual clock.
 EXAMPLE_SPEED ?= 60

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from copy import deepcopy
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,8 +13,9 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import NotFound
 
 from mock_common import dashboard
+from mock_common.clock import Clock
 from mock_common.faults import FaultPlan, FaultRule
-from mock_common.files import without_content
+from mock_common.files import read_data_file, without_content
 from mock_common.guard import WRITES, control_refusal
 from mock_common.journal import Journal
 
@@ -22,6 +24,7 @@ from .generate import generate_data
 from .openapi import ROUTE_NAMES
 from .service import Service, parse_login
 from .store import Account, Bonus, Store, Trade, load_store
+from .tokens import TokenStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,34 +49,54 @@ class Controller:
         self.service = service
         self.journal = journal
         self.faults = faults
+        # What reset() goes back to: the constructor's accounts (a file is read once, here), clock
+        # and token draws, whatever was loaded since.
         self._source = source  # a path, fixture data, or ("generate", seed, n)
+        self._initial = self._read(source)
         self._start = service.clock.now()
         self.on_change: Callable[[], None] = lambda: None  # the state file's commit, with --state
 
+    @staticmethod
+    def _read(source: Any) -> Any:
+        if isinstance(source, tuple) and source[0] == "generate":
+            return generate_data(source[1], source[2])
+        if isinstance(source, (str, Path)):
+            return read_data_file(source, "accounts file", StoreError) or {}
+        return deepcopy(source)
+
     def _load(self, source: Any) -> Store:
         now = self.service.now()
-        if isinstance(source, tuple) and source[0] == "generate":
-            return Store.from_data(generate_data(source[1], source[2]), now)
         if isinstance(source, (str, Path)):
             return load_store(source, now)
-        return Store.from_data(source, now)
+        return Store.from_data(self._read(source), now)
 
     @_changes
     def reset(self) -> None:
-        """Back to the start: clock, store, tokens; faults and journal cleared."""
+        """Back to what the constructor built: its accounts, clock start and token draws; faults
+        and journal cleared, the fault draws started again from the seed."""
         clock = self.service.clock
         if clock.mode == "virtual":  # a real clock keeps real time
             clock.set(self._start)
-        self.service.store = self._load(self._source)
-        self.service.tokens.revoke()
-        self.faults.clear()
-        self.journal.clear()
+        self.service.store = Store.from_data(self._initial, self.service.now())
+        self.service.tokens.reset()
+        self.faults.reset()
+        self.journal.reset()
+
+    def configure(self, source: Any, seed: int, clock: Clock, tokens: TokenStore) -> None:
+        """Become what a new emulator with these accounts, clock, tokens and fault seed would be;
+        reset() goes back to that from now on."""
+        initial = self._read(source)  # a bad source raises before anything changes
+        self._source, self._initial = source, initial
+        self.service.clock, self.service.tokens = clock, tokens
+        self._start = clock.now()
+        self.faults = FaultPlan(seed, tuple(ROUTE_NAMES.values()))
+        self.reset()
 
     @_changes
     def load_accounts(self, source: str | Path | dict[str, Any]) -> None:
-        """Replace the store (a file path or fixture data); tokens are revoked."""
+        """Replace the store (a file path or fixture data); tokens are revoked. reset() goes back
+        to the constructor's accounts."""
         store = self._load(source)
-        self._source = source
         self.service.store = store
         self.service.tokens.revoke()
 
@@ -314,11 +337,7 @@ def clear_faults() -> Response:
 
 @blueprint.get("/journal")
 def journal() -> Response:
-    entries = _c().journal.entries()
-    route = request.args.get("route")
-    if route:
-        entries = [e for e in entries if str(e.get("route", "")).lower() == route.lower()]
-    return _ok(entries)
+    return _ok([e.to_dict() for e in _c().journal.entries(request.args.get("route") or None)])
 
 
 @blueprint.delete("/journal")

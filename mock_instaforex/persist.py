@@ -131,10 +131,8 @@ def restore(controller: Controller, rows: dict[str, Any]) -> None:
         raise StateFileError(f"the state file is incomplete or damaged: {exc!r}") from None
     service.clock.set(now)
     service.store = store
-    with tokens._lock:
-        tokens._tokens = issued
-        tokens._rng = rng
-    controller._source = source
+    tokens.replace(issued, rng)
+    controller._source, controller._initial = source, controller._read(source)
     controller._start = start
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from mock_common.clock import Clock, ClockMode
 from mock_common.faults import FaultPlan, FaultRule
-from mock_common.journal import DEFAULT_JOURNAL_SIZE, Journal
+from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal, JournalEntry, Where
 from mock_common.peers import url_host
 from mock_common.persist import Persister, StateFileError, persisting
 from mock_common.server import WSGIServer
@@ -55,11 +55,12 @@ class InstaForexMock:
         token_seed: int | None = None,
         generate: int | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
+        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
         threads: int = 16,
         speed: float | None = None,
         state: str | Path | None = None,
     ) -> None:
-        source: Any = ("generate", seed, generate) if generate else accounts if accounts is not None else demo_path()
+        source: Any = self._source(seed, accounts, generate)
         self.persister: Persister | None = None
         saved = None
         if state is not None:
@@ -74,16 +75,20 @@ class InstaForexMock:
             tokens = TokenStore(token_ttl, token_seed)
             self.service = Service(Store(), self.clock, tokens)
             self.controller = Controller(
-                self.service, Journal(journal_size), FaultPlan(seed, tuple(ROUTE_NAMES.values())), source
+                self.service, Journal(journal_size, journal_bytes), FaultPlan(seed, tuple(ROUTE_NAMES.values())), source
             )
             if saved is not None:
                 restore(self.controller, saved)
             else:
-                self.controller.load_accounts(source)
+                self.controller.reset()
             if state is not None:
                 self.persister = Persister(file, InstaForexState(self.controller))
                 self.persister.commit()
                 self.controller.on_change = self.persister.commit
+            self.arguments: dict[str, Any] = {
+                "seed": seed, "accounts": accounts, "clock": self.clock.mode, "token_ttl": token_ttl,
+                "token_seed": token_seed, "generate": generate,
+            }  # fmt: skip
             self.settings = Settings(deny_status, trusted_proxies)
             self.app = create_app(self.service, self.controller, self.settings)
             handler: Any = case_insensitive(self.app)
@@ -96,6 +101,29 @@ class InstaForexMock:
             raise
         self.host, self.port = host, self._server.port
         self._started = False
+
+    @staticmethod
+    def _source(seed: int, accounts: str | Path | dict[str, Any] | None, generate: int | None) -> Any:
+        return ("generate", seed, generate) if generate else accounts if accounts is not None else demo_path()
+
+    def configure(
+        self,
+        seed: int = 0,
+        accounts: str | Path | dict[str, Any] | None = None,
+        clock: ClockMode = "virtual",
+        token_ttl: float = DEFAULT_TTL,
+        token_seed: int | None = None,
+        generate: int | None = None,
+    ) -> None:
+        """Become what `InstaForexMock(...)` with these arguments on this address would be (fault
+        and token draws, journal included); reset() goes back to that from now on."""
+        new_clock, tokens = Clock(clock), TokenStore(token_ttl, token_seed)  # bad values raise here
+        self.controller.configure(self._source(seed, accounts, generate), seed, new_clock, tokens)
+        self.clock = new_clock
+        self.arguments = {
+            "seed": seed, "accounts": accounts, "clock": clock, "token_ttl": token_ttl, "token_seed": token_seed,
+            "generate": generate,
+        }  # fmt: skip
 
     @property
     def url(self) -> str:
@@ -136,10 +164,23 @@ class InstaForexMock:
     ) -> None:
         self.stop()
 
+    # ------------------------------------------------------------------ assertions on the journal
+
+    def assert_called(self, route: str, times: int | None = None, where: Where = None) -> list[JournalEntry]:
+        """The calls to `route` (case-insensitive) that `where` picks (a predicate on the entry, or text
+        in the request body or path); AssertionError unless there are `times` of them (at least one
+        when None), listing the calls seen, nearest first."""
+        return self.controller.journal.assert_called(route, times, where)
+
+    def assert_not_called(self, route: str, where: Where = None) -> None:
+        """AssertionError if a call to `route` that `where` picks was made, listing them."""
+        self.controller.journal.assert_not_called(route, where)
+
     # ------------------------------------------------------------------ control operations
 
     def reset(self) -> None:
-        """Back to the start: clock, store, tokens; faults and journal cleared."""
+        """Back to what the constructor built: accounts, clock, token and fault draws; faults and
+        journal cleared."""
         self.controller.reset()
 
     def advance(self, seconds: float) -> Any:
@@ -147,7 +188,7 @@ class InstaForexMock:
         return self.controller.advance(seconds)
 
     def load_accounts(self, source: str | Path | dict[str, Any]) -> None:
-        """Replace the store."""
+        """Replace the store (reset() goes back to the constructor's accounts)."""
         self.controller.load_accounts(source)
 
     def add_account(self, data: dict[str, Any] | None = None, **fields: Any) -> Account:

@@ -42,7 +42,26 @@ class TokenStore:
         self._tokens: dict[bytes, Token] = {}
         self._by_login: dict[int, deque[bytes]] = {}  # keys in issue order, oldest first
         self._purged = datetime.min
+        self._seed = seed
         self._rng = random.Random(f"tokens:{seed}") if seed is not None else None
+
+    def reset(self) -> None:
+        """Back to the constructor: no token, and a seeded store draws its values from the start again."""
+        with self._lock:
+            self._tokens.clear()
+            self._by_login.clear()
+            self._purged = datetime.min
+            self._rng = random.Random(f"tokens:{self._seed}") if self._seed is not None else None
+
+    def replace(self, tokens: dict[bytes, Token], rng: random.Random | None) -> None:
+        """Hold exactly these tokens and draw from `rng` (a restored state file)."""
+        with self._lock:
+            self._tokens = dict(tokens)
+            self._rng = rng
+            self._by_login = {}
+            for key, token in sorted(tokens.items(), key=lambda kv: kv[1].issued):
+                self._by_login.setdefault(token.login, deque()).append(key)
+            self._purged = datetime.min
 
     def issue(self, login: int, kind: str, now: datetime) -> Token:
         """A new token; older tokens of the login stay valid until they expire."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mock_common.clock import ClockMode
 from mock_common.faults import FaultPlan, FaultRule
 from mock_common.journal import Journal
 
@@ -48,10 +49,20 @@ class Controller:
 
     @_changes
     def reset(self) -> None:
-        """Back to the scenario's start; queued faults and the journal are cleared too."""
+        """Back to what the constructor built (its seed, scenario and clock); queued faults and the
+        journal are cleared and the fault draws start again from the seed."""
         self.platform.reset()
-        self.faults.clear()
-        self.journal.clear()
+        self.faults.reset()
+        self.journal.reset()
+
+    def configure(
+        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+    ) -> None:
+        """Become what a new emulator with these arguments would be (fault draws and journal too);
+        reset() goes back to that from now on."""
+        self.platform.configure(seed, clock, scenario)
+        self.faults = FaultPlan(self.platform.seed, OPERATIONS)
+        self.journal.reset()
 
     @_changes
     def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:
@@ -70,7 +81,8 @@ class Controller:
 
     @_changes
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
-        """Load a scenario (a file path or its parsed content) and reset to its start."""
+        """Play a scenario (a file path or its parsed content) from its start; reset() goes back to
+        the constructor's."""
         self.platform.load_scenario(scenario)
 
     @_changes

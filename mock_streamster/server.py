@@ -9,7 +9,7 @@ from typing import Any
 
 from mock_common.clock import Clock, ClockMode
 from mock_common.faults import FaultPlan, FaultRule
-from mock_common.journal import DEFAULT_JOURNAL_SIZE, Journal
+from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal, JournalEntry, Where
 from mock_common.peers import is_loopback, url_host
 from mock_common.persist import Persister, persisting
 from mock_common.server import WSGIServer
@@ -41,6 +41,7 @@ class StreamsterMock:
         clock: ClockMode | None = None,
         scenario: Scenario | str | Path | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
+        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
         threads: int = 16,
         speed: float | None = None,
         state: str | Path | None = None,
@@ -52,8 +53,9 @@ class StreamsterMock:
         try:
             self.platform = Platform(seed=seed, clock=Clock(clock or "virtual", speed=speed), scenario=scenario)
             self.controller = Controller(
-                self.platform, Journal(journal_size), FaultPlan(self.platform.seed, OPERATIONS)
+                self.platform, Journal(journal_size, journal_bytes), FaultPlan(self.platform.seed, OPERATIONS)
             )
+            self.arguments: dict[str, Any] = {"seed": seed, "clock": self.platform.clock.mode, "scenario": scenario}
             if state is not None:
                 if saved is not None:
                     restore(self.platform, saved)
@@ -121,6 +123,18 @@ class StreamsterMock:
     ) -> None:
         self.stop()
 
+    # ------------------------------------------------------------------ assertions on the journal
+
+    def assert_called(self, operation: str, times: int | None = None, where: Where = None) -> list[JournalEntry]:
+        """The calls to `operation` (case-insensitive) that `where` picks (a predicate on the entry, or text
+        in the request body or path); AssertionError unless there are `times` of them (at least one
+        when None), listing the calls seen, nearest first."""
+        return self.controller.journal.assert_called(operation, times, where)
+
+    def assert_not_called(self, operation: str, where: Where = None) -> None:
+        """AssertionError if a call to `operation` that `where` picks was made, listing them."""
+        self.controller.journal.assert_not_called(operation, where)
+
     # ------------------------------------------------------------------ control operations
 
     @property
@@ -129,8 +143,17 @@ class StreamsterMock:
         return self.controller.journal
 
     def reset(self) -> None:
-        """Back to the scenario's start (faults and journal cleared)."""
+        """Back to what the constructor built: its seed, scenario and clock, fault draws included
+        (a scenario loaded or a snapshot restored since is forgotten); faults and journal cleared."""
         self.controller.reset()
+
+    def configure(
+        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+    ) -> None:
+        """Become what `StreamsterMock(seed=..., clock=..., scenario=...)` on this address would be
+        (fault draws and journal included); reset() goes back to that from now on."""
+        self.controller.configure(seed, clock, scenario)
+        self.arguments = {"seed": seed, "clock": clock, "scenario": scenario}
 
     def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:
         """Set an instrument's bid and offer now (offer defaults to bid + spread)."""
@@ -145,7 +168,7 @@ class StreamsterMock:
         return self.controller.advance(seconds)
 
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
-        """Load a scenario and reset to its start."""
+        """Play a scenario from its start (reset() goes back to the constructor's)."""
         self.controller.load_scenario(scenario)
 
     def set_columns(self, window: str, names: list[str]) -> list[str]:

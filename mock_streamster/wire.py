@@ -10,7 +10,6 @@ import io
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -108,8 +107,6 @@ class StreamsterHttp:
         self._soap = build_soap_app(controller.platform)
         self._wsdl = resources.files(__package__).joinpath("streamster.wsdl").read_text(encoding="utf-8")
         self._control = ControlRoutes(controller)
-        self._seq = 0
-        self._seq_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         peer = environ.get("REMOTE_ADDR", "")
@@ -156,12 +153,9 @@ class StreamsterHttp:
     def _soap_call(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()
         record: dict[str, Any] = {"time": self.platform.now().isoformat(), "peer": environ.get("REMOTE_ADDR")}
-        with self._seq_lock:
-            self._seq += 1
-            record["seq"] = self._seq
         try:
             body = self._read_body(environ)
-            record["request"] = body.decode("utf-8", "replace")
+            record["request"] = body  # the journal keeps its start, decoded
             document = self._parse(environ, body)
             operation = self._operation(environ, document)
         except BadRequestError as exc:
@@ -438,7 +432,7 @@ class ControlRoutes:
         entries = self.c.journal.entries(query.get("operation"))
         if "limit" in query:
             entries = entries[-int(query["limit"]) :] if int(query["limit"]) > 0 else []
-        return entries
+        return [e.to_dict() for e in entries]
 
 
 def _str(body: dict[str, Any], key: str) -> str:

@@ -34,3 +34,14 @@ def test_benchmark_runs_and_prints_figures(module: str) -> None:
     else:
         assert sum("price history after" in line for line in lines) == 2, lines  # days 0 and 1
         assert sum("RSS after each" in line for line in lines) == 2, lines
+
+
+def test_plugin_benchmark_runs_and_prints_figures() -> None:
+    env = {**os.environ, "BENCH_SCALE": "0.01"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.plugin"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stderr.splitlines()
+    assert sum("reset per test" in line for line in lines) == 2, lines
+    assert sum("static responses stub" in line for line in lines) == 4, lines

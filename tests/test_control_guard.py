@@ -31,8 +31,8 @@ def _base(mock: Any) -> str:
 
 
 @pytest.fixture(params=["streamster", "instaforex"])
-def emulator(request: pytest.FixtureRequest, mock: StreamsterMock, ifx: InstaForexMock) -> Any:
-    return mock if request.param == "streamster" else ifx
+def emulator(request: pytest.FixtureRequest, streamster_mock: StreamsterMock, instaforex_mock: InstaForexMock) -> Any:
+    return streamster_mock if request.param == "streamster" else instaforex_mock
 
 
 def _clock(emulator: Any) -> str:
@@ -112,9 +112,9 @@ def test_an_unreadable_path_says_so(emulator: Any, tmp_path: Path) -> None:
      ("10.1.2.3:8018", "127.0.0.1:8018"), ("", "127.0.0.1:8018")],
 )  # fmt: skip
 def test_the_wsdl_address_of_a_wildcard_bind_carries_only_a_loopback_host(
-    mock: StreamsterMock, host: str, expected: str
+    streamster_mock: StreamsterMock, host: str, expected: str
 ) -> None:
-    app = StreamsterHttp(mock.controller, endpoint_address("0.0.0.0", 8018))
+    app = StreamsterHttp(streamster_mock.controller, endpoint_address("0.0.0.0", 8018))
     environ = EnvironBuilder(path="/service.wsdl").get_environ()
     environ.update(REMOTE_ADDR="127.0.0.1", HTTP_HOST=host)  # as sent, which a test client would rewrite
     body, status, _ = run_wsgi_app(app, environ)

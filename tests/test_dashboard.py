@@ -79,36 +79,36 @@ def last_bar_close(pg: Any) -> Decimal:
 # ------------------------------------------------------------------------------------------ Streamster
 
 
-def test_streamster_page_loads_with_quotes_chart_and_desks(mock: StreamsterMock, page: Any) -> None:
-    page.goto(f"{mock.url}/_mock/ui")
+def test_streamster_page_loads_with_quotes_chart_and_desks(streamster_mock: StreamsterMock, page: Any) -> None:
+    page.goto(f"{streamster_mock.url}/_mock/ui")
     expect(page.get_by_test_id("clock")).to_have_text("2025-01-06  09:00:00")
-    expect(page.locator("[data-testid^=quote-]")).to_have_count(len(mock.platform.instruments))
+    expect(page.locator("[data-testid^=quote-]")).to_have_count(len(streamster_mock.platform.instruments))
     expect(page.get_by_test_id("desks")).to_contain_text("Virtual Forex")
-    bars = mock.platform.get_bars("EUR/USD", "5 Minutes", "f")
+    bars = streamster_mock.platform.get_bars("EUR/USD", "5 Minutes", "f")
     assert last_bar_close(page) == bars[-1].close  # the chart draws the bars GetBars serves
 
 
-def test_streamster_order_sent_by_soap_shows_within_two_seconds(mock: StreamsterMock, page: Any) -> None:
-    page.goto(f"{mock.url}/_mock/ui")
+def test_streamster_order_sent_by_soap_shows_within_two_seconds(streamster_mock: StreamsterMock, page: Any) -> None:
+    page.goto(f"{streamster_mock.url}/_mock/ui")
     expect(page.get_by_test_id("clock")).not_to_have_text("—")
-    api = soap(mock)
+    api = soap(streamster_mock)
     api.SendOrder(Instrument="EUR/USD", Desk="Virtual Forex", Quantity=10, ExitStopLoss=Decimal("1.07000"))
     api.SendOrder(
         Instrument="EUR/USD", Desk="Virtual Forex", Quantity=3, Side="SELL", PriceType="LIMIT", Price=Decimal("1.20000")
     )
-    position = next(p for p in mock.platform.get_positions())
-    order = next(o for o in mock.platform.get_orders() if o.status == "Working")
+    position = next(p for p in streamster_mock.platform.get_positions())
+    order = next(o for o in streamster_mock.platform.get_orders() if o.status == "Working")
     expect(page.get_by_test_id(f"position-{position.position_id}")).to_be_visible(timeout=TWO_SECONDS)
     expect(page.get_by_test_id(f"order-{order.order_id}")).to_be_visible(timeout=TWO_SECONDS)
     expect(page.get_by_test_id(f"position-{position.position_id}")).to_contain_text("1.07000")
     expect(page.get_by_test_id("journal")).to_contain_text("SendOrder")
 
 
-def test_streamster_price_moved_from_the_page_moves_chart_and_pnl(mock: StreamsterMock, page: Any) -> None:
-    soap(mock).SendOrder(Instrument="EUR/USD", Desk="Virtual Forex", Quantity=10)
-    position_id = mock.platform.get_positions()[0].position_id
-    before = mock.platform.get_quote("EUR/USD").bid
-    page.goto(f"{mock.url}/_mock/ui")
+def test_streamster_price_moved_from_the_page_moves_chart_and_pnl(streamster_mock: StreamsterMock, page: Any) -> None:
+    soap(streamster_mock).SendOrder(Instrument="EUR/USD", Desk="Virtual Forex", Quantity=10)
+    position_id = streamster_mock.platform.get_positions()[0].position_id
+    before = streamster_mock.platform.get_quote("EUR/USD").bid
+    page.goto(f"{streamster_mock.url}/_mock/ui")
     row = page.get_by_test_id(f"position-{position_id}")
     expect(row).to_be_visible()
     chart_before = last_bar_close(page)
@@ -116,30 +116,32 @@ def test_streamster_price_moved_from_the_page_moves_chart_and_pnl(mock: Streamst
     page.get_by_test_id("pips").fill("25")
     page.get_by_test_id("move-up").click()
     expect(row).to_contain_text("+23.00 USD")  # 25 pips up: (0.00250 - 0.00020) x 10 x 1,000 USD
-    assert mock.platform.get_quote("EUR/USD").bid == before + Decimal("0.00250")
+    assert streamster_mock.platform.get_quote("EUR/USD").bid == before + Decimal("0.00250")
     expect(page.get_by_test_id("chart-price")).to_have_text(str(before + Decimal("0.00250")))
     assert last_bar_close(page) == chart_before + Decimal("0.00250")
 
 
-def test_streamster_fault_queued_from_the_page_fails_the_next_call(mock: StreamsterMock, page: Any) -> None:
-    page.goto(f"{mock.url}/_mock/ui")
+def test_streamster_fault_queued_from_the_page_fails_the_next_call(streamster_mock: StreamsterMock, page: Any) -> None:
+    page.goto(f"{streamster_mock.url}/_mock/ui")
     expect(page.get_by_test_id("clock")).not_to_have_text("—")
     page.get_by_test_id("fault-op").select_option("GetQuote")
     page.get_by_test_id("fault-kind").select_option("fault")
     page.get_by_test_id("fault-message").fill("quotes are down (from the page)")
     page.get_by_test_id("queue-fault").click()
     expect(page.get_by_test_id("faults")).to_contain_text("GetQuote: fault")
-    api = soap(mock)
+    api = soap(streamster_mock)
     with pytest.raises(Fault, match=r"quotes are down \(from the page\)"):
         api.GetQuote("EUR/USD")
     assert api.GetQuote("EUR/USD").Bid > 0  # once only
     expect(page.locator("[data-testid=journal-fault]")).to_contain_text("quotes are down", timeout=TWO_SECONDS)
 
 
-def test_streamster_bad_control_input_shows_the_error_and_changes_nothing(mock: StreamsterMock, page: Any) -> None:
-    page.goto(f"{mock.url}/_mock/ui")
+def test_streamster_bad_control_input_shows_the_error_and_changes_nothing(
+    streamster_mock: StreamsterMock, page: Any
+) -> None:
+    page.goto(f"{streamster_mock.url}/_mock/ui")
     expect(page.get_by_test_id("clock")).not_to_have_text("—")
-    before, now = mock.platform.get_quote("EUR/USD"), mock.platform.now()
+    before, now = streamster_mock.platform.get_quote("EUR/USD"), streamster_mock.platform.now()
     page.get_by_test_id("bid").fill("1.2x")
     page.get_by_test_id("set-price").click()
     expect(page.get_by_test_id("message")).to_contain_text("'1.2x' is not a decimal number")
@@ -149,28 +151,28 @@ def test_streamster_bad_control_input_shows_the_error_and_changes_nothing(mock: 
     page.get_by_test_id("fault-times").fill("twice")
     page.get_by_test_id("queue-fault").click()
     expect(page.get_by_test_id("message")).to_contain_text("twice")
-    assert mock.platform.get_quote("EUR/USD") == before and mock.platform.now() == now
-    assert mock.controller.faults.rules() == []
-    assert requests.get(f"{mock.url}/_mock/state", timeout=5).status_code == 200  # still serving
+    assert streamster_mock.platform.get_quote("EUR/USD") == before and streamster_mock.platform.now() == now
+    assert streamster_mock.controller.faults.rules() == []
+    assert requests.get(f"{streamster_mock.url}/_mock/state", timeout=5).status_code == 200  # still serving
 
 
-def test_streamster_dashboard_screenshot(mock: StreamsterMock, page: Any, tmp_path: Path) -> None:
-    mock.load_scenario(Path(__file__).resolve().parent.parent / "fixtures" / "streamster" / "demo.yaml")
-    mock.advance(4 * 3600)
-    api = soap(mock)
+def test_streamster_dashboard_screenshot(streamster_mock: StreamsterMock, page: Any, tmp_path: Path) -> None:
+    streamster_mock.load_scenario(Path(__file__).resolve().parent.parent / "fixtures" / "streamster" / "demo.yaml")
+    streamster_mock.advance(4 * 3600)
+    api = soap(streamster_mock)
     api.SendOrder(Instrument="EUR/USD", Desk="Virtual Forex", Quantity=20, ExitStopLoss=Decimal("1.08000"),
                   ExitTarget=Decimal("1.10500"))  # fmt: skip
     api.SendOrder(Instrument="GBP/USD", Desk="Live Forex", Quantity=5, Side="SELL")
     api.SendOrder(Instrument="EUR/USD", Desk="Virtual Forex", Quantity=5, Side="SELL", PriceType="LIMIT",
                   Price=Decimal("1.10000"))  # fmt: skip
-    mock.advance(1800)
-    mock.fail("GetDesks", message="Server busy")
+    streamster_mock.advance(1800)
+    streamster_mock.fail("GetDesks", message="Server busy")
     for call in (lambda: api.GetDesks(), lambda: api.GetQuote("XAU/USD")):
         with pytest.raises(Fault):
             call()
     api.GetPositions()
     page.set_viewport_size({"width": 1440, "height": 1080})
-    page.goto(f"{mock.url}/_mock/ui")
+    page.goto(f"{streamster_mock.url}/_mock/ui")
     expect(page.locator("[data-testid^=position-]")).to_have_count(2)
     page.wait_for_timeout(300)  # the canvas draws right after the data arrives
     png = page.screenshot(path=str(tmp_path / "s.png"), full_page=True)
@@ -190,12 +192,12 @@ def token(ifx: InstaForexMock, login: int = 20000001, password: str = "demo-pass
     return str(reply.json())
 
 
-def test_instaforex_page_shows_accounts_tokens_and_logins(ifx: InstaForexMock, page: Any) -> None:
-    page.goto(f"{ifx.url}_mock/ui")
+def test_instaforex_page_shows_accounts_tokens_and_logins(instaforex_mock: InstaForexMock, page: Any) -> None:
+    page.goto(f"{instaforex_mock.url}_mock/ui")
     expect(page.locator("[data-testid^=account-]")).to_have_count(3)
     expect(page.get_by_test_id("balance-balance")).to_have_text("10,250.40")
     expect(page.locator("[data-testid^=opentrade-]")).to_have_count(3)
-    value = token(ifx)
+    value = token(instaforex_mock)
     expect(page.get_by_test_id("token-20000001")).to_be_visible(timeout=TWO_SECONDS)
     expect(page.get_by_test_id("tokens")).to_contain_text("1h 30m")
     assert value not in page.content()  # the page shows a token's first characters only
@@ -203,21 +205,23 @@ def test_instaforex_page_shows_accounts_tokens_and_logins(ifx: InstaForexMock, p
     expect(page.get_by_test_id("logins")).to_contain_text("ClientApi")
 
 
-def test_instaforex_controls_close_a_trade_advance_and_queue_a_fault(ifx: InstaForexMock, page: Any) -> None:
-    page.goto(f"{ifx.url}_mock/ui")
+def test_instaforex_controls_close_a_trade_advance_and_queue_a_fault(
+    instaforex_mock: InstaForexMock, page: Any
+) -> None:
+    page.goto(f"{instaforex_mock.url}_mock/ui")
     expect(page.get_by_test_id("balance-balance")).to_have_text("10,250.40")
     page.get_by_test_id("close-ticket").select_option("77120455")
     page.get_by_test_id("close-price").fill("1.0861")
     page.get_by_test_id("close-profit").fill("x9")
     page.get_by_test_id("close-trade").click()
     expect(page.get_by_test_id("message")).to_contain_text("x9")  # the emulator's error; nothing closed
-    assert len(ifx.store.accounts[20000001].open_trades) == 3
+    assert len(instaforex_mock.store.accounts[20000001].open_trades) == 3
     page.get_by_test_id("close-profit").fill("19.50")
     page.get_by_test_id("close-trade").click()
     expect(page.get_by_test_id("balance-balance")).to_have_text("10,269.90")
     expect(page.get_by_test_id("closed-77120455")).to_be_visible()
 
-    value = token(ifx)
+    value = token(instaforex_mock)
     page.get_by_test_id("seconds").fill("5400")
     page.get_by_test_id("advance").click()
     expect(page.get_by_test_id("clock")).to_have_text("2025-01-06  10:30:00")
@@ -227,25 +231,25 @@ def test_instaforex_controls_close_a_trade_advance_and_queue_a_fault(ifx: InstaF
     page.get_by_test_id("fault-value").fill("503")
     page.get_by_test_id("queue-fault").click()
     expect(page.get_by_test_id("faults")).to_contain_text("RequestBalanceInformation: http 503")
-    value = token(ifx)
-    url = f"{ifx.url}client/RequestBalanceInformation/20000001"
+    value = token(instaforex_mock)
+    url = f"{instaforex_mock.url}client/RequestBalanceInformation/20000001"
     assert requests.get(url, headers={"passkey": value}, timeout=5).status_code == 503
     assert requests.get(url, headers={"passkey": value}, timeout=5).status_code == 200
     expect(page.locator("[data-testid=journal-fault]")).to_contain_text("503", timeout=TWO_SECONDS)
 
 
-def test_instaforex_dashboard_screenshot(ifx: InstaForexMock, page: Any, tmp_path: Path) -> None:
-    value = token(ifx)
-    token(ifx, 20000003, "demo-ip")
-    token(ifx, 20000001, "wrong")
-    base = f"{ifx.url}client/"
+def test_instaforex_dashboard_screenshot(instaforex_mock: InstaForexMock, page: Any, tmp_path: Path) -> None:
+    value = token(instaforex_mock)
+    token(instaforex_mock, 20000003, "demo-ip")
+    token(instaforex_mock, 20000001, "wrong")
+    base = f"{instaforex_mock.url}client/"
     for route in ("RequestBalanceInformation", "RequestOpenTrades", "RequestClosedTrades"):
         requests.get(f"{base}{route}/20000001", headers={"passkey": value}, timeout=5)
-    ifx.fail("RequestOpenTrades", kind="http", status=503)
+    instaforex_mock.fail("RequestOpenTrades", kind="http", status=503)
     requests.get(f"{base}RequestOpenTrades/20000001", headers={"passkey": value}, timeout=5)
-    ifx.advance(1500)
+    instaforex_mock.advance(1500)
     page.set_viewport_size({"width": 1440, "height": 1080})
-    page.goto(f"{ifx.url}_mock/ui")
+    page.goto(f"{instaforex_mock.url}_mock/ui")
     expect(page.get_by_test_id("token-20000001")).to_be_visible()
     png = page.screenshot(path=str(tmp_path / "i.png"), full_page=True)
     assert len(png) > 50_000

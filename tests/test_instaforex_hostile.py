@@ -28,15 +28,17 @@ def test_deeply_nested_json_on_a_token_route_is_a_400_naming_the_nesting(api: Ap
     assert api.token("client", 20000001).status_code == 200  # still serving
 
 
-def test_deeply_nested_json_on_every_control_route_is_a_400_and_changes_nothing(ifx: InstaForexMock) -> None:
-    api = Api(ifx.url)
-    routes = _control_routes_with_a_body(ifx)
+def test_deeply_nested_json_on_every_control_route_is_a_400_and_changes_nothing(
+    instaforex_mock: InstaForexMock,
+) -> None:
+    api = Api(instaforex_mock.url)
+    routes = _control_routes_with_a_body(instaforex_mock)
     assert len(routes) >= 10, routes
-    before = ifx.controller.state()
+    before = instaforex_mock.controller.state()
     for method, path in routes:
-        r = api.http.request(method, ifx.url + path.lstrip("/"), data=NESTED, headers=JSON, timeout=10)
+        r = api.http.request(method, instaforex_mock.url + path.lstrip("/"), data=NESTED, headers=JSON, timeout=10)
         assert r.status_code == 400 and "nested too deeply" in r.json()["error"], (method, path, r.text)
-    assert ifx.controller.state() == before
+    assert instaforex_mock.controller.state() == before
 
 
 @pytest.mark.parametrize(
@@ -65,8 +67,10 @@ def test_the_ascii_login_is_still_accepted_as_a_number_or_a_string(api: Api) -> 
         assert r.status_code == (200 if login != "2147483647" else 403), (login, r.text)
 
 
-def test_control_routes_refuse_unicode_digit_logins(ifx: InstaForexMock) -> None:
-    r = Api(ifx.url).http.post(ifx.url + "_mock/tokens/revoke", json={"login": "٢٠٠٠٠٠٠١"}, timeout=10)
+def test_control_routes_refuse_unicode_digit_logins(instaforex_mock: InstaForexMock) -> None:
+    r = Api(instaforex_mock.url).http.post(
+        instaforex_mock.url + "_mock/tokens/revoke", json={"login": "٢٠٠٠٠٠٠١"}, timeout=10
+    )
     assert r.status_code == 400 and "'login'" in r.json()["error"], r.text
 
 

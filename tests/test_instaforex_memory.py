@@ -13,30 +13,30 @@ from .ifxutil import Api
 
 
 def test_the_login_history_keeps_the_newest_entries_per_login_refused_requests_included(
-    api: Api, ifx: InstaForexMock
+    api: Api, instaforex_mock: InstaForexMock
 ) -> None:
     extra = 25
     for n in range(LOGIN_HISTORY_LIMIT + extra):
-        ifx.clock.advance(1)
+        instaforex_mock.clock.advance(1)
         try:
-            ifx.service.request_token("client", {"Login": 20000001, "Password": "wrong" if n % 2 else "demo-pass"},
+            instaforex_mock.service.request_token("client", {"Login": 20000001, "Password": "wrong" if n % 2 else "demo-pass"},
                                       f"127.0.0.{n % 200 + 1}")  # fmt: skip
         except AccessDeniedError:
             pass
-    history = ifx.store.accounts[20000001].login_history
+    history = instaforex_mock.store.accounts[20000001].login_history
     assert len(history) == LOGIN_HISTORY_LIMIT
-    assert history == sorted(history, key=lambda e: e.time) and history[-1].time == ifx.service.now()
+    assert history == sorted(history, key=lambda e: e.time) and history[-1].time == instaforex_mock.service.now()
     key = api.passkey("client", 20000001)  # one more entry: the newest stays, the oldest goes
     served = api.get("client/RequestLoginHistory/20000001?from=0", key).json()
-    assert len(served) == LOGIN_HISTORY_LIMIT and served[-1]["Time"] == ifx.service.now().isoformat()
-    assert len(ifx.store.accounts[20000002].login_history) <= LOGIN_HISTORY_LIMIT  # other logins untouched
+    assert len(served) == LOGIN_HISTORY_LIMIT and served[-1]["Time"] == instaforex_mock.service.now().isoformat()
+    assert len(instaforex_mock.store.accounts[20000002].login_history) <= LOGIN_HISTORY_LIMIT  # other logins untouched
 
 
-def test_a_fixture_with_a_longer_history_keeps_its_newest_entries(ifx: InstaForexMock) -> None:
+def test_a_fixture_with_a_longer_history_keeps_its_newest_entries(instaforex_mock: InstaForexMock) -> None:
     events = [{"time": f"2024-01-01T00:{n // 60:02d}:{n % 60:02d}", "ip": "10.0.0.1", "source": "ClientApi"}
               for n in range(LOGIN_HISTORY_LIMIT + 10)]  # fmt: skip
-    ifx.load_accounts({"accounts": [{"login": 20000099, "level": "open", "login_history": events}]})
-    history = ifx.store.accounts[20000099].login_history
+    instaforex_mock.load_accounts({"accounts": [{"login": 20000099, "level": "open", "login_history": events}]})
+    history = instaforex_mock.store.accounts[20000099].login_history
     assert len(history) == LOGIN_HISTORY_LIMIT and history[0].time == datetime(2024, 1, 1, 0, 0, 10)
 
 

@@ -16,11 +16,11 @@ from .ifxutil import Api
 CHECKS = "all"  # positive_data_acceptance and negative_data_rejection included: the document is exact
 
 
-def test_every_flask_route_is_documented_with_its_parameters(ifx: InstaForexMock) -> None:
-    doc = Api(ifx.url).openapi.spec
+def test_every_flask_route_is_documented_with_its_parameters(instaforex_mock: InstaForexMock) -> None:
+    doc = Api(instaforex_mock.url).openapi.spec
     documented = {(re.sub(r"\{[^}]+\}", "{}", p).lower(), m) for p, ops in doc["paths"].items() for m in ops}
     served = set()
-    for rule in ifx.app.url_map.iter_rules():
+    for rule in instaforex_mock.app.url_map.iter_rules():
         if rule.rule.startswith(("/_mock", "/static")):
             continue
         path = re.sub(r"<[^>]+>", "{}", rule.rule).lower()
@@ -35,8 +35,8 @@ def test_every_flask_route_is_documented_with_its_parameters(ifx: InstaForexMock
                 assert {"200", "default"} <= set(op["responses"])
 
 
-def test_the_document_publishes_the_grammar_the_server_checks(ifx: InstaForexMock) -> None:
-    doc = Api(ifx.url).openapi.spec
+def test_the_document_publishes_the_grammar_the_server_checks(instaforex_mock: InstaForexMock) -> None:
+    doc = Api(instaforex_mock.url).openapi.spec
     login = doc["components"]["schemas"]["TokenRequest"]["properties"]["Login"]["oneOf"]
     assert login[0] == {"type": "integer", "minimum": 1, "maximum": 2147483647}
     assert login[1]["pattern"] == LOGIN_TEXT_PATTERN
