@@ -27,6 +27,7 @@ from waitress.utilities import Error
 log = logging.getLogger(__name__)
 
 CHANNEL_KEY = "broker_mocks.channel"
+SOCKET_KEY = "broker_mocks.socket"
 TASK_KEY = "broker_mocks.task"
 RETRY_AFTER = "1"
 CONNECTION_LIMIT = 1000
@@ -49,18 +50,21 @@ def drop_connection(environ: dict[str, Any]) -> None:
 
     The socket is shut down at once, so the client sees the connection end now; the channel is
     marked disconnected, so whatever the application returns afterwards is discarded and the event
-    loop closes the socket with SO_LINGER 0 (an RST for anything the client sends after).
+    loop closes the socket with SO_LINGER 0 (an RST for anything the client sends after). Without a
+    server, `environ[SOCKET_KEY]` names the socket (or a stand-in) to shut down.
     """
     channel = environ.get(CHANNEL_KEY)
-    if channel is None:
+    sock = channel.socket if channel is not None else environ.get(SOCKET_KEY)
+    if sock is None:
         return
     try:
-        channel.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-        channel.socket.shutdown(socket.SHUT_RDWR)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.shutdown(socket.SHUT_RDWR)
     except OSError:  # already gone: nothing left to drop
         pass
-    channel.connected = False
-    channel.server.pull_trigger()
+    if channel is not None:
+        channel.connected = False
+        channel.server.pull_trigger()
 
 
 class _FramingError(Error):

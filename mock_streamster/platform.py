@@ -122,8 +122,15 @@ class Platform:
     ) -> None:
         self._lock = threading.RLock()
         self.clock = clock if isinstance(clock, Clock) else Clock(clock)
+        # What reset() goes back to: the constructor's arguments, whatever was loaded since.
+        self._initial_seed = seed
+        self._initial_clock = (
+            self.clock.mode,
+            self.clock.now() if self.clock.mode == "virtual" else None,
+            self.clock.speed,
+        )
         self._seed_arg = seed
-        self.scenario = self._as_scenario(scenario)
+        self.scenario = self._initial_scenario = self._as_scenario(scenario)
         self._build()
 
     # ----------------------------------------------------------------- building and snapshots
@@ -178,20 +185,35 @@ class Platform:
         self._synced = t0
 
     def reset(self) -> None:
-        """Back to the scenario's start: prices, desks, orders, IDs and clock as at start-up."""
+        """Back to what the constructor built: its seed, scenario and clock (a scenario loaded or a
+        snapshot restored since is forgotten); prices, desks, orders and IDs as at start-up."""
         with self._lock:
-            if self.scenario.start is None:
-                self.clock = Clock(self.clock.mode)
+            mode, start, speed = self._initial_clock
+            self.clock = Clock(mode, start, speed=speed)
+            self._seed_arg = self._initial_seed
+            self.scenario = self._initial_scenario
             self._build()
 
+    def configure(
+        self, seed: int | None = None, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+    ) -> None:
+        """Become what `Platform(seed, clock, scenario)` would be; reset() goes back to that from now on."""
+        sc = self._as_scenario(scenario)  # a bad scenario raises before anything changes
+        new_clock = Clock(clock)
+        with self._lock:
+            self._initial_seed = seed
+            self._initial_clock = (new_clock.mode, new_clock.now() if new_clock.mode == "virtual" else None, None)
+            self._initial_scenario = sc
+            self.reset()
+
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
-        """Replace the scenario and reset to its start."""
+        """Play another scenario from its start (reset() goes back to the constructor's)."""
         from .scenario import scenario_from_dict
 
         new = scenario_from_dict(scenario) if isinstance(scenario, dict) else self._as_scenario(scenario)
         with self._lock:
             self.scenario = new
-            self.clock = Clock(self.clock.mode)
+            self.clock = self.clock.fresh()
             self._build()
 
     def snapshot(self) -> dict[str, Any]:
