@@ -13,9 +13,6 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import jsonschema
-import requests
-
 from mock_common.files import read_data_file
 from mock_common.recording.cassette import Cassette, Request, Response
 from mock_common.recording.drift import Report, compare_shapes, json_shape
@@ -144,6 +141,8 @@ def validate_response(method: str, url: str, status: int, body: str) -> list[str
         data = json.loads(body) if body.strip() else None
     except ValueError:
         return [f"the {status} answer is not JSON: {body[:60]!r}"]
+    import jsonschema  # only for a drift check: serving does not need it
+
     validator = jsonschema.Draft7Validator({**schema, "components": openapi()["components"]})
     return [
         f"{'/'.join(str(p) for p in e.absolute_path) or '(body)'}: {e.message}"
@@ -186,6 +185,8 @@ def check_cassette(cassette: Cassette, accounts: str | None = None) -> Report:
             data["partners" if kind == "partner" else "accounts"].append({"login": int(login), "level": "open"})
     report = Report(cassette)
     tokens: dict[str, str] = {}
+    import requests  # only for a drift check: serving does not need it
+
     with InstaForexMock(accounts=data) as mock, requests.Session() as http:
         for n, i in enumerate(cassette.interactions, 1):
             req = i.request

@@ -12,8 +12,6 @@ from .cassette import RECORD_MODES, Cassette, CassetteError, load
 from .drift import Report
 from .match import EXHAUSTED
 from .profile import ApiProfile
-from .proxy import RecorderServer
-from .session import RecordingSession
 
 COMMANDS = ("record", "replay", "check-cassette")
 Check = Callable[[Cassette, argparse.Namespace], Report]
@@ -65,6 +63,10 @@ def run_command(args: argparse.Namespace, profile: ApiProfile, check: Check) -> 
     if not 0 <= args.port <= 65535:
         print(f"{prog}: --port must be 0-65535, not {args.port}", file=sys.stderr)
         return 2
+    # Here, not at the top: `mock-* serve` loads this module too, and need not load `requests`.
+    from .proxy import RecorderServer
+    from .session import RecordingSession
+
     try:
         session = RecordingSession(
             profile, args.cassette, args.record_mode, upstream=args.upstream or "", patterns=args.scrub,
