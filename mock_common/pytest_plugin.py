@@ -242,17 +242,17 @@ class InProcessRoute:
     """
 
     def __init__(self, mock: Any, app: Callable[..., Iterable[bytes]], urls: tuple[str, ...], rsps: Any) -> None:
+        from .wsgi_responses import FunctionResponse, base_pattern
+
         self.mock, self.urls, self.responses = mock, urls, rsps
         self.url = urls[0]
 
-        def callback(request: requests.PreparedRequest) -> Any:
+        def answer(request: requests.PreparedRequest) -> Any:
             return call_wsgi(app, request)
 
         rsps.add_passthru(mock.url)  # the emulator's own port stays reachable (the reference clients use it)
-        for base in urls:
-            pattern = re.compile(re.escape(base.rstrip("/")) + r"(?:[/?].*)?$", re.IGNORECASE)
-            for method in METHODS:
-                rsps.add_callback(method, pattern, callback=callback, content_type=None)
+        # One registration for every method and base URL: `responses` tests each registration per request.
+        rsps.add(FunctionResponse(base_pattern(urls), answer, METHODS))
 
     def add_passthru(self, prefix: str | re.Pattern[str]) -> None:
         """Let requests to `prefix` reach the network (everything else unrouted raises)."""

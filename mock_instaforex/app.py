@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
@@ -68,9 +69,17 @@ class Settings:
             raise ValueError(f"trusted proxy must be an address or CIDR block: {exc}") from None
 
 
+@lru_cache(maxsize=1024)  # every request asks, with the few peers a machine has
+def _peer_ip(peer: str) -> str:
+    addr = parse_ip(peer)
+    return str(unmap(addr)) if addr else peer
+
+
 def caller_ip(environ: dict[str, Any], settings: Settings) -> str:
     """The socket peer; X-Forwarded-For only when the peer is a trusted proxy."""
     peer = environ.get("REMOTE_ADDR", "")
+    if not settings.trusted:
+        return _peer_ip(peer)
     addr = parse_ip(peer)
     if (
         addr is None
@@ -89,9 +98,9 @@ def caller_ip(environ: dict[str, Any], settings: Settings) -> str:
     return str(unmap(addr))
 
 
-def _body_text() -> str:
+def _body_text(req: Any = request) -> str:
     try:
-        return request.get_data(cache=True, as_text=True) if request.content_length else ""
+        return req.get_data(cache=True, as_text=True) if req.content_length else ""  # type: ignore[no-any-return]
     except HTTPException:  # the body was refused (413): nothing to keep
         return ""
 
@@ -246,25 +255,30 @@ def create_app(service: Service, controller: Controller, settings: Settings | No
     def openapi() -> Response:
         return json_response(spec)
 
+    settings_ = app.config["SETTINGS"]
+    journal = controller.journal
+
+    # The two hooks run on every call: each reads Flask's request and g once (a proxy lookup per access).
     @app.before_request
     def before() -> Response | None:
-        g.started = time.monotonic()
-        g.ip = caller_ip(request.environ, app.config["SETTINGS"])
-        g.route = ROUTE_NAMES.get(request.endpoint or "", None)
-        if request.path.startswith("/_mock"):
-            if not is_loopback(request.environ.get("REMOTE_ADDR")):
+        req, state = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
+        state.started = time.monotonic()
+        state.ip = caller_ip(req.environ, settings_)
+        route = state.route = ROUTE_NAMES.get(req.endpoint or "", None)
+        if req.path.startswith("/_mock"):
+            if not is_loopback(req.environ.get("REMOTE_ADDR")):
                 return message("The control routes answer the local computer only.", 403)
-            request.max_content_length = MAX_CONTROL_BODY  # whole account stores come this way
+            req.max_content_length = MAX_CONTROL_BODY  # whole account stores come this way
             return None
-        rule = controller.faults.take(g.route) if g.route else None
+        rule = controller.faults.take(route) if route else None
         if rule is None:
             return None
-        g.injected = rule.kind
+        state.injected = rule.kind
         if rule.kind == "delay":
             time.sleep(rule.seconds)
             return None
         if rule.kind == "drop":
-            drop_connection(request.environ)
+            drop_connection(req.environ)
             return Response(b"", status=500, headers={"Connection": "close"})
         if rule.kind == "malformed":
             return Response(b'{"Message": "trunc', status=200, content_type="application/json; charset=utf-8")
@@ -272,14 +286,19 @@ def create_app(service: Service, controller: Controller, settings: Settings | No
 
     @app.after_request
     def after(response: Response) -> Response:
-        if not request.path.startswith("/_mock") and request.path != "/openapi.json":
-            controller.journal.record({
-                "time": service.now().isoformat(), "route": g.get("route"), "method": request.method,
-                "path": request.environ.get(ORIGINAL_URI, request.full_path.rstrip("?")), "peer": request.remote_addr,
-                "ip": g.get("ip"), "status": response.status_code, "injected": g.get("injected"),
-                "request": _body_text(),
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        path = req.path
+        if not path.startswith("/_mock") and path != "/openapi.json":
+            state, environ = g._get_current_object(), req.environ  # type: ignore[attr-defined]
+            uri = environ.get(ORIGINAL_URI)
+            started = state.get("started")
+            journal.record({
+                "time": service.now().isoformat(), "route": state.get("route"), "method": req.method,
+                "path": req.full_path.rstrip("?") if uri is None else uri, "peer": req.remote_addr,
+                "ip": state.get("ip"), "status": response.status_code, "injected": state.get("injected"),
+                "request": _body_text(req),
                 "response": response.get_data(as_text=True) if not response.direct_passthrough else "",
-                "duration_ms": round((time.monotonic() - g.get("started", time.monotonic())) * 1000, 3),
+                "duration_ms": 0.0 if started is None else round((time.monotonic() - started) * 1000, 3),
             })  # fmt: skip
         return response
 
