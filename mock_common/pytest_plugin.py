@@ -13,6 +13,7 @@ import io
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -174,38 +175,53 @@ def _body_bytes(body: Any) -> bytes:
     return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in body)
 
 
+@lru_cache(maxsize=256)
+def _server(scheme: str, netloc: str) -> tuple[str, str]:
+    """(SERVER_NAME, SERVER_PORT) of a URL's scheme and authority."""
+    url = urlsplit(f"{scheme}://{netloc}/")
+    return url.hostname or "127.0.0.1", str(url.port or ("443" if scheme == "https" else "80"))
+
+
+@lru_cache(maxsize=256)
+def _environ_key(name: str) -> str | None:
+    """The environ key of a request header (None: not passed, the body being whole already)."""
+    key = name.upper().replace("-", "_")
+    if key in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
+        return None
+    return key if key == "CONTENT_TYPE" else f"HTTP_{key}"
+
+
 def wsgi_environ(request: requests.PreparedRequest, body: bytes) -> dict[str, Any]:
     """The WSGI environ a server on the local computer would build for this request."""
     url = urlsplit(request.url or "/")
-    default_port = "443" if url.scheme == "https" else "80"
+    scheme = url.scheme or "http"
+    server_name, server_port = _server(scheme, url.netloc)
     environ: dict[str, Any] = {
         "REQUEST_METHOD": (request.method or "GET").upper(),
         "SCRIPT_NAME": "",
         "PATH_INFO": unquote_to_bytes(url.path or "/").decode("latin-1"),
         "QUERY_STRING": url.query,
-        "SERVER_NAME": url.hostname or "127.0.0.1",
-        "SERVER_PORT": str(url.port or default_port),
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": server_port,
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": "127.0.0.1",
         "REMOTE_PORT": "0",
         "CONTENT_LENGTH": str(len(body)),
         "HTTP_HOST": url.netloc,
         "wsgi.version": (1, 0),
-        "wsgi.url_scheme": url.scheme or "http",
+        "wsgi.url_scheme": scheme,
         "wsgi.input": io.BytesIO(body),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
-    for name, value in request.headers.items():
-        key = name.upper().replace("-", "_")
-        if key == "CONTENT_TYPE":
-            environ["CONTENT_TYPE"] = value
-        elif key == "HOST":
-            environ["HTTP_HOST"] = value
-        elif key not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):  # the body is whole already
-            environ[f"HTTP_{key}"] = value
+    headers = request.headers
+    lower_items = getattr(headers, "lower_items", None)  # requests' CaseInsensitiveDict: no per-key lookups
+    for name, value in lower_items() if lower_items is not None else headers.items():
+        key = _environ_key(name)
+        if key is not None:
+            environ[key] = value
     return environ
 
 

@@ -113,14 +113,20 @@ class _Shape:
         self.name = model.get_type_name()
         self.fields = tuple(model.get_flat_type_info(model))
         self.open, self.close, self.empty = f"<tns:{self.name}>", f"</tns:{self.name}>", f"<tns:{self.name}/>"
+        self._columns: dict[frozenset[str] | None, list[tuple[str, str, str, bool]]] = {}
 
     def columns(self, visible: frozenset[str] | None = None) -> list[tuple[str, str, str, bool]]:
         """(field, open tag, close tag, escaped?) of each field written: all, or those visible in the window."""
-        return [
-            (f, f"<tns:{f}>", f"</tns:{f}>", f not in _FORMATTED)
-            for f in self.fields
-            if visible is None or f in visible
-        ]
+        found = self._columns.get(visible)
+        if found is None:
+            found = [
+                (f, f"<tns:{f}>", f"</tns:{f}>", f not in _FORMATTED)
+                for f in self.fields
+                if visible is None or f in visible
+            ]
+            if len(self._columns) < 64:  # a window shows one of few column sets: they are kept
+                self._columns[visible] = found
+        return found
 
     def write(self, columns: list[tuple[str, str, str, bool]], values: dict[str, str | None]) -> str:
         """One record: its columns in order, each left out when its value is None."""
@@ -405,24 +411,95 @@ class _Context(MethodContext):  # type: ignore[misc]
     TransportContext = _Transport
 
 
+class _PlainCall:
+    """The method context a service method reads on the plain path: the application and the reply."""
+
+    __slots__ = ("app", "out_string")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.out_string: list[bytes] | None = None
+
+
+def _text_parameters(descriptor: Any) -> tuple[str, ...] | None:
+    """The parameter names of an operation whose every part is optional text, else None."""
+    names = []
+    for name, cls in descriptor.in_message._type_info.items():
+        attrs = cls.Attributes
+        if not issubclass(cls, Unicode) or attrs.min_occurs != 0 or attrs.max_occurs != 1:
+            return None
+        names.append(name)
+    return tuple(names)
+
+
 class SoapServer(ServerBase):  # type: ignore[misc]
     """spyne's transport-neutral server, driven with the request the HTTP layer already checked.
 
     It runs spyne's pipeline (contexts, deserialization, the service method, faults) without spyne's
     WSGI layer, which would import werkzeug at start-up and re-read the request; and it does not
     close the context, whose close() runs a full gc.collect() once a second inside a request.
+
+    The plain path: an operation whose parts are all optional text, called with a Body that holds
+    only those parts, each at most once, as text without attributes or children (what every client
+    sends), gets its arguments read straight from the parsed document, the same values spyne's
+    deserializer gives (an empty element is "", a missing one None), and its service method called
+    with them; spyne's context machinery costs more than the call itself. Any other Body goes through
+    spyne; so does a fault the method raises, which spyne writes.
     """
 
     transport = "http://schemas.xmlsoap.org/soap/http"
 
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self._plain: dict[str, tuple[Any, dict[str, int], int]] = {}
+        for descriptor in app.interface.method_id_map.values():
+            names = _text_parameters(descriptor)
+            if names is not None and not descriptor.no_ctx and descriptor.function is not None:
+                slots = {n: i for i, n in enumerate(names)} | {f"{{{NS}}}{n}": i for i, n in enumerate(names)}
+                self._plain[descriptor.name] = (descriptor.function, slots, len(names))
+
+    def _plain_arguments(self, operation: str, document: Any) -> tuple[Any, list[str | None]] | None:
+        """(service function, arguments) when the plain path serves this call, else None."""
+        plain = self._plain.get(operation)
+        if plain is None:
+            return None
+        function, slots, count = plain
+        body = document.find(f"{{{SOAP_ENV}}}Body")
+        if body is None:
+            return None
+        args: list[str | None] = [None] * count
+        for part in body:
+            index = slots.get(part.tag) if isinstance(part.tag, str) else None
+            if index is None or len(part) or part.attrib or args[index] is not None:
+                return None
+            args[index] = part.text or ""
+        return function, args
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        plain = self._plain_arguments(environ[ENV_OPERATION], environ[ENV_DOCUMENT])
+        error: Exception | None = None
+        if plain is not None:
+            call = _PlainCall(self.app)
+            try:
+                plain[0](call, *plain[1])
+            except Exception as exc:  # spyne writes the fault below
+                error = exc
+            else:
+                if call.out_string is not None:
+                    body = b"".join(call.out_string)
+                    start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"),
+                                              ("Content-Length", str(len(body)))])  # fmt: skip
+                    return [body]
         ctx = _Context(self, MethodContext.SERVER)
         ctx.transport.req_env = environ
         ctx.in_string = []
         p_ctx = self.generate_contexts(ctx, "utf-8")[0]
-        if p_ctx.in_error is None:
+        if error is not None:  # the method ran already: spyne only turns what it raised into a fault
+            if p_ctx.in_error is None:
+                p_ctx.out_error = _as_fault(error)
+        elif p_ctx.in_error is None:
             self.get_in_object(p_ctx)
-        if p_ctx.in_error is None:
+        if p_ctx.in_error is None and p_ctx.out_error is None:
             try:
                 self.get_out_object(p_ctx)
             except Fault as exc:  # raised again by get_out_object when deserialization failed
@@ -452,6 +529,23 @@ class SoapServer(ServerBase):  # type: ignore[misc]
             c.__dict__.clear()
         start_response(status, [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+def _as_fault(exc: Exception) -> Fault:
+    """What spyne's Application.process_request makes of an exception a service method raised
+    (and how it logs it)."""
+    from spyne.application import get_fault_string_from_exception
+    from spyne.application import logger as app_log
+    from spyne.application import logger_client, logger_server
+
+    if isinstance(exc, Fault):
+        if exc.faultcode == "Client" or exc.faultcode.startswith("Client."):
+            logger_client.exception(exc, exc_info=exc)
+        else:
+            app_log.exception(exc, exc_info=exc)
+        return exc
+    logger_server.critical(exc, exc_info=exc)
+    return Fault("Server", get_fault_string_from_exception(exc))
 
 
 def build_soap_app(platform: Platform) -> SoapServer:

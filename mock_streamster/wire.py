@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -45,12 +46,18 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 StartResponse = Callable[..., Any]
 
 
+_PARSERS = threading.local()  # a parser serves one parse at a time: one per thread, made once
+
+
 def _parser() -> etree.XMLParser:
     # No DTD, no entity expansion, no network, default depth and size limits (huge_tree off).
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
-        remove_comments=True, remove_pis=True,
-    )  # fmt: skip
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+            remove_comments=True, remove_pis=True,
+        )  # fmt: skip
+    return parser
 
 
 def fault_xml(code: str, text: str) -> bytes:
