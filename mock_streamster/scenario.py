@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -105,6 +106,31 @@ def load_ticks(path: str | Path, known: set[str] | None = None) -> list[Tick]:
     return ticks
 
 
+MAX_DIGITS = 10
+MAX_PRICE = Decimal(10) ** 9  # the platform's bound on prices (platform.MAX_PRICE)
+MAX_CONTRACT = Decimal(10) ** 9
+MIN_TICK_INTERVAL = 0.01  # a finer random walk would keep a real-time clock busy catching up
+MAX_TICK_INTERVAL = 86400.0
+
+
+def check_instrument(inst: Instrument, where: str) -> None:
+    """Refuse an instrument the platform cannot compute with (ScenarioError naming the field)."""
+    if isinstance(inst.digits, bool) or not 0 <= inst.digits <= MAX_DIGITS:
+        raise ScenarioError(f"{where}.digits must be a whole number from 0 to {MAX_DIGITS}, not {inst.digits!r}")
+    bounds = {
+        "pip": (inst.pip, inst.quantum, MAX_PRICE), "contract_size": (inst.contract_size, None, MAX_CONTRACT),
+        "spread": (inst.spread, Decimal(0), MAX_PRICE), "price": (inst.price, None, MAX_PRICE),
+    }  # fmt: skip
+    for name, (value, low, high) in bounds.items():
+        if not value.is_finite() or value > high or (value < low if low is not None else value <= 0):
+            floor = f">= {low}" if low is not None else "> 0"
+            raise ScenarioError(f"{where}.{name} must be {floor} and at most {high}, not {str(value)!r}")
+    if not (math.isfinite(inst.volatility) and 0 <= inst.volatility <= 10):
+        raise ScenarioError(f"{where}.volatility must be from 0 to 10, not {inst.volatility!r}")
+    if inst.depth is not None and not (inst.depth.is_finite() and 0 < inst.depth <= MAX_CONTRACT):
+        raise ScenarioError(f"{where}.depth must be > 0 and at most {MAX_CONTRACT}, not {str(inst.depth)!r}")
+
+
 def _instruments(entries: Any) -> list[Instrument]:
     catalogue = {i.name.lower(): i for i in default_instruments()}
     if entries is None:
@@ -127,6 +153,7 @@ def _instruments(entries: Any) -> list[Instrument]:
             inst = Instrument.from_dict(data)
         except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
             raise ScenarioError(f"instruments[{n}] ({entry['name']!r}) is invalid: {exc}") from None
+        check_instrument(inst, f"instruments[{n}]")
         catalogue[inst.name.lower()] = inst
     return list(catalogue.values())
 
@@ -167,8 +194,11 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Sc
         scenario.seed = data["seed"]
     if data.get("tick_interval") is not None:
         scenario.tick_interval = float(_decimal(data["tick_interval"], "tick_interval"))
-        if scenario.tick_interval <= 0:
-            raise ScenarioError(f"tick_interval must be > 0, not {data['tick_interval']!r}")
+        if not MIN_TICK_INTERVAL <= scenario.tick_interval <= MAX_TICK_INTERVAL:
+            raise ScenarioError(
+                f"tick_interval must be from {MIN_TICK_INTERVAL} to {MAX_TICK_INTERVAL:.0f} seconds, "
+                f"not {data['tick_interval']!r}"
+            )
     ticks = data.get("ticks")
     if ticks:
         if isinstance(ticks, str):
