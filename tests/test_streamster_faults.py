@@ -299,3 +299,45 @@ def test_duration_in_the_near_future_is_accepted(mock: StreamsterMock) -> None:
         Duration=when,
     )
     assert r.status == 200
+
+
+DTD_BODIES = {
+    "internal entity": '<!DOCTYPE x [<!ENTITY e "EUR/USD">]>',
+    "external entity": '<!DOCTYPE x [<!ENTITY e SYSTEM "{trap}">]>',
+    "external DTD": '<!DOCTYPE x SYSTEM "{trap}">',
+    "parameter entity": '<!DOCTYPE x [<!ENTITY % p SYSTEM "{trap}"> %p;]>',
+}
+
+
+def test_dtds_are_refused_whatever_the_encoding(
+    mock: StreamsterMock, busy: dict[str, str], url_trap: dict[str, Any]
+) -> None:
+    # A UTF-16 body without BOM is valid UTF-8 (ASCII with NULs between), so it passes a charset=utf-8
+    # check, and a byte search for "<!DOCTYPE" misses it; the parser still reads its DTD.
+    before = mock.snapshot()
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be", "ascii"):
+        declared = "UTF-16" if encoding.startswith("utf-16") else encoding.upper()
+        for dtd, declaration in DTD_BODIES.items():
+            text = (
+                f'<?xml version="1.0" encoding="{declared}"?>'
+                + declaration.format(trap=url_trap["url"])
+                + envelope(element("Instrument", "EUR/USD")).split("?>", 1)[1]
+            )
+            r = requests.post(
+                mock.endpoint_url,
+                data=text.encode(encoding),
+                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"GetQuote"'},
+                timeout=10,
+            )
+            case = (encoding, dtd)
+            assert r.status_code == 400, (case, r.status_code, r.text[:300])
+            assert b"<faultcode>soap:Client</faultcode>" in r.content, case
+            assert b"DTDs and entity declarations are not allowed in a SOAP request." in r.content, case
+            assert mock.snapshot() == before and url_trap["count"] == 0, case
+    assert call(mock, "GetDesks").status == 200
+
+
+def test_a_utf16_body_without_a_dtd_is_still_served(mock: StreamsterMock) -> None:
+    text = '<?xml version="1.0" encoding="UTF-16"?>' + envelope(element("Instrument", "EUR/USD")).split("?>", 1)[1]
+    r = post(mock.endpoint_url, text.encode("utf-16-le"), "GetQuote")
+    assert r.status == 200 and r.fields("Quote")["Currency"] == "USD"
