@@ -59,6 +59,16 @@ def _decimal(value: Any, where: str) -> Decimal:
 
 
 def _datetime(value: Any, where: str) -> datetime:
+    try:
+        when = _parse_datetime(value)
+    except (ValueError, OverflowError, OSError):
+        raise ScenarioError(f"{where} must be an ISO date-time or Unix seconds, not {value!r}") from None
+    if not MIN_YEAR <= when.year <= MAX_YEAR:
+        raise ScenarioError(f"{where} must be in the years {MIN_YEAR} to {MAX_YEAR}, not {value!r}")
+    return when
+
+
+def _parse_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
         when = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -69,10 +79,7 @@ def _datetime(value: Any, where: str) -> datetime:
             return from_epoch(float(text))
         except ValueError:
             pass
-        try:
-            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise ScenarioError(f"{where} must be an ISO date-time or Unix seconds, not {value!r}") from None
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if when.tzinfo is not None:
         when = when.astimezone(timezone.utc).replace(tzinfo=None)
     return when
@@ -111,6 +118,9 @@ MAX_PRICE = Decimal(10) ** 9  # the platform's bound on prices (platform.MAX_PRI
 MAX_CONTRACT = Decimal(10) ** 9
 MIN_TICK_INTERVAL = 0.01  # a finer random walk would keep a real-time clock busy catching up
 MAX_TICK_INTERVAL = 86400.0
+MAX_AMOUNT = Decimal(10) ** 15  # a desk's starting amount
+# Start and tick times: the pre-history reaches about 17 years back, the clock must stay below 9999.
+MIN_YEAR, MAX_YEAR = 1900, 9000
 
 
 def check_instrument(inst: Instrument, where: str) -> None:
@@ -170,10 +180,13 @@ def _desks(entries: Any) -> dict[str, dict[str, Decimal]]:
         currencies = entry.get("currencies")
         if not isinstance(currencies, dict) or not currencies:
             raise ScenarioError(f"desks[{n}].currencies must map currency to amount, not {currencies!r}")
-        desks[str(entry["name"])] = {
-            str(c).upper(): _decimal(a, f"desks[{n}].currencies.{c}").quantize(Decimal("0.01"))
-            for c, a in currencies.items()
-        }
+        amounts = {str(c).upper(): _decimal(a, f"desks[{n}].currencies.{c}") for c, a in currencies.items()}
+        for c, a in amounts.items():
+            if abs(a) > MAX_AMOUNT:
+                raise ScenarioError(
+                    f"desks[{n}].currencies.{c} must be at most {MAX_AMOUNT} either way, not {str(a)!r}"
+                )
+        desks[str(entry["name"])] = {c: a.quantize(Decimal("0.01")) for c, a in amounts.items()}
     return desks
 
 

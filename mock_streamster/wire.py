@@ -346,7 +346,7 @@ class ControlRoutes:
         try:
             body = self._body(environ) if method in ("POST", "PUT") else {}
             result = handler(body, query)
-        except (ValueError, StreamsterError, ScenarioError, TypeError) as exc:
+        except (ValueError, StreamsterError, ScenarioError, TypeError, OverflowError) as exc:
             return _json(start_response, "400 Bad Request", {"error": str(exc)})
         return _json(start_response, "200 OK", {"ok": True} if result is None else result)
 
