@@ -327,3 +327,48 @@ def test_control_routes_bound_their_numbers(mock: StreamsterMock, route: str, bo
     assert error in r.json()["error"], r.json()
     assert mock.snapshot() == before and mock.controller.faults.rules() == []
     assert call(mock, "GetDesks").status == 200
+
+
+# ----------------------------------------------------------------------------- 13. prices exactly on a level
+
+SPREAD, STEP = Decimal("0.00020"), Decimal("0.00001")
+# (what, order fields, the quote side that meets the level, the level, the side a price one step short is on)
+EXACT = [
+    ("LIMIT BUY entry", {"PriceType": "LIMIT", "Price": "1.08000"}, "offer", "1.08000", +1),
+    ("LIMIT SELL entry", {"Side": "SELL", "PriceType": "LIMIT", "Price": "1.09000"}, "bid", "1.09000", -1),
+    ("STOP BUY entry", {"PriceType": "STOP", "Price": "1.09000"}, "offer", "1.09000", -1),
+    ("STOP SELL entry", {"Side": "SELL", "PriceType": "STOP", "Price": "1.08000"}, "bid", "1.08000", +1),
+    ("BUY stop loss", {"ExitStopLoss": "1.08300"}, "bid", "1.08300", +1),
+    ("BUY target", {"ExitTarget": "1.08700"}, "bid", "1.08700", -1),
+    ("SELL stop loss", {"Side": "SELL", "ExitStopLoss": "1.08700"}, "offer", "1.08700", -1),
+    ("SELL target", {"Side": "SELL", "ExitTarget": "1.08300"}, "offer", "1.08300", +1),
+]
+
+
+def _quote_at(mock: StreamsterMock, side: str, price: Decimal) -> None:
+    bid = price if side == "bid" else price - SPREAD
+    mock.set_price("EUR/USD", str(bid), str(bid + SPREAD))
+
+
+@pytest.mark.parametrize(("what", "fields", "side", "level", "short"), EXACT, ids=[e[0] for e in EXACT])
+def test_a_price_exactly_on_a_level_triggers_it(
+    mock: StreamsterMock, what: str, fields: dict[str, str], side: str, level: str, short: int
+) -> None:
+    r = send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10", **fields)
+    assert r.status == 200, r.raw
+    entry = "Price" in fields
+    _quote_at(mock, side, Decimal(level) + short * STEP)  # one step short: nothing happens
+    if entry:
+        assert _orders(mock)[0]["Status"] == "Working" and _positions(mock) == []
+    else:
+        assert [p["Status"] for p in _positions(mock)] == ["Open"]
+    _quote_at(mock, side, Decimal(level))  # exactly on it: it fires, at that price
+    trades = call(mock, "GetTrades").items("Trades", "Trade")
+    assert trades[-1]["Price"] == level, trades
+    if entry:
+        assert _orders(mock)[0]["Status"] == "Filled" and _positions(mock)[0]["OpenPrice"] == level
+    else:
+        position = _positions(mock)[0]
+        assert (position["Status"], position["ClosePrice"]) == ("Closed", level)
+        exit_order = next(o for o in _orders(mock) if o["OrderID"] == trades[-1]["OrderID"])
+        assert (exit_order["PriceType"], exit_order["Price"]) == ("STOP" if "stop" in what else "LIMIT", level)
