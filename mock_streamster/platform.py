@@ -407,7 +407,7 @@ class Platform:
             delta = _Input({"pips": pips}).decimal("pips")
             if delta is None:
                 raise StreamsterError(f"pips must be a number, not {shown(pips)}.")
-            if abs(delta) > MAX_PIPS:
+            if not -MAX_PIPS <= delta <= MAX_PIPS:  # compared, not abs(): abs() of 1e999999999 overflows
                 raise StreamsterError(f"pips {shown(pips, False)} is more than {plain(MAX_PIPS)} pips either way.")
             s = self.series[key]
             move = inst.round(delta * inst.pip)
@@ -944,7 +944,7 @@ def _finite(value: Any, where: str, low: Decimal | None = None, high: Decimal = 
         result = Decimal(str(value))
     except InvalidOperation:
         result = Decimal("NaN")
-    if not result.is_finite() or abs(result) > high or (low is not None and result < low):
+    if not result.is_finite() or not -high <= result <= high or (low is not None and result < low):
         raise ScenarioError(f"snapshot {where} must be a number from {low} to {high}, not {shown(value)}")
     return result
 

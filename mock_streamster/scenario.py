@@ -182,7 +182,7 @@ def _desks(entries: Any) -> dict[str, dict[str, Decimal]]:
             raise ScenarioError(f"desks[{n}].currencies must map currency to amount, not {currencies!r}")
         amounts = {str(c).upper(): _decimal(a, f"desks[{n}].currencies.{c}") for c, a in currencies.items()}
         for c, a in amounts.items():
-            if abs(a) > MAX_AMOUNT:
+            if not -MAX_AMOUNT <= a <= MAX_AMOUNT:
                 raise ScenarioError(
                     f"desks[{n}].currencies.{c} must be at most {MAX_AMOUNT} either way, not {str(a)!r}"
                 )

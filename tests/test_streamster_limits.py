@@ -246,6 +246,7 @@ DAMAGE: list[tuple[str, tuple[Any, ...], Any]] = [
     ("tick_index out of range", ("tick_index",), 99),
     ("a desk amount of 1e30", ("desks", "Virtual Forex", "USD"), "1e30"),
     ("a desk amount NaN", ("desks", "Virtual Forex", "USD"), "NaN"),
+    ("a desk amount of -1e999999999", ("desks", "Virtual Forex", "USD"), "-1e999999999"),
     ("an unknown column", ("columns", "Rates"), ["Bid", "Nope"]),
     ("a window missing", ("columns", "Trades"), KeyError),
     ("a closed chart of no instrument", ("closed_charts",), [["nope", "Daily"]]),
@@ -300,6 +301,7 @@ CONTROL_NUMBERS = [
     ("price", {"instrument": "EUR/USD", "bid": "999999999.99990"}, "plus the spread is above 1000000000"),
     ("price", {"instrument": "EUR/USD", "pips": 1e308}, "pips 1e+308 is more than 1000000000"),
     ("price", {"instrument": "EUR/USD", "pips": "-Infinity"}, "pips '-Infinity' is not a finite"),
+    ("price", {"instrument": "EUR/USD", "pips": "-1e999999999"}, "pips -1e999999999 is more than 1000000000"),
     ("advance", {"seconds": 1e308}, "seconds must be a number from 0 to 31622400"),
     ("advance", {"seconds": float("inf")}, "seconds must be a number from 0"),
     ("advance", {"seconds": float("nan")}, "seconds must be a number from 0"),
@@ -312,6 +314,7 @@ CONTROL_NUMBERS = [
     ("scenario", {"scenario": {"start": "9999-12-31T00:00:00"}}, "start must be in the years 1900 to 9000"),
     ("scenario", {"scenario": {"tick_interval": 1e-9}}, "tick_interval must be from 0.01"),
     ("scenario", {"scenario": {"desks": [{"name": "D", "currencies": {"USD": 1e30}}]}}, "at most 1000000000000000"),
+    ("scenario", {"scenario": {"desks": [{"name": "D", "currencies": {"USD": "-1e999999999"}}]}}, "at most 1000"),
     ("scenario", {"scenario": {"instruments": [{"name": "EUR/USD", "price": "1e30"}]}}, "price must be > 0 and at"),
     ("scenario", {"scenario": {"instruments": [{"name": "EUR/USD", "digits": 100}]}}, "digits must be a whole"),
 ]
