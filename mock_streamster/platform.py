@@ -13,6 +13,7 @@ import random
 import string
 import threading
 from copy import deepcopy
+from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
@@ -44,7 +45,7 @@ from .model import (
     Quote,
     Trade,
 )  # fmt: skip
-from .scenario import MAX_TICK_INTERVAL, MIN_TICK_INTERVAL, Scenario, Tick, check_instrument, load_scenario
+from .scenario import MAX_TICK_INTERVAL, MIN_TICK_INTERVAL, MIN_YEAR, Scenario, Tick, check_instrument, load_scenario
 
 log = logging.getLogger(__name__)
 
@@ -928,6 +929,7 @@ _RECORD_ENUMS: dict[str, tuple[str, ...]] = {
     "quantity_type": QUANTITY_TYPES,
 }  # fmt: skip
 _MONEY_FIELDS = ("points", "profit", "interest")
+_OPTIONAL = ("text", "position_id")
 _STATUSES = {
     Order: (WORKING, FILLED, CANCELLED, EXPIRED, REJECTED), Position: (OPEN, CLOSED), Trade: (EXECUTED,),
 }  # fmt: skip
@@ -953,6 +955,13 @@ def _record(cls: Any, data: Any, where: str, instruments: dict[str, Instrument],
     if not isinstance(data, dict):
         raise ScenarioError(f"snapshot {where} must be a mapping, not {shown(data)}")
     record = cls.from_dict(data)
+    for f in dataclass_fields(cls):
+        value = getattr(record, f.name)
+        if f.name in cls._datetimes:
+            if value is not None and value.tzinfo is not None:
+                raise ScenarioError(f"snapshot {where}.{f.name} must be a UTC date-time without offset")
+        elif f.name not in cls._decimals and not isinstance(value, str) and not (value is None and f.name in _OPTIONAL):
+            raise ScenarioError(f"snapshot {where}.{f.name} must be text, not {shown(value)}")
     for name in cls._decimals:
         value = getattr(record, name)
         if value is not None:
@@ -996,6 +1005,8 @@ def _read_snapshot(data: Any) -> dict[str, Any]:
         if not isinstance(walk, bool):
             raise ScenarioError(f"snapshot walk must be true or false, not {shown(walk)}")
         next_tick, synced = _number(data["next_tick"], "next_tick"), _number(data["synced"], "synced")
+        if not to_epoch(datetime(MIN_YEAR, 1, 1)) <= synced <= to_epoch(now) + 1:
+            raise ScenarioError(f"snapshot synced {synced!r} must be a time up to now ({data['now']})")
         if walk and (to_epoch(now) - next_tick) / tick_interval > MAX_WALK_TICKS:
             raise ScenarioError(
                 f"snapshot next_tick {next_tick!r} is more than {MAX_WALK_TICKS} random-walk ticks before now"
@@ -1020,6 +1031,9 @@ def _read_snapshot(data: Any) -> dict[str, Any]:
             ps.bid = _finite(s["bid"], f"{where}.bid", Decimal(0), MAX_PRICE)
             ps.offer = _finite(s["offer"], f"{where}.offer", ps.bid, MAX_PRICE)
             ps.updated = _number(s["updated"], f"{where}.updated")
+            # Prices are recorded in time order, never after the time the market was brought up to.
+            if ps.times != sorted(ps.times) or max(ps.times[-1:] + [ps.updated]) > synced:
+                raise ScenarioError(f"snapshot {where}.times must be in order and not after synced")
             series[key] = ps
         walk_rng = {k: _rng_from(v) for k, v in data["walk_rng"].items()}
         desks = {
@@ -1034,6 +1048,8 @@ def _read_snapshot(data: Any) -> dict[str, Any]:
             ticks.append(
                 Tick(datetime.fromisoformat(t), str(name), bid, _finite(o, f"ticks[{n}].offer", bid, MAX_PRICE))
             )
+        if [t.time for t in ticks] != sorted(t.time for t in ticks):
+            raise ScenarioError("snapshot ticks must be in time order")
         tick_index = data["tick_index"]
         if isinstance(tick_index, bool) or not isinstance(tick_index, int) or not 0 <= tick_index <= len(ticks):
             raise ScenarioError(
