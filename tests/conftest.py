@@ -193,6 +193,7 @@ def _servers_left_running() -> list[str]:
 @pytest.hookimpl(trylast=True)  # after pytest's own teardown of the session-scoped fixtures
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     writer = session.config.get_terminal_writer()
+    writer.line()  # end pytest's progress line
     writer.line(_seed_line(session.config))
     leaks = _leaks()
     if leaks:
