@@ -5,7 +5,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 MATRIX ?= 3.10 3.11 3.12 3.13
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-matrix test-thorough mutation-check bench lint clean
+.PHONY: install run test test-matrix test-thorough mutation-check conformance-example bench lint clean screenshots examples example-php example-python example-monitor
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +47,45 @@ test-thorough: install
 mutation-check: install
 	$(VENV)/bin/python -m pytest -p no:logging -v tests/test_mutations.py
 
-# Figures, not pass/fail: throughput and latency of both emulators, memory over time (bench/).
+# Your own client through the conformance state machines, with the pytest plugin's fixtures (README).
+conformance-example: install
+	$(VENV)/bin/python -m pytest -p no:logging -v tests/examples/test_conformance.py
+
+# Figures, not pass/fail: throughput and latency of both emulators, memory over time, the cost of --state (bench/).
 bench: install
 	$(VENV)/bin/python -m bench.throughput
 	$(VENV)/bin/python -m bench.memory
+	$(VENV)/bin/python -m bench.persist
+	$(VENV)/bin/python -m bench.replay
+	$(VENV)/bin/python -m bench.plugin
+
+# The example bots (examples/), each against an emulator served at EXAMPLE_SPEED x on the virtual clock.
+EXAMPLE_SPEED ?= 60
+EXAMPLE_MINUTES ?= 240
+WAIT_READY = for i in $$(seq 100); do $(VENV)/bin/python -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1])" $(1) 2>/dev/null && break; sleep 0.1; done
+STREAMSTER_DAY = $(VENV)/bin/mock-streamster serve --port 8018 --clock virtual --speed $(EXAMPLE_SPEED) --scenario fixtures/streamster/day.yaml
+
+examples: example-php example-python example-monitor
+
+example-php: install
+	@$(STREAMSTER_DAY) >/dev/null & pid=$$!; trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
+	$(call WAIT_READY,http://127.0.0.1:8018/_mock/state); \
+	php examples/php/ma_cross.php http://127.0.0.1:8018/service.wsdl $(EXAMPLE_MINUTES) 1
+
+example-python: install
+	@$(STREAMSTER_DAY) >/dev/null & pid=$$!; trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
+	$(call WAIT_READY,http://127.0.0.1:8018/_mock/state); \
+	$(VENV)/bin/python -m examples.ma_bot --wsdl http://127.0.0.1:8018/service.wsdl --minutes $(EXAMPLE_MINUTES) --poll 1
+
+example-monitor: install
+	@$(VENV)/bin/mock-instaforex serve --port 8080 --clock virtual --speed $(EXAMPLE_SPEED) >/dev/null & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
+	$(call WAIT_READY,http://127.0.0.1:8080/_mock/state); \
+	$(VENV)/bin/python -m examples.account_monitor --url http://127.0.0.1:8080/ --polls 10 --interval 1
+
+# The README's dashboard screenshots (docs/*.png), taken by the browser tests in headless chromium.
+screenshots: install
+	DASHBOARD_SCREENSHOTS=1 $(VENV)/bin/python -m pytest -q tests/test_dashboard.py -k screenshot
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -39,12 +39,12 @@ class Served:
 
 
 @contextmanager
-def serve(command: str, url_pattern: str) -> Iterator[Served]:
-    """Start `<command> serve --clock virtual --port 0` in its own process (so the load generator
-    does not share its interpreter lock), wait for the URL it prints, and stop it after."""
+def serve(command: str, url_pattern: str, args: tuple[str, ...] = ("serve", "--clock", "virtual")) -> Iterator[Served]:
+    """Start `<command> serve --clock virtual --port 0` (or other `args`) in its own process (so the load
+    generator does not share its interpreter lock), wait for the URL it prints, and stop it after."""
     exe = Path(sys.executable).parent / command
     proc = subprocess.Popen(
-        [str(exe), "serve", "--clock", "virtual", "--port", "0"],
+        [str(exe), *args, "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:

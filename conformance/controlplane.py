@@ -16,7 +16,8 @@ class ControlPlane:
         self.timeout = timeout
 
     def __call__(self, route: str, body: Any = None, method: str = "POST") -> Any:
-        r = self.http.request(method, self.base + route, json=body, timeout=self.timeout)
+        headers = {"Content-Type": "application/json"}  # the control plane takes JSON writes only, even empty ones
+        r = self.http.request(method, self.base + route, json=body, headers=headers, timeout=self.timeout)
         if r.status_code != 200:
             raise AssertionError(f"control route {method} {route} answered {r.status_code}: {r.text[:300]}")
         return r.json()

@@ -153,8 +153,8 @@ class InstaForexMachine(RuleBasedStateMachine):
 
     @initialize(data=account_stores(max_accounts=4, max_partners=2))
     def load_store(self, data: dict[str, Any]) -> None:
+        self.control("reset")  # back to the emulator's constructor; then the generated store
         self.control("accounts", {"data": data})
-        self.control("reset")
         now = datetime.fromisoformat(self.control("state", method="GET")["now"])
         self.model = Model(data, now, now)
 

@@ -318,8 +318,8 @@ class StreamsterMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.control = ControlPlane(self.base_url)
+        self.control("reset")  # back to the emulator's constructor; then the machine's own scenario
         self.control("scenario", {"scenario": SCENARIO})
-        self.control("reset")
         self.model = Model(now=datetime.fromisoformat(self.control("state", method="GET")["now"]))
         self.api = self.make_adapter()
         self.seen: dict[str, set[str]] = {"order": set(), "position": set(), "trade": set()}

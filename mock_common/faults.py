@@ -35,6 +35,7 @@ class FaultPlan:
     def __init__(self, seed: int = 0, targets: tuple[str, ...] | None = None) -> None:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
+        self._seed = seed
         self._rng = random.Random(f"faults:{seed}")
         self._targets = {t.lower(): t for t in targets} if targets else None
 
@@ -102,6 +103,12 @@ class FaultPlan:
             return list(self._rules)
 
     def clear(self) -> None:
-        """Drop every queued rule."""
+        """Drop every queued rule (the random draws go on where they were)."""
         with self._lock:
             self._rules.clear()
+
+    def reset(self) -> None:
+        """Back to the constructor: no rule, and the random draws start again from the seed."""
+        with self._lock:
+            self._rules.clear()
+            self._rng = random.Random(f"faults:{self._seed}")

@@ -118,6 +118,8 @@ def _token(kind: str) -> Response:
         body = json.loads(raw) if raw.strip() else None
     except (ValueError, UnicodeDecodeError):
         raise BadRequestError("The request body is not valid JSON.") from None
+    except RecursionError:
+        raise BadRequestError("The request body is nested too deeply to be read as JSON.") from None
     if body is None:
         raise BadRequestError('The request body is empty: send {"Login": ..., "Password": ...}.')
     return json_response(_svc().request_token(kind, body, g.ip))
@@ -142,7 +144,7 @@ def request_mobile_token() -> Response:
 
 
 def _who(kind: str, login: str) -> Any:
-    number = parse_login(login, "login")
+    number = parse_login(login, "login", padded=False)
     return _svc().authorize(kind, request.headers.get("passkey"), number, g.ip)
 
 
@@ -200,7 +202,7 @@ def account_summary(login: str) -> Response:
 def check_referral(partner_login: str, client_login: str) -> Response:
     """Whether a client is the partner's referral."""
     who = _who("partner", partner_login)
-    return json_response(_svc().check_referral(who, parse_login(client_login, "client")))
+    return json_response(_svc().check_referral(who, parse_login(client_login, "client", padded=False)))
 
 
 @partner.get("/getcommissionrecords/<login>")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .formats import DATE_DESCRIPTION, DATE_PATTERN, LOGIN_TEXT_PATTERN, MAX_LOGIN, TRADING_SYSTEM_PATTERN
+
 DATETIME = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$", "example": "2024-03-05T14:22:10"}
 NUMBER = {"type": "number"}
 INT = {"type": "integer"}
@@ -29,11 +31,18 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "Login": {
                 "oneOf": [
-                    {"type": "integer", "minimum": 1, "maximum": 2147483647},
-                    {"type": "string", "pattern": r"^\s*[0-9]{1,10}\s*$"},
+                    {"type": "integer", "minimum": 1, "maximum": MAX_LOGIN},
+                    {
+                        "type": "string",
+                        "pattern": LOGIN_TEXT_PATTERN,
+                        "description": "ASCII digits, no sign or leading zero; blanks around them are ignored",
+                    },
                 ]
+            },  # fmt: skip
+            "Password": {
+                "oneOf": [{"type": "string"}, {"type": "integer"}],
+                "description": "The API password (a JSON number is read as its digits)",
             },
-            "Password": {"type": "string"},
         },
         "required": ["Login", "Password"],
         "description": "Keys are matched case-insensitively.",
@@ -102,12 +111,13 @@ def _array(name: str, min_items: int = 0) -> dict[str, Any]:
     return schema
 
 
-LOGIN = {"type": "integer", "minimum": 1, "maximum": 2147483647}
+LOGIN = {"type": "integer", "minimum": 1, "maximum": MAX_LOGIN, "example": 20000001}
+WHEN = {"type": "string", "pattern": DATE_PATTERN}
 RANGE = [
-    {"name": "from", "in": "query", "required": False, "schema": STR,
-     "description": "Unix seconds, YYYY-MM-DD or ISO-8601; default: 30 days before `to`"},
-    {"name": "to", "in": "query", "required": False, "schema": STR,
-     "description": "inclusive; Unix seconds, YYYY-MM-DD or ISO-8601; default: now"},
+    {"name": "from", "in": "query", "required": False, "schema": WHEN,
+     "description": f"{DATE_DESCRIPTION}: 30 days before `to`"},
+    {"name": "to", "in": "query", "required": False, "schema": WHEN,
+     "description": f"inclusive (a whole day for YYYY-MM-DD). {DATE_DESCRIPTION}: now"},
 ]  # fmt: skip
 
 # (Flask endpoint, route name, path, token kind, extra parameters, 200 schema, evidenced)
@@ -125,7 +135,8 @@ DATA_ROUTES: list[tuple[str, str, str, str, list[dict[str, Any]], dict[str, Any]
     ("partner.commission_records", "GetCommissionRecords", "/partner/GetCommissionRecords/{login}", "partner", RANGE, _array("Commission"), True),
     ("partner.click_statistics", "GetClickStatistics", "/partner/GetClickStatistics/{login}", "partner", [], _array("ClickStatistics", 3), True),
     ("mobile.analytic_signals", "GetAnalyticSignals", "/clientmobile/GetAnalyticSignals/{login}", "mobile", [
-        {"name": "tradingsystem", "in": "query", "required": False, "schema": STR, "description": "a whole number, e.g. 3"},
+        {"name": "tradingsystem", "in": "query", "required": False, "schema": {"type": "string", "pattern": TRADING_SYSTEM_PATTERN},
+         "description": "a whole number of ASCII digits, e.g. 3; empty means every system"},
         {"name": "pairs", "in": "query", "required": False, "schema": STR, "description": "comma-separated symbols, e.g. EURUSD,GBPUSD"},
         *RANGE,
     ], _array("Signal"), True),

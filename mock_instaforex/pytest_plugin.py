@@ -1,23 +1,149 @@
-"""pytest fixtures for the InstaForex emulator (registered through the pytest11 entry point)."""
+"""pytest fixtures, marker and options for the InstaForex emulator (registered through pytest11).
+
+- `instaforex_server` (session): one emulator per test session (per xdist worker), on a free port.
+- `instaforex_mock`: that emulator, reset to its constructor's state for each test, or set up as
+  the test's `@pytest.mark.instaforex(accounts=..., token_ttl=..., clock=..., seed=...)` says.
+- `instaforex_client`: the reference client (`client.InstaForexClient`) bound to it, logged in
+  as the demo account 20000001 (password `demo-pass`, client methods).
+- `instaforex_responses`: the real base URLs (`https://client-api.instaforex.com/`,
+  `https://client-api.contentdatapro.com/`) routed in process through `responses`, no port.
+- `instaforex_options` (session): the constructor's arguments; override it in a conftest.py.
+"""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from mock_common.pytest_plugin import (
+    InProcessRoute,
+    add_report_section,
+    add_setting,
+    arguments_text,
+    describe,
+    marker_arguments,
+    resolve_path,
+    setting,
+)
+
 from .server import InstaForexMock
+from .tokens import DEFAULT_TTL
+
+URLS = ("https://client-api.instaforex.com/", "https://client-api.contentdatapro.com/")
+MARKER_ARGUMENTS = ("seed", "accounts", "clock", "token_ttl", "token_seed", "generate")
+DEMO_LOGIN, DEMO_PASSWORD = 20000001, "demo-pass"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_setting(parser, "instaforex-seed", "seed of the InstaForex emulator (default 0)", int, metavar="N")
+    add_setting(parser, "instaforex-accounts", "accounts file of the InstaForex emulator (default: the demo)",
+                metavar="PATH")  # fmt: skip
+    add_setting(parser, "instaforex-clock", "virtual (default) or real clock for the InstaForex emulator",
+                choices=("virtual", "real"))  # fmt: skip
+    add_setting(parser, "instaforex-token-ttl", f"token lifetime in seconds (default {DEFAULT_TTL:.0f})", float,
+                metavar="SECONDS")  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "instaforex(accounts=None, token_ttl=5400, clock='virtual', seed=0, token_seed=None, generate=None): this "
+        "test's InstaForex emulator is built with these arguments (the next test gets the defaults again)",
+    )
 
 
 @pytest.fixture(scope="session")
-def instaforex_server() -> Iterator[InstaForexMock]:
-    """One emulator with the demo accounts for the whole session; reset it between tests."""
-    with InstaForexMock() as mock:
+def instaforex_options(pytestconfig: pytest.Config) -> dict[str, Any]:
+    """The arguments of the session's emulator: seed, accounts, clock, token_ttl (options and ini
+    keys `instaforex_seed`, `instaforex_accounts`, `instaforex_clock`, `instaforex_token_ttl`).
+    Override it in a conftest.py."""
+
+    def clock(text: str) -> str:
+        if text not in ("virtual", "real"):
+            raise ValueError(text)
+        return text
+
+    return {
+        "seed": setting(pytestconfig, "instaforex_seed", int, 0),
+        "accounts": setting(pytestconfig, "instaforex_accounts", str, None, path=True),
+        "clock": setting(pytestconfig, "instaforex_clock", clock, "virtual"),
+        "token_ttl": setting(pytestconfig, "instaforex_token_ttl", float, DEFAULT_TTL),
+    }
+
+
+def _arguments(options: dict[str, Any]) -> dict[str, Any]:
+    """Every argument `configure` takes, the options' over the constructor's defaults."""
+    return {
+        "seed": 0, "accounts": None, "clock": "virtual", "token_ttl": DEFAULT_TTL, "token_seed": None,
+        "generate": None, **options,
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def instaforex_server(instaforex_options: dict[str, Any]) -> Iterator[InstaForexMock]:
+    """One emulator for the whole session (each xdist worker has its own, on a free port)."""
+    with InstaForexMock(**instaforex_options) as mock:
         yield mock
 
 
 @pytest.fixture
-def instaforex_mock(instaforex_server: InstaForexMock) -> InstaForexMock:
-    """The session's emulator, reset to its start for this test."""
-    instaforex_server.reset()
+def instaforex_mock(
+    request: pytest.FixtureRequest, instaforex_server: InstaForexMock, instaforex_options: dict[str, Any]
+) -> InstaForexMock:
+    """The session's emulator as a new one would be: reset, or rebuilt as the test's marker says."""
+    marked = marker_arguments(request.node, "instaforex", MARKER_ARGUMENTS)
+    if "accounts" in marked:
+        marked["accounts"] = resolve_path(request.node, marked["accounts"])
+    wanted = _arguments({**instaforex_options, **marked})
+    if wanted != _arguments(instaforex_server.arguments):
+        instaforex_server.configure(**wanted)
+    else:
+        instaforex_server.reset()
     return instaforex_server
+
+
+@pytest.fixture
+def instaforex_client(instaforex_mock: InstaForexMock) -> Iterator[Any]:
+    """The reference client bound to `instaforex_mock`, for the demo login 20000001 (client methods);
+    it requests its token on its first call."""
+    from client import InstaForexClient
+
+    api = InstaForexClient(instaforex_mock.url, login=DEMO_LOGIN, password=DEMO_PASSWORD, kind="client")
+    yield api
+    api.session.close()
+
+
+_APPS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def in_process_app(mock: InstaForexMock) -> Any:
+    """The emulator's WSGI app as its server runs it (paths matched case-insensitively)."""
+    from .app import case_insensitive
+
+    entry = _APPS.get(mock)
+    if entry is None or entry[0] is not mock.app:
+        entry = _APPS[mock] = (mock.app, case_insensitive(mock.app))
+    return entry[1]
+
+
+@pytest.fixture
+def instaforex_responses(instaforex_mock: InstaForexMock, broker_responses: Any) -> InProcessRoute:
+    """The real base URLs served in process by `instaforex_mock` through `responses`."""
+    return InProcessRoute(instaforex_mock, in_process_app(instaforex_mock), URLS, broker_responses)
+
+
+def _section(mock: Any, lines: int) -> str:
+    mock = getattr(mock, "mock", mock)
+    return describe(
+        f"InstaForexMock({arguments_text(mock.arguments)})", mock.arguments.get("seed", 0),
+        mock.service.now().isoformat(), mock.service.clock.mode, mock.journal, lines,
+    )  # fmt: skip
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    add_report_section(item, outcome.get_result(), ("instaforex_mock", "instaforex_server"), "instaforex", _section)

@@ -17,6 +17,7 @@ from typing import Any
 from mock_common.clock import Clock
 
 from .errors import AccessDeniedError, BadRequestError
+from .formats import MAX_LOGIN, is_date_text, is_login_text, is_trading_system_text
 from .store import Account, Partner, Store, Trade
 from .tokens import TokenStore
 
@@ -31,41 +32,53 @@ def fmt_time(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def parse_login(value: Any, field: str = "Login") -> int:
-    """A login from JSON (number or numeric string) or a path segment."""
-    if isinstance(value, bool) or value is None:
-        raise BadRequestError(f"The field '{field}' must be a numeric login, not {value!r}.")
-    if isinstance(value, int):
-        login = value
-    elif isinstance(value, float) and value.is_integer():
-        login = int(value)
-    else:
-        text = str(value).strip()
-        if not text.isdigit():
-            raise BadRequestError(f"The field '{field}' must be a numeric login, not {value!r}.")
-        login = int(text)
-    if not 0 < login < 2**31:
-        raise BadRequestError(f"The field '{field}' must be a login between 1 and 2147483647, not {value!r}.")
-    return login
+def _clip(text: str) -> str:
+    """`text` quoted for an error message, cut when long (a refused value is not echoed whole)."""
+    return repr(text) if len(text) <= 40 else f"{text[:40]!r}... ({len(text)} characters)"
+
+
+def parse_login(value: Any, field: str = "Login", padded: bool = True) -> int:
+    """A login from JSON (an integer, or a string of ASCII digits) or from a path segment (`padded=False`).
+
+    Only canonical ASCII decimal within 1..2147483647 is a login: superscript, Arabic-Indic or
+    fullwidth digits, signs, leading zeros, fractions and oversized numbers are refused.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 < value <= MAX_LOGIN:
+            return value
+        shown = repr(value) if value.bit_length() <= 64 else f"a number of {value.bit_length()} bits"
+        raise BadRequestError(f"The field '{field}' must be a login between 1 and {MAX_LOGIN}, not {shown}.")
+    if isinstance(value, str) and is_login_text(value, padded):
+        return int(value.strip(" \t\r\n"))
+    shown = _clip(value) if isinstance(value, str) else repr(value)
+    raise BadRequestError(
+        f"The field '{field}' must be a numeric login, not {shown}: ASCII digits for 1 to {MAX_LOGIN}."
+    )
 
 
 def parse_date(value: str, field: str, end: bool) -> datetime:
-    """Unix seconds, YYYY-MM-DD (a whole day; `to` is inclusive) or ISO-8601."""
-    text = value.strip()
-    try:
-        if text.lstrip("-").isdigit():
-            return datetime.fromtimestamp(int(text), timezone.utc).replace(tzinfo=None)
-        if len(text) == 10:
-            day = datetime.strptime(text, "%Y-%m-%d")
-            return day + timedelta(days=1, seconds=-1) if end else day
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, OverflowError, OSError):
+    """Unix seconds, YYYY-MM-DD (a whole day; `to` is inclusive) or ISO-8601 date and time (formats.py)."""
+    if not is_date_text(value):
         raise BadRequestError(
-            f"The value '{value}' of '{field}' is not a date: use Unix seconds, YYYY-MM-DD or ISO-8601."
-        ) from None
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
-    return when
+            f"The value {_clip(value)} of '{field}' is not a date in range: use Unix seconds, YYYY-MM-DD or "
+            "YYYY-MM-DDThh:mm:ss[Z|±hh:mm], years 1970 to 9999."
+        )
+    if value.isdigit():
+        return datetime(1970, 1, 1) + timedelta(seconds=int(value))
+    day = datetime(int(value[0:4]), int(value[5:7]), int(value[8:10]))
+    if len(value) == 10:
+        return day + timedelta(days=1, seconds=-1) if end else day
+    clock, offset = value[11:], timedelta(0)
+    if clock.endswith("Z"):
+        clock = clock[:-1]
+    elif len(clock) > 6 and clock[-6] in "+-":
+        sign = 1 if clock[-6] == "+" else -1
+        offset = sign * timedelta(hours=int(clock[-5:-3]), minutes=int(clock[-2:]))
+        clock = clock[:-6]
+    hms, _, fraction = clock.partition(".")
+    parts = [int(p) for p in hms.split(":")] + [0]
+    micro = int(fraction.ljust(6, "0")) if fraction else 0
+    return day.replace(hour=parts[0], minute=parts[1], second=parts[2], microsecond=micro) - offset
 
 
 class Service:
@@ -281,10 +294,9 @@ class Service:
         """GetAnalyticSignals filtered by trading system, pairs and time range, by ActualTime."""
         trading_system = None
         if system not in (None, ""):
-            try:
-                trading_system = int(str(system).strip())
-            except ValueError:
-                raise BadRequestError(f"The value '{system}' of 'tradingsystem' is not a whole number.") from None
+            if not is_trading_system_text(str(system)):
+                raise BadRequestError(f"The value {_clip(str(system))} of 'tradingsystem' is not a whole number.")
+            trading_system = int(str(system))
         wanted = {p.strip().upper().replace("/", "") for p in (pairs or "").split(",") if p.strip()}
         with self.store.lock:
             frm, to = self.date_range(start, end)

@@ -21,6 +21,7 @@ from .errors import StoreError
 from .ipmask import IpMask, parse_mask
 
 LEVELS = ("open", "password", "ip")
+LOGIN_HISTORY_LIMIT = 1000  # entries kept per login, the newest; older ones are forgotten
 CENT = Decimal("0.01")
 _RELATIVE = re.compile(r"^now\s*(?:([+-])\s*((?:\d+(?:\.\d+)?[dhms]\s*)+))?$", re.IGNORECASE)
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -383,9 +384,10 @@ def parse_partner(data: Any, where: str, now: datetime) -> Partner:
         partner.clicks.append(
             ClickStat(str(k.get("period") or "Today"), _int(k.get("clicks", 0), f"{w}.clicks"), accounts)
         )
-    partner.login_history = [
-        _event(e, f"{where}.login_history[{i}]", now) for i, e in enumerate(data.get("login_history") or [])
-    ]
+    partner.login_history = sorted(
+        (_event(e, f"{where}.login_history[{i}]", now) for i, e in enumerate(data.get("login_history") or [])),
+        key=lambda e: e.time,
+    )[-LOGIN_HISTORY_LIMIT:]
     _check_partner(partner, where)
     partner.commissions.sort(key=lambda c: (c.date, c.ticket))
     return partner
@@ -427,6 +429,7 @@ def _sort(account: Account) -> None:
     account.open_trades.sort(key=lambda t: (t.open_time, t.ticket))
     account.closed_trades.sort(key=lambda t: (t.close_time, t.ticket))
     account.login_history.sort(key=lambda e: e.time)
+    del account.login_history[:-LOGIN_HISTORY_LIMIT]
     account.bonuses.sort(key=lambda b: b.date)
 
 
@@ -495,12 +498,16 @@ class Store:
         return self.accounts.get(login) or self.partners.get(login)
 
     def record_login(self, login: int, ip: str, source: str, when: datetime) -> None:
-        """Add a login-history entry (every token request, accepted or refused)."""
+        """Add a login-history entry (every token request, accepted or refused); the newest
+        LOGIN_HISTORY_LIMIT entries of a login are kept, so a long run keeps flat memory."""
         with self.lock:
             who = self.principal(login)
             if who is not None:
-                who.login_history.append(LoginEvent(when, ip, source))
-                who.login_history.sort(key=lambda e: e.time)
+                history = who.login_history
+                history.append(LoginEvent(when, ip, source))
+                if len(history) > 1 and history[-2].time > when:  # the clock was set back
+                    history.sort(key=lambda e: e.time)
+                del history[:-LOGIN_HISTORY_LIMIT]
 
     # -------------------------------------------------------------- changes (control plane)
 

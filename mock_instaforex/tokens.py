@@ -7,11 +7,13 @@ import hmac
 import random
 import secrets
 import threading
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 KINDS = ("client", "partner", "mobile")
 DEFAULT_TTL = 5400.0
+MAX_LIVE_PER_LOGIN = 100  # issuing more drops the login's oldest token: memory stays flat on a frozen clock
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,28 @@ class TokenStore:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._tokens: dict[bytes, Token] = {}
+        self._by_login: dict[int, deque[bytes]] = {}  # keys in issue order, oldest first
+        self._purged = datetime.min
+        self._seed = seed
         self._rng = random.Random(f"tokens:{seed}") if seed is not None else None
+
+    def reset(self) -> None:
+        """Back to the constructor: no token, and a seeded store draws its values from the start again."""
+        with self._lock:
+            self._tokens.clear()
+            self._by_login.clear()
+            self._purged = datetime.min
+            self._rng = random.Random(f"tokens:{self._seed}") if self._seed is not None else None
+
+    def replace(self, tokens: dict[bytes, Token], rng: random.Random | None) -> None:
+        """Hold exactly these tokens and draw from `rng` (a restored state file)."""
+        with self._lock:
+            self._tokens = dict(tokens)
+            self._rng = rng
+            self._by_login = {}
+            for key, token in sorted(tokens.items(), key=lambda kv: kv[1].issued):
+                self._by_login.setdefault(token.login, deque()).append(key)
+            self._purged = datetime.min
 
     def issue(self, login: int, kind: str, now: datetime) -> Token:
         """A new token; older tokens of the login stay valid until they expire."""
@@ -52,6 +75,10 @@ class TokenStore:
                     break
             token = Token(value, login, kind, now, now + timedelta(seconds=self.ttl))
             self._tokens[_key(value)] = token
+            keys = self._by_login.setdefault(login, deque())
+            keys.append(_key(value))
+            while len(keys) > MAX_LIVE_PER_LOGIN:
+                self._tokens.pop(keys.popleft(), None)
             return token
 
     def find(self, value: str, now: datetime) -> Token | None:
@@ -68,16 +95,21 @@ class TokenStore:
             doomed = [k for k, t in self._tokens.items() if login is None or t.login == login]
             for k in doomed:
                 del self._tokens[k]
+            if login is None:
+                self._by_login.clear()
+            else:
+                self._by_login.pop(login, None)
             return len(doomed)
 
     def expire(self, login: int | None = None, now: datetime | None = None) -> int:
-        """Make tokens expired now (kept, but refused); how many."""
+        """Make tokens expired now (refused, and dropped at the next issue); how many."""
         when = now or datetime.min
         with self._lock:
             hits = [k for k, t in self._tokens.items() if login is None or t.login == login]
             for k in hits:
                 t = self._tokens[k]
                 self._tokens[k] = Token(t.value, t.login, t.kind, t.issued, min(t.expires, when))
+            self._purged = datetime.min  # the next issue drops them
             return len(hits)
 
     def live(self, login: int, now: datetime) -> list[Token]:
@@ -85,8 +117,22 @@ class TokenStore:
         with self._lock:
             return [t for t in self._tokens.values() if t.login == login and now < t.expires]
 
+    def __len__(self) -> int:
+        """How many tokens are kept (live, or expired and not yet dropped)."""
+        with self._lock:
+            return len(self._tokens)
+
     def _purge(self, now: datetime) -> None:
-        # Tokens long expired are forgotten, so memory stays flat on a long-running emulator.
-        horizon = now - timedelta(seconds=self.ttl)
-        for k in [k for k, t in self._tokens.items() if t.expires < horizon]:
+        # Expired tokens are dropped, so memory stays flat on a long-running emulator. The scan runs
+        # once per clock instant (and when a token was expired by hand), not on every issue.
+        expired = [k for k, t in self._tokens.items() if t.expires <= now] if now != self._purged else []
+        self._purged = now
+        for k in expired:
             del self._tokens[k]
+        if expired:
+            for login in list(self._by_login):
+                keys = deque(k for k in self._by_login[login] if k in self._tokens)
+                if keys:
+                    self._by_login[login] = keys
+                else:
+                    del self._by_login[login]

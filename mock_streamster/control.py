@@ -6,11 +6,14 @@ exposes the same under /_mock/ as JSON.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from mock_common.clock import ClockMode
 from mock_common.faults import FaultPlan, FaultRule
 from mock_common.journal import Journal
 
@@ -19,8 +22,21 @@ from .scenario import Scenario
 from .soap import OPERATIONS
 
 log = logging.getLogger(__name__)
-
 MAX_DELAY = 600.0  # seconds an injected delay may hold a request: enough for any client timeout
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _changes(method: F) -> F:
+    """A state-changing operation: the state is saved (`on_change`) before it returns."""
+
+    @functools.wraps(method)
+    def wrapper(self: Controller, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.on_change()
+
+    return wrapper  # type: ignore[return-value]
 
 
 class Controller:
@@ -30,37 +46,57 @@ class Controller:
         self.platform = platform
         self.journal = journal
         self.faults = faults
+        self.on_change: Callable[[], None] = lambda: None  # the state file's commit, with --state
 
+    @_changes
     def reset(self) -> None:
-        """Back to the scenario's start; queued faults and the journal are cleared too."""
+        """Back to what the constructor built (its seed, scenario and clock); queued faults and the
+        journal are cleared and the fault draws start again from the seed."""
         self.platform.reset()
-        self.faults.clear()
-        self.journal.clear()
+        self.faults.reset()
+        self.journal.reset()
 
+    def configure(
+        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+    ) -> None:
+        """Become what a new emulator with these arguments would be (fault draws and journal too);
+        reset() goes back to that from now on."""
+        self.platform.configure(seed, clock, scenario)
+        self.faults = FaultPlan(self.platform.seed, OPERATIONS)
+        self.journal.reset()
+
+    @_changes
     def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:
         """Set an instrument's bid (and offer; default bid + spread) now."""
         self.platform.set_price(instrument, bid, offer)
 
+    @_changes
     def move_price(self, instrument: str, pips: Any) -> None:
         """Move an instrument's price by `pips`."""
         self.platform.move_price(instrument, pips)
 
+    @_changes
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward, playing every tick on the way."""
         return self.platform.advance(seconds)
 
+    @_changes
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
-        """Load a scenario (a file path or its parsed content) and reset to its start."""
+        """Play a scenario (a file path or its parsed content) from its start; reset() goes back to
+        the constructor's."""
         self.platform.load_scenario(scenario)
 
+    @_changes
     def set_columns(self, window: str, names: list[str]) -> list[str]:
         """Show exactly `names` in `window`."""
         return self.platform.set_columns(window, names)
 
+    @_changes
     def close_chart(self, instrument: str, period: str) -> None:
         """Close a chart, so GetBars on it faults."""
         self.platform.close_chart(instrument, period)
 
+    @_changes
     def open_chart(self, instrument: str, period: str) -> None:
         """Open a chart again."""
         self.platform.open_chart(instrument, period)
@@ -100,6 +136,7 @@ class Controller:
         """The platform state as JSON-ready data."""
         return self.platform.snapshot()
 
+    @_changes
     def restore(self, data: dict[str, Any]) -> None:
         """Put the platform back in a snapshot's state."""
         self.platform.restore(data)

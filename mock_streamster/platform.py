@@ -61,6 +61,7 @@ MAX_PIPS = Decimal(10) ** 9
 MAX_VALUE = Decimal(10) ** 22  # a position's worth at MAX_PRICE, in its desk currency
 MAX_ADVANCE = 366 * 86400.0  # seconds one advance may move the clock
 MAX_WALK_TICKS = 535_680  # random-walk ticks one advance may play: 31 days at the default 5 s
+MAX_RESTORE_TICKS = 6_324_480  # ticks a restored snapshot may be behind its clock: 366 days at 5 s
 ID_ALPHABET = string.ascii_uppercase + string.digits
 MAX_TEXT = 1000
 ORDER_EDITABLE = ("PriceType", "Price", "DurationType", "Duration", "Quantity", "QuantityType",
@@ -182,8 +183,15 @@ class Platform:
     ) -> None:
         self._lock = threading.RLock()
         self.clock = clock if isinstance(clock, Clock) else Clock(clock)
+        # What reset() goes back to: the constructor's arguments, whatever was loaded since.
+        self._initial_seed = seed
+        self._initial_clock = (
+            self.clock.mode,
+            self.clock.now() if self.clock.mode == "virtual" else None,
+            self.clock.speed,
+        )
         self._seed_arg = seed
-        self.scenario = self._as_scenario(scenario)
+        self.scenario = self._initial_scenario = self._as_scenario(scenario)
         self._build()
 
     # ----------------------------------------------------------------- building and snapshots
@@ -238,20 +246,35 @@ class Platform:
         self._synced = t0
 
     def reset(self) -> None:
-        """Back to the scenario's start: prices, desks, orders, IDs and clock as at start-up."""
+        """Back to what the constructor built: its seed, scenario and clock (a scenario loaded or a
+        snapshot restored since is forgotten); prices, desks, orders and IDs as at start-up."""
         with self._lock:
-            if self.scenario.start is None:
-                self.clock = Clock(self.clock.mode)
+            mode, start, speed = self._initial_clock
+            self.clock = Clock(mode, start, speed=speed)
+            self._seed_arg = self._initial_seed
+            self.scenario = self._initial_scenario
             self._build()
 
+    def configure(
+        self, seed: int | None = None, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+    ) -> None:
+        """Become what `Platform(seed, clock, scenario)` would be; reset() goes back to that from now on."""
+        sc = self._as_scenario(scenario)  # a bad scenario raises before anything changes
+        new_clock = Clock(clock)
+        with self._lock:
+            self._initial_seed = seed
+            self._initial_clock = (new_clock.mode, new_clock.now() if new_clock.mode == "virtual" else None, None)
+            self._initial_scenario = sc
+            self.reset()
+
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
-        """Replace the scenario and reset to its start."""
+        """Play another scenario from its start (reset() goes back to the constructor's)."""
         from .scenario import scenario_from_dict
 
         new = scenario_from_dict(scenario) if isinstance(scenario, dict) else self._as_scenario(scenario)
         with self._lock:
             self.scenario = new
-            self.clock = Clock(self.clock.mode)
+            self.clock = self.clock.fresh()
             self._build()
 
     def snapshot(self) -> dict[str, Any]:
@@ -1007,9 +1030,14 @@ def _read_snapshot(data: Any) -> dict[str, Any]:
         next_tick, synced = _number(data["next_tick"], "next_tick"), _number(data["synced"], "synced")
         if not to_epoch(datetime(MIN_YEAR, 1, 1)) <= synced <= to_epoch(now) + 1:
             raise ScenarioError(f"snapshot synced {synced!r} must be a time up to now ({data['now']})")
-        if walk and (to_epoch(now) - next_tick) / tick_interval > MAX_WALK_TICKS:
+        # The next random-walk tick is due within one interval of the time the market was brought up to;
+        # catching up from there to now (a real clock restarted from a state file) plays at most a year
+        # of ticks at the default interval.
+        if walk and not synced - tick_interval <= next_tick <= synced + tick_interval:
+            raise ScenarioError(f"snapshot next_tick {next_tick!r} is not within tick_interval of synced {synced!r}")
+        if walk and (to_epoch(now) - synced) / tick_interval > MAX_RESTORE_TICKS:
             raise ScenarioError(
-                f"snapshot next_tick {next_tick!r} is more than {MAX_WALK_TICKS} random-walk ticks before now"
+                f"snapshot synced {synced!r} is more than {MAX_RESTORE_TICKS} random-walk ticks before now"
             )
         instruments: dict[str, Instrument] = {}
         for n, entry in enumerate(data["instruments"]):

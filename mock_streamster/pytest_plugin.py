@@ -1,23 +1,140 @@
-"""pytest fixtures for the Streamster emulator (registered through the pytest11 entry point)."""
+"""pytest fixtures, marker and options for the Streamster emulator (registered through pytest11).
+
+- `streamster_server` (session): one emulator per test session (per xdist worker), on a free port.
+- `streamster_mock`: that emulator, reset to its constructor's state for each test, or set up as
+  the test's `@pytest.mark.streamster(seed=..., scenario=..., clock=...)` says.
+- `streamster_client`: the reference client (`client.StreamsterClient`) bound to it.
+- `streamster_responses`: `http://127.0.0.1:8018/` (the real API's address) routed in process
+  through `responses`, so a zeep bot with that URL hard-coded runs unchanged, no port.
+- `streamster_options` (session): the constructor's arguments; override it in a conftest.py.
+"""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from mock_common.pytest_plugin import (
+    InProcessRoute,
+    add_report_section,
+    add_setting,
+    arguments_text,
+    describe,
+    marker_arguments,
+    resolve_path,
+    setting,
+)
+
 from .server import StreamsterMock
+
+URLS = ("http://127.0.0.1:8018/",)
+MARKER_ARGUMENTS = ("seed", "scenario", "clock")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_setting(parser, "streamster-seed", "seed of the Streamster emulator (default 0)", int, metavar="N")
+    add_setting(parser, "streamster-scenario", "scenario file the Streamster emulator starts from", metavar="PATH")
+    add_setting(parser, "streamster-clock", "virtual (default) or real clock for the Streamster emulator",
+                choices=("virtual", "real"))  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "streamster(seed=0, scenario=None, clock='virtual'): this test's Streamster emulator is built with "
+        "these arguments (the next test gets the defaults again)",
+    )
 
 
 @pytest.fixture(scope="session")
-def streamster_server() -> Iterator[StreamsterMock]:
-    """One emulator for the whole session (virtual clock, seed 0); reset it between tests."""
-    with StreamsterMock() as mock:
+def streamster_options(pytestconfig: pytest.Config) -> dict[str, Any]:
+    """The arguments of the session's emulator: seed, scenario, clock (options and ini keys
+    `streamster_seed`, `streamster_scenario`, `streamster_clock`). Override it in a conftest.py."""
+
+    def clock(text: str) -> str:
+        if text not in ("virtual", "real"):
+            raise ValueError(text)
+        return text
+
+    return {
+        "seed": setting(pytestconfig, "streamster_seed", int, 0),
+        "scenario": setting(pytestconfig, "streamster_scenario", str, None, path=True),
+        "clock": setting(pytestconfig, "streamster_clock", clock, "virtual"),
+    }
+
+
+@pytest.fixture(scope="session")
+def streamster_server(streamster_options: dict[str, Any]) -> Iterator[StreamsterMock]:
+    """One emulator for the whole session (each xdist worker has its own, on a free port)."""
+    with StreamsterMock(**streamster_options) as mock:
         yield mock
 
 
 @pytest.fixture
-def streamster_mock(streamster_server: StreamsterMock) -> StreamsterMock:
-    """The session's emulator, reset to its start for this test."""
-    streamster_server.reset()
+def streamster_mock(
+    request: pytest.FixtureRequest, streamster_server: StreamsterMock, streamster_options: dict[str, Any]
+) -> StreamsterMock:
+    """The session's emulator as a new one would be: reset, or rebuilt as the test's marker says."""
+    marked = marker_arguments(request.node, "streamster", MARKER_ARGUMENTS)
+    if "scenario" in marked:
+        marked["scenario"] = resolve_path(request.node, marked["scenario"])
+    wanted = {**streamster_options, **marked}
+    if wanted != streamster_server.arguments:
+        streamster_server.configure(**wanted)
+    else:
+        streamster_server.reset()
     return streamster_server
+
+
+@pytest.fixture(scope="session")
+def _streamster_clients() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+def streamster_client(streamster_mock: StreamsterMock, _streamster_clients: dict[str, Any]) -> Any:
+    """The reference client (`client.StreamsterClient`) bound to `streamster_mock` (its WSDL is
+    read once per session)."""
+    from client import StreamsterClient
+
+    url = streamster_mock.wsdl_url
+    if url not in _streamster_clients:
+        _streamster_clients[url] = StreamsterClient(url, timeout=10)
+    return _streamster_clients[url]
+
+
+_APPS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def in_process_app(mock: StreamsterMock) -> Any:
+    """A WSGI app over the emulator's controller whose WSDL names http://127.0.0.1:8018/endpoint."""
+    from .wire import StreamsterHttp, endpoint_address
+
+    app = _APPS.get(mock)
+    if app is None or app.controller is not mock.controller:
+        app = _APPS[mock] = StreamsterHttp(mock.controller, endpoint_address("127.0.0.1", 8018))
+    return app
+
+
+@pytest.fixture
+def streamster_responses(streamster_mock: StreamsterMock, broker_responses: Any) -> InProcessRoute:
+    """`http://127.0.0.1:8018/` served in process by `streamster_mock` through `responses`."""
+    return InProcessRoute(streamster_mock, in_process_app(streamster_mock), URLS, broker_responses)
+
+
+def _section(mock: Any, lines: int) -> str:
+    mock = getattr(mock, "mock", mock)
+    p = mock.platform
+    return describe(
+        f"StreamsterMock({arguments_text(mock.arguments)})", p.seed, p.now().isoformat(), p.clock.mode,
+        mock.journal, lines,
+    )  # fmt: skip
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    add_report_section(item, outcome.get_result(), ("streamster_mock", "streamster_server"), "streamster", _section)

@@ -7,17 +7,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from mock_common.clock import ClockMode
+from mock_common.clock import Clock, ClockMode
 from mock_common.faults import FaultPlan, FaultRule
-from mock_common.journal import DEFAULT_JOURNAL_SIZE, Journal
+from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal, JournalEntry, Where
 from mock_common.peers import is_loopback, url_host
+from mock_common.persist import Persister, persisting
 from mock_common.server import WSGIServer
 
 from .control import Controller
+from .persist import StreamsterState, open_state, restore
 from .platform import Platform
 from .scenario import Scenario
 from .soap import OPERATIONS
-from .wire import StreamsterHttp, endpoint_address
+from .wire import StreamsterHttp, endpoint_address, fault_xml
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,9 @@ class StreamsterMock:
     """A Streamster API emulator serving on host:port (0 = a free port).
 
     Use as a context manager (`with StreamsterMock(seed=7) as mock:`) or call `start()`/`stop()`.
+    `speed` (virtual clock only): virtual seconds per wall-clock second; the clock runs by itself.
+    With `state=FILE` the whole state lives in that SQLite file: saved before each reply, restored
+    on the next start (which then needs only `state`: the file holds the seed and scenario).
     """
 
     def __init__(
@@ -33,16 +38,40 @@ class StreamsterMock:
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int | None = 0,
-        clock: ClockMode = "virtual",
+        clock: ClockMode | None = None,
         scenario: Scenario | str | Path | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
+        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
         threads: int = 16,
+        speed: float | None = None,
+        state: str | Path | None = None,
     ) -> None:
-        self.platform = Platform(seed=seed, clock=clock, scenario=scenario)
-        self.controller = Controller(self.platform, Journal(journal_size), FaultPlan(self.platform.seed, OPERATIONS))
-        self._server = WSGIServer(self._app_placeholder, host, port, threads=threads, name="mock-streamster")
+        self.persister: Persister | None = None
+        saved = None
+        if state is not None:
+            file, seed, clock, scenario, saved = open_state(state, seed, clock, scenario)
+        try:
+            self.platform = Platform(seed=seed, clock=Clock(clock or "virtual", speed=speed), scenario=scenario)
+            self.controller = Controller(
+                self.platform, Journal(journal_size, journal_bytes), FaultPlan(self.platform.seed, OPERATIONS)
+            )
+            self.arguments: dict[str, Any] = {"seed": seed, "clock": self.platform.clock.mode, "scenario": scenario}
+            if state is not None:
+                if saved is not None:
+                    restore(self.platform, saved)
+                self.persister = Persister(file, StreamsterState(self.platform))
+                self.persister.commit()
+                self.controller.on_change = self.persister.commit
+            self._server = WSGIServer(self._app_placeholder, host, port, threads=threads, name="mock-streamster")
+        except BaseException:
+            if state is not None:
+                file.close()
+            raise
         self.host, self.port = host, self._server.port
         self.app = StreamsterHttp(self.controller, endpoint_address(host, self.port))
+        self._handler: Any = self.app
+        if self.persister is not None:
+            self._handler = persisting(self.app, self.persister.commit, _changes_state, _save_failed)
         self._started = False
         if not is_loopback(host):
             log.warning(
@@ -51,7 +80,7 @@ class StreamsterMock:
             )  # fmt: skip
 
     def _app_placeholder(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.app(environ, start_response)
+        return self._handler(environ, start_response)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -80,9 +109,11 @@ class StreamsterMock:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the port (and the state file, closed with everything saved)."""
         self._server.stop()
         self._started = False
+        if self.persister is not None:
+            self.persister.close()
 
     def __enter__(self) -> StreamsterMock:
         return self.start()
@@ -92,6 +123,18 @@ class StreamsterMock:
     ) -> None:
         self.stop()
 
+    # ------------------------------------------------------------------ assertions on the journal
+
+    def assert_called(self, operation: str, times: int | None = None, where: Where = None) -> list[JournalEntry]:
+        """The calls to `operation` (case-insensitive) that `where` picks (a predicate on the entry, or text
+        in the request body or path); AssertionError unless there are `times` of them (at least one
+        when None), listing the calls seen, nearest first."""
+        return self.controller.journal.assert_called(operation, times, where)
+
+    def assert_not_called(self, operation: str, where: Where = None) -> None:
+        """AssertionError if a call to `operation` that `where` picks was made, listing them."""
+        self.controller.journal.assert_not_called(operation, where)
+
     # ------------------------------------------------------------------ control operations
 
     @property
@@ -100,8 +143,17 @@ class StreamsterMock:
         return self.controller.journal
 
     def reset(self) -> None:
-        """Back to the scenario's start (faults and journal cleared)."""
+        """Back to what the constructor built: its seed, scenario and clock, fault draws included
+        (a scenario loaded or a snapshot restored since is forgotten); faults and journal cleared."""
         self.controller.reset()
+
+    def configure(
+        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+    ) -> None:
+        """Become what `StreamsterMock(seed=..., clock=..., scenario=...)` on this address would be
+        (fault draws and journal included); reset() goes back to that from now on."""
+        self.controller.configure(seed, clock, scenario)
+        self.arguments = {"seed": seed, "clock": clock, "scenario": scenario}
 
     def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:
         """Set an instrument's bid and offer now (offer defaults to bid + spread)."""
@@ -116,7 +168,7 @@ class StreamsterMock:
         return self.controller.advance(seconds)
 
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
-        """Load a scenario and reset to its start."""
+        """Play a scenario from its start (reset() goes back to the constructor's)."""
         self.controller.load_scenario(scenario)
 
     def set_columns(self, window: str, names: list[str]) -> list[str]:
@@ -147,3 +199,24 @@ class StreamsterMock:
     def restore(self, data: dict[str, Any]) -> None:
         """Restore a snapshot."""
         self.controller.restore(data)
+
+
+_READS = frozenset(op.lower() for op in OPERATIONS if op.startswith("Get") and op != "GetLastMessage")
+
+
+def _changes_state(environ: dict[str, Any], status: str) -> bool:
+    """Whether a request may have changed the platform (a fault records its message; reads change nothing)."""
+    if environ.get("PATH_INFO", "").startswith("/_mock") or environ.get("REQUEST_METHOD") != "POST":
+        return False  # control operations save themselves (Controller.on_change)
+    action = environ.get("HTTP_SOAPACTION", "").strip().strip('"').strip()
+    operation = action.replace("#", "/").rsplit("/", 1)[-1].lower()
+    return not (operation in _READS and status.startswith("200"))
+
+
+def _save_failed(message: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    body = fault_xml("Server", message)
+    return (
+        "500 Internal Server Error",
+        [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))],
+        body,
+    )

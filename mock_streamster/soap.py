@@ -21,6 +21,12 @@ from spyne import Application, ComplexModel, Fault, ServiceBase, Unicode, rpc
 from spyne.model.complex import Array
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
+import spyne.const
+
+# spyne runs a full gc.collect() after a request (at most once a second) to close uploaded files
+# sooner; the emulator takes no files, and in a test process with a large heap every collection
+# stalls all threads for tens of milliseconds.
+spyne.const.MIN_GC_INTERVAL = float("inf")
 
 from .errors import StreamsterError
 from .market import Bar

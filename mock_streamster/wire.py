@@ -10,7 +10,6 @@ import io
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -21,10 +20,16 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from mock_common.dashboard import SECURITY_HEADERS
+from mock_common.dashboard import asset as ui_asset
+from mock_common.dashboard import page as ui_page
+from mock_common.files import without_content
+from mock_common.guard import control_refusal, endpoint_host
 from mock_common.peers import is_loopback, url_host
 from mock_common.server import drop_connection
 
 from .control import Controller
+from .dashboard import dashboard_data
 from .errors import ScenarioError, StreamsterError
 from .soap import ENV_DOCUMENT, ENV_OPERATION, NS, OPERATIONS, SOAP_ENV, build_soap_app
 
@@ -102,8 +107,6 @@ class StreamsterHttp:
         self._soap = build_soap_app(controller.platform)
         self._wsdl = resources.files(__package__).joinpath("streamster.wsdl").read_text(encoding="utf-8")
         self._control = ControlRoutes(controller)
-        self._seq = 0
-        self._seq_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         peer = environ.get("REMOTE_ADDR", "")
@@ -150,12 +153,9 @@ class StreamsterHttp:
     def _soap_call(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()
         record: dict[str, Any] = {"time": self.platform.now().isoformat(), "peer": environ.get("REMOTE_ADDR")}
-        with self._seq_lock:
-            self._seq += 1
-            record["seq"] = self._seq
         try:
             body = self._read_body(environ)
-            record["request"] = body.decode("utf-8", "replace")
+            record["request"] = body  # the journal keeps its start, decoded
             document = self._parse(environ, body)
             operation = self._operation(environ, document)
         except BadRequestError as exc:
@@ -300,9 +300,14 @@ class ControlRoutes:
         self.c = controller
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        refused = control_refusal(environ)  # a web page cannot drive or read the control plane
+        if refused is not None:
+            return _json(start_response, f"{refused[0]} {HTTPStatus(refused[0]).phrase}", {"error": refused[1]})
         method = environ.get("REQUEST_METHOD", "GET").upper()
         route = environ.get("PATH_INFO", "/_mock").rstrip("/")[len("/_mock") :].strip("/").lower()
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        if route == "ui" or route.startswith("ui/"):
+            return self._ui(method, route[3:], query, start_response)
         handlers: dict[tuple[str, str], Callable[[dict[str, Any], dict[str, str]], Any]] = {
             ("GET", ""): lambda b, q: self.c.state(),
             ("GET", "state"): lambda b, q: self.c.state(),
@@ -350,6 +355,23 @@ class ControlRoutes:
             return _json(start_response, "400 Bad Request", {"error": str(exc)})
         return _json(start_response, "200 OK", {"ok": True} if result is None else result)
 
+    def _ui(self, method: str, name: str, query: dict[str, str], start_response: StartResponse) -> Iterable[bytes]:
+        """The dashboard: its page, its static files, and its data (GET only)."""
+        if method not in ("GET", "HEAD"):
+            return _json(start_response, "405 Method Not Allowed", {"error": f"{method} /_mock/ui is not allowed"})
+        if name == "data":
+            try:
+                data = dashboard_data(self.c, query)
+            except (ValueError, StreamsterError) as exc:
+                return _json(start_response, "400 Bad Request", {"error": str(exc)})
+            return _json(start_response, "200 OK", data, SECURITY_HEADERS)
+        found = ui_page("streamster") if name == "" else ui_asset(name)
+        if found is None:
+            return _json(start_response, "404 Not Found", {"error": f"no dashboard file /_mock/ui/{name}"})
+        body, ctype = found
+        start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body))), *SECURITY_HEADERS])
+        return [b"" if method == "HEAD" else body]
+
     @staticmethod
     def _body(environ: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -382,7 +404,11 @@ class ControlRoutes:
 
     def _scenario(self, body: dict[str, Any], query: dict[str, str]) -> Any:
         if "path" in body:
-            self.c.load_scenario(_str(body, "path"))
+            path = _str(body, "path")
+            try:
+                self.c.load_scenario(path)
+            except ScenarioError as exc:  # the file may be anything: say where, never what it holds
+                raise ScenarioError(without_content("scenario file", path, str(exc))) from None
         elif isinstance(body.get("scenario"), dict):
             self.c.load_scenario(body["scenario"])
         else:
@@ -409,7 +435,7 @@ class ControlRoutes:
         entries = self.c.journal.entries(query.get("operation"))
         if "limit" in query:
             entries = entries[-int(query["limit"]) :] if int(query["limit"]) > 0 else []
-        return entries
+        return [e.to_dict() for e in entries]
 
 
 def _str(body: dict[str, Any], key: str) -> str:
@@ -426,19 +452,22 @@ def _number(body: dict[str, Any], key: str) -> float:
     return float(value)
 
 
-def _json(start_response: StartResponse, status: str, data: Any) -> list[bytes]:
+def _json(
+    start_response: StartResponse, status: str, data: Any, extra: list[tuple[str, str]] | None = None
+) -> list[bytes]:
     body = json.dumps(data, default=str).encode()
-    start_response(status, [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))])
+    headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))]
+    start_response(status, headers + (extra or []))
     return [body]
 
 
 def endpoint_address(host: str, port: int) -> Callable[[dict[str, Any]], str]:
-    """The soap:address for a server bound to host:port (a wildcard bind uses the Host header)."""
+    """The soap:address for a server bound to host:port (a wildcard bind uses a loopback Host header)."""
     wildcard = host in ("0.0.0.0", "::", "")
 
     def address(environ: dict[str, Any]) -> str:
-        if wildcard:
-            return f"http://{environ.get('HTTP_HOST') or f'127.0.0.1:{port}'}/endpoint"
+        if wildcard:  # any other Host (a rebound name, markup) gets the plain loopback address
+            return f"http://{endpoint_host(environ, f'127.0.0.1:{port}')}/endpoint"
         return f"http://{url_host(host)}:{port}/endpoint"
 
     return address

@@ -1,4 +1,7 @@
-"""Shared fixtures and the skip-or-fail rule for optional environments."""
+"""Shared fixtures and the skip-or-fail rule for optional environments.
+
+The emulators come from the published plugin's fixtures (`streamster_mock`, `instaforex_mock`, ...),
+as a bot author's suite gets them."""
 
 from __future__ import annotations
 
@@ -8,17 +11,16 @@ import random
 import re
 import shutil
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from mock_instaforex import InstaForexMock
-from mock_instaforex.server import demo_path
-from mock_streamster import Scenario, StreamsterMock
 
 from .ifxutil import Api
+
+pytest_plugins = ["pytester"]
 
 # Hypothesis profiles: `ci` (the default: the whole run well under a minute) and `thorough` (20 times
 # the examples; `make test-thorough`, which also prints the statistics). Each run explores other
@@ -58,39 +60,10 @@ def require_php() -> str:
     return php or "php"
 
 
-@pytest.fixture(scope="session")
-def _streamster_session() -> Iterator[StreamsterMock]:
-    with StreamsterMock(seed=0) as mock:
-        yield mock
-
-
 @pytest.fixture
-def mock(_streamster_session: StreamsterMock) -> StreamsterMock:
-    """A Streamster emulator (virtual clock, seed 0, default scenario) reset to its start."""
-    if _streamster_session.platform.scenario.source is not None or _streamster_session.platform.scenario != Scenario():
-        _streamster_session.load_scenario(Scenario())
-    _streamster_session.reset()
-    return _streamster_session
-
-
-@pytest.fixture(scope="session")
-def _instaforex_session() -> Iterator[InstaForexMock]:
-    with InstaForexMock() as mock:
-        yield mock
-
-
-@pytest.fixture
-def ifx(_instaforex_session: InstaForexMock) -> InstaForexMock:
-    """An InstaForex emulator with the demo accounts (virtual clock), reset to its start."""
-    _instaforex_session.load_accounts(demo_path())  # a test may have loaded other accounts
-    _instaforex_session.reset()
-    return _instaforex_session
-
-
-@pytest.fixture
-def api(ifx: InstaForexMock) -> Api:
-    """A client of `ifx` that validates every response against /openapi.json."""
-    return Api(ifx.url)
+def api(instaforex_mock: InstaForexMock) -> Api:
+    """A client of `instaforex_mock` (the plugin's fixture) that validates every response against /openapi.json."""
+    return Api(instaforex_mock.url)
 
 
 # ----------------------------------------------------------------------------- no secret in any log record

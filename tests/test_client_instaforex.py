@@ -25,8 +25,8 @@ def _tokens(ifx: InstaForexMock, route: str = "RequestClientApiToken") -> int:
     return sum(1 for e in ifx.journal.entries() if e["route"] == route)
 
 
-def test_client_methods_return_typed_records(ifx: InstaForexMock) -> None:
-    c = _client(ifx)
+def test_client_methods_return_typed_records(instaforex_mock: InstaForexMock) -> None:
+    c = _client(instaforex_mock)
     b = c.balance()
     assert (b.login, b.balance, b.equity, b.currency, b.leverage) == (
         20000001,
@@ -51,13 +51,13 @@ def test_client_methods_return_typed_records(ifx: InstaForexMock) -> None:
     assert history[-1].source == "ClientApi" and history[-1].ip == "127.0.0.1"
     s = c.account_summary()
     assert (s.name, s.equity, s.total_withdrawal) == ("Demo Trader", b.equity, Decimal("500"))
-    empty = _client(ifx, 20000002, "any")
+    empty = _client(instaforex_mock, 20000002, "any")
     assert empty.open_trades() == [] and empty.bonus_statistics() == []
     assert len(empty.closed_trades(date(2000, 1, 1))) == 1
 
 
-def test_partner_and_mobile_methods(ifx: InstaForexMock) -> None:
-    p = _client(ifx, 30000001, "demo-partner", "partner")
+def test_partner_and_mobile_methods(instaforex_mock: InstaForexMock) -> None:
+    p = _client(instaforex_mock, 30000001, "demo-partner", "partner")
     assert p.check_referral(20000001) is True and p.check_referral(20000003) is False
     records = p.commission_records()
     assert {r.login for r in records} <= {20000001, 20000002} and isinstance(records[0].amount, Decimal)
@@ -66,59 +66,61 @@ def test_partner_and_mobile_methods(ifx: InstaForexMock) -> None:
         20000001,
         20000002,
     ]
-    m = _client(ifx, 30000001, "demo-partner", "mobile")
+    m = _client(instaforex_mock, 30000001, "demo-partner", "mobile")
     signals = m.analytic_signals(["EURUSD", "GBPUSD"])
     assert [s.id for s in signals] == [500001, 500002] and isinstance(signals[0].actual_time, datetime)
     assert m.analytic_signals(trading_system=1)[0].pair == "EURUSD"
 
 
-def test_expired_token_is_renewed_once_with_exactly_one_new_token_request(ifx: InstaForexMock) -> None:
-    c = _client(ifx)
+def test_expired_token_is_renewed_once_with_exactly_one_new_token_request(instaforex_mock: InstaForexMock) -> None:
+    c = _client(instaforex_mock)
     c.balance()
-    assert _tokens(ifx) == 1
-    ifx.advance(5401)
+    assert _tokens(instaforex_mock) == 1
+    instaforex_mock.advance(5401)
     assert c.open_trades()
-    assert _tokens(ifx) == 2
+    assert _tokens(instaforex_mock) == 2
     c.balance()
-    assert _tokens(ifx) == 2
+    assert _tokens(instaforex_mock) == 2
 
 
-def test_a_wrong_password_raises_access_denied_without_looping(ifx: InstaForexMock) -> None:
-    c = _client(ifx, password="wrong")
+def test_a_wrong_password_raises_access_denied_without_looping(instaforex_mock: InstaForexMock) -> None:
+    c = _client(instaforex_mock, password="wrong")
     with pytest.raises(AccessDenied):
         c.balance()
-    assert _tokens(ifx) == 1 and not [e for e in ifx.journal.entries() if e["route"] == "RequestBalanceInformation"]
+    assert _tokens(instaforex_mock) == 1 and not [
+        e for e in instaforex_mock.journal.entries() if e["route"] == "RequestBalanceInformation"
+    ]
 
 
-def test_a_token_refused_after_renewal_raises_access_denied(ifx: InstaForexMock) -> None:
-    c = _client(ifx, 20000003, "demo-ip")
+def test_a_token_refused_after_renewal_raises_access_denied(instaforex_mock: InstaForexMock) -> None:
+    c = _client(instaforex_mock, 20000003, "demo-ip")
     c.balance()
-    ifx.change_account(20000003, ip_mask="10.0.0.1")  # the token stays valid, the IP no longer matches
+    instaforex_mock.change_account(20000003, ip_mask="10.0.0.1")  # the token stays valid, the IP no longer matches
     with pytest.raises(AccessDenied):
         c.balance()
-    assert _tokens(ifx) == 2  # one renewal, refused, and no more
+    assert _tokens(instaforex_mock) == 2  # one renewal, refused, and no more
 
 
-def test_bad_requests_raise_api_error_with_status_and_message(ifx: InstaForexMock) -> None:
-    c = _client(ifx)
+def test_bad_requests_raise_api_error_with_status_and_message(instaforex_mock: InstaForexMock) -> None:
+    c = _client(instaforex_mock)
     with pytest.raises(ApiError) as info:
         c.closed_trades("yesterday")
     assert info.value.status == 400 and "'from'" in info.value.message
 
 
-def test_5xx_reads_are_retried_then_given_up(ifx: InstaForexMock) -> None:
-    c = _client(ifx)
-    ifx.fail("RequestBalanceInformation", kind="http", status=503, times=2)
+def test_5xx_reads_are_retried_then_given_up(instaforex_mock: InstaForexMock) -> None:
+    c = _client(instaforex_mock)
+    instaforex_mock.fail("RequestBalanceInformation", kind="http", status=503, times=2)
     assert c.balance().login == 20000001
-    ifx.fail("RequestOpenTrades", times=None)
+    instaforex_mock.fail("RequestOpenTrades", times=None)
     with pytest.raises(ApiError) as info:
         c.open_trades()
     assert info.value.status == 500 and info.value.message == "An error has occurred."
-    assert sum(1 for e in ifx.journal.entries() if e["route"] == "RequestOpenTrades") == 4
-    ifx.clear_faults()
-    ifx.fail("RequestAccountSummary", kind="malformed")
+    assert sum(1 for e in instaforex_mock.journal.entries() if e["route"] == "RequestOpenTrades") == 4
+    instaforex_mock.clear_faults()
+    instaforex_mock.fail("RequestAccountSummary", kind="malformed")
     with pytest.raises(ApiError, match="not JSON"):
-        InstaForexClient(ifx.url, 20000001, "demo-pass", retries=0).account_summary()
+        InstaForexClient(instaforex_mock.url, 20000001, "demo-pass", retries=0).account_summary()
 
 
 def test_refused_connection_and_timeout_raise_transport_error() -> None:

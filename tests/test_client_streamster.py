@@ -31,15 +31,17 @@ from mock_streamster import StreamsterMock
 
 
 @pytest.fixture
-def api(mock: StreamsterMock) -> StreamsterClient:
-    return StreamsterClient(mock.wsdl_url, timeout=5, backoff=0.01)
+def api(streamster_mock: StreamsterMock) -> StreamsterClient:
+    return StreamsterClient(streamster_mock.wsdl_url, timeout=5, backoff=0.01)
 
 
 def _calls(mock: StreamsterMock, operation: str) -> int:
     return len(mock.journal.entries(operation))
 
 
-def test_reads_are_typed_and_lists_are_empty_one_or_many(api: StreamsterClient, mock: StreamsterMock) -> None:
+def test_reads_are_typed_and_lists_are_empty_one_or_many(
+    api: StreamsterClient, streamster_mock: StreamsterMock
+) -> None:
     q = api.get_quote("EUR/USD")
     assert isinstance(q.bid, Decimal) and isinstance(q.time, time) and q.currency == "USD" and q.yield_ is None
     assert api.get_orders() == [] and api.get_positions() == [] and api.get_trades() == []
@@ -74,8 +76,8 @@ def test_reads_are_typed_and_lists_are_empty_one_or_many(api: StreamsterClient, 
     assert api.get_last_message() == ""
 
 
-def test_trading_calls_change_cancel_and_close(api: StreamsterClient, mock: StreamsterMock) -> None:
-    until = mock.platform.now() + timedelta(hours=1)
+def test_trading_calls_change_cancel_and_close(api: StreamsterClient, streamster_mock: StreamsterMock) -> None:
+    until = streamster_mock.platform.now() + timedelta(hours=1)
     api.send_order(NewOrder("EUR/USD", "Virtual Forex", 5, price_type=PriceType.LIMIT, price="1.08000", duration_type="gtd",
                             duration=until, exit_stop_loss="1.07000"))  # fmt: skip
     working = api.get_orders()[0]
@@ -94,7 +96,7 @@ def test_trading_calls_change_cancel_and_close(api: StreamsterClient, mock: Stre
     position = api.get_positions()[0]
     api.change_position(PositionChange(position.position_id, exit_target="1.10000", text="t"))
     assert (api.get_positions()[0].exit_target, api.get_positions()[0].text) == (Decimal("1.10000"), "t")
-    mock.set_price("EUR/USD", "1.08720")
+    streamster_mock.set_price("EUR/USD", "1.08720")
     api.close_position(position.position_id)
     closed = api.get_positions()[0]
     assert (
@@ -142,16 +144,16 @@ def test_trading_calls_change_cancel_and_close(api: StreamsterClient, mock: Stre
     ],
 )
 def test_orders_are_validated_before_anything_is_sent(
-    api: StreamsterClient, mock: StreamsterMock, order: dict, field: str
+    api: StreamsterClient, streamster_mock: StreamsterMock, order: dict, field: str
 ) -> None:  # type: ignore[type-arg]
-    before = len(mock.journal)
+    before = len(streamster_mock.journal)
     with pytest.raises(ValueError, match=field):
         api.send_order(**order)
-    assert len(mock.journal) == before
+    assert len(streamster_mock.journal) == before
 
 
-def test_changes_are_validated_before_anything_is_sent(api: StreamsterClient, mock: StreamsterMock) -> None:
-    before = len(mock.journal)
+def test_changes_are_validated_before_anything_is_sent(api: StreamsterClient, streamster_mock: StreamsterMock) -> None:
+    before = len(streamster_mock.journal)
     for call, exc_field in (
         (lambda: api.change_order(OrderChange("", 1)), "order_id"),
         (lambda: api.change_order(order_id="X", quantity=-1), "quantity"),
@@ -161,7 +163,7 @@ def test_changes_are_validated_before_anything_is_sent(api: StreamsterClient, mo
     ):
         with pytest.raises(ValueError, match=exc_field):
             call()
-    assert len(mock.journal) == before
+    assert len(streamster_mock.journal) == before
 
 
 def test_faults_raise_streamster_fault_with_code_and_text(api: StreamsterClient) -> None:
@@ -173,32 +175,34 @@ def test_faults_raise_streamster_fault_with_code_and_text(api: StreamsterClient)
     assert "Nothing" in api.get_last_message()
 
 
-def test_reads_retry_5xx_and_give_up_with_api_error(api: StreamsterClient, mock: StreamsterMock) -> None:
-    mock.fail("GetDesks", kind="http", status=503, times=2, message="busy")
+def test_reads_retry_5xx_and_give_up_with_api_error(api: StreamsterClient, streamster_mock: StreamsterMock) -> None:
+    streamster_mock.fail("GetDesks", kind="http", status=503, times=2, message="busy")
     assert len(api.get_desks()) == 3  # two 503s, then the answer
-    assert _calls(mock, "GetDesks") == 3
-    mock.fail("GetPositions", kind="http", status=502, times=None)
+    assert _calls(streamster_mock, "GetDesks") == 3
+    streamster_mock.fail("GetPositions", kind="http", status=502, times=None)
     with pytest.raises(ApiError) as info:
         api.get_positions()
-    assert info.value.status == 502 and _calls(mock, "GetPositions") == 4  # 1 + 3 retries
+    assert info.value.status == 502 and _calls(streamster_mock, "GetPositions") == 4  # 1 + 3 retries
 
 
-def test_trading_calls_are_not_retried_after_a_5xx(api: StreamsterClient, mock: StreamsterMock) -> None:
-    mock.fail("SendOrder", kind="http", status=503, times=1)
+def test_trading_calls_are_not_retried_after_a_5xx(api: StreamsterClient, streamster_mock: StreamsterMock) -> None:
+    streamster_mock.fail("SendOrder", kind="http", status=503, times=1)
     with pytest.raises(ApiError) as info:
         api.send_order(instrument="EUR/USD", desk="Virtual Forex", quantity=1)
-    assert info.value.status == 503 and _calls(mock, "SendOrder") == 1
-    mock.fail("ClosePosition", kind="drop")
+    assert info.value.status == 503 and _calls(streamster_mock, "SendOrder") == 1
+    streamster_mock.fail("ClosePosition", kind="drop")
     with pytest.raises(TransportError):
         api.close_position("ANYTHING1")
-    assert _calls(mock, "ClosePosition") == 1
+    assert _calls(streamster_mock, "ClosePosition") == 1
 
 
-def test_a_refused_connection_raises_transport_error(mock: StreamsterMock) -> None:
+def test_a_refused_connection_raises_transport_error(streamster_mock: StreamsterMock) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    api = StreamsterClient(mock.wsdl_url, endpoint_url=f"http://127.0.0.1:{port}/endpoint", retries=1, backoff=0.01)
+    api = StreamsterClient(
+        streamster_mock.wsdl_url, endpoint_url=f"http://127.0.0.1:{port}/endpoint", retries=1, backoff=0.01
+    )
     with pytest.raises(TransportError):
         api.get_desks()
     with pytest.raises(TransportError):
@@ -232,18 +236,22 @@ def silent_server() -> Iterator[int]:
     server.close()
 
 
-def test_a_server_that_never_answers_raises_transport_error(mock: StreamsterMock, silent_server: int) -> None:
+def test_a_server_that_never_answers_raises_transport_error(
+    streamster_mock: StreamsterMock, silent_server: int
+) -> None:
     api = StreamsterClient(
-        mock.wsdl_url, endpoint_url=f"http://127.0.0.1:{silent_server}/endpoint", timeout=0.3, retries=0
+        streamster_mock.wsdl_url, endpoint_url=f"http://127.0.0.1:{silent_server}/endpoint", timeout=0.3, retries=0
     )
     with pytest.raises(TransportError):
         api.get_quote("EUR/USD")
 
 
-def test_server_faults_on_reads_are_retried_client_faults_are_not(api: StreamsterClient, mock: StreamsterMock) -> None:
-    mock.fail("GetTrades", kind="fault", code="Server", message="hiccup")
-    assert api.get_trades() == [] and _calls(mock, "GetTrades") == 2
-    mock.fail("GetTrades", kind="fault", code="Client", message="no")
+def test_server_faults_on_reads_are_retried_client_faults_are_not(
+    api: StreamsterClient, streamster_mock: StreamsterMock
+) -> None:
+    streamster_mock.fail("GetTrades", kind="fault", code="Server", message="hiccup")
+    assert api.get_trades() == [] and _calls(streamster_mock, "GetTrades") == 2
+    streamster_mock.fail("GetTrades", kind="fault", code="Client", message="no")
     with pytest.raises(StreamsterFault):
         api.get_trades()
-    assert _calls(mock, "GetTrades") == 3
+    assert _calls(streamster_mock, "GetTrades") == 3

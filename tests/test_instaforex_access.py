@@ -49,14 +49,14 @@ def test_open_level_admits_any_password_and_password_level_only_the_api_password
     assert api.token("client", 20000009, "x").status_code == 403  # unknown login
 
 
-def test_ip_level_needs_the_ip_password_and_a_caller_inside_the_mask(api: Api, ifx: InstaForexMock) -> None:
+def test_ip_level_needs_the_ip_password_and_a_caller_inside_the_mask(api: Api, instaforex_mock: InstaForexMock) -> None:
     assert api.token("client", 20000003, "demo-pass").status_code == 403
     key = api.passkey("client", 20000003, "demo-ip")  # 127.0.0.1 is inside 127.0.0.1/32
     assert api.get("client/RequestBalanceInformation/20000003", key).status_code == 200
-    ifx.change_account(20000003, ip_mask="198.18.0.0/15")  # the caller is now outside
+    instaforex_mock.change_account(20000003, ip_mask="198.18.0.0/15")  # the caller is now outside
     assert api.get("client/RequestBalanceInformation/20000003", key).status_code == 403  # each call re-checks
     assert api.token("client", 20000003, "demo-ip").status_code == 403
-    ifx.change_account(20000003, ip_mask="10.0.0.1, 127.0.0.*")
+    instaforex_mock.change_account(20000003, ip_mask="10.0.0.1, 127.0.0.*")
     assert api.get("client/RequestBalanceInformation/20000003", key).status_code == 200
 
 
@@ -70,12 +70,12 @@ def test_ipv6_callers_are_matched_against_ipv6_masks() -> None:
         assert m.store.accounts[20000003].login_history[-1].ip == "::1"
 
 
-def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(ifx: InstaForexMock) -> None:
-    api = Api(ifx.url)
-    ifx.change_account(20000003, ip_mask="203.0.113.5")
+def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(instaforex_mock: InstaForexMock) -> None:
+    api = Api(instaforex_mock.url)
+    instaforex_mock.change_account(20000003, ip_mask="203.0.113.5")
     spoof = {"X-Forwarded-For": "203.0.113.5"}
     assert api.token("client", 20000003, "demo-ip", headers=spoof).status_code == 403
-    assert ifx.store.accounts[20000003].login_history[-1].ip == "127.0.0.1"
+    assert instaforex_mock.store.accounts[20000003].login_history[-1].ip == "127.0.0.1"
     with InstaForexMock(trusted_proxies=["127.0.0.1/32"]) as m:
         api = Api(m.url)
         m.change_account(20000003, ip_mask="203.0.113.5")
@@ -85,8 +85,10 @@ def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(ifx: Inst
         assert m.store.accounts[20000003].login_history[-1].ip == "203.0.113.5"
 
 
-def test_login_history_records_every_token_request_with_the_callers_ip(api: Api, ifx: InstaForexMock) -> None:
-    history = ifx.store.accounts[20000001].login_history
+def test_login_history_records_every_token_request_with_the_callers_ip(
+    api: Api, instaforex_mock: InstaForexMock
+) -> None:
+    history = instaforex_mock.store.accounts[20000001].login_history
     before = len(history)
     api.token("client", 20000001, "wrong")
     api.token("client", 20000001)

@@ -17,10 +17,10 @@ def _state(ifx: InstaForexMock) -> Any:
     return ifx.store.to_data(), len(ifx.service.tokens.live(20000001, ifx.service.now()))
 
 
-def test_denials_answer_403_access_denied_and_change_nothing(api: Api, ifx: InstaForexMock) -> None:
+def test_denials_answer_403_access_denied_and_change_nothing(api: Api, instaforex_mock: InstaForexMock) -> None:
     key = api.passkey("client", 20000001)
     partner = api.passkey("partner", 30000001)
-    before = _state(ifx)
+    before = _state(instaforex_mock)
     cases = [
         ("no passkey", "client/RequestBalanceInformation/20000001", None),
         ("unknown token", "client/RequestBalanceInformation/20000001", "f" * 32),
@@ -31,14 +31,16 @@ def test_denials_answer_403_access_denied_and_change_nothing(api: Api, ifx: Inst
     for case, path, passkey in cases:
         r = api.get(path, passkey)
         assert (r.status_code, r.json()) == (403, "Access denied"), case
-    assert _state(ifx) == before
-    ifx.advance(5400)
+    assert _state(instaforex_mock) == before
+    instaforex_mock.advance(5400)
     assert api.get("client/RequestBalanceInformation/20000001", key).status_code == 403  # expired
-    assert _state(ifx)[0] == before[0]
+    assert _state(instaforex_mock)[0] == before[0]
 
 
-def test_refused_token_requests_answer_403_and_only_add_login_history(api: Api, ifx: InstaForexMock) -> None:
-    history = len(ifx.store.accounts[20000001].login_history)
+def test_refused_token_requests_answer_403_and_only_add_login_history(
+    api: Api, instaforex_mock: InstaForexMock
+) -> None:
+    history = len(instaforex_mock.store.accounts[20000001].login_history)
     for kind, login, password in (
         ("client", 20000001, "wrong"),
         ("client", 29999999, "x"),
@@ -46,8 +48,8 @@ def test_refused_token_requests_answer_403_and_only_add_login_history(api: Api, 
     ):
         r = api.token(kind, login, password)
         assert (r.status_code, r.json()) == (403, "Access denied"), (kind, login)
-    assert len(ifx.store.accounts[20000001].login_history) == history + 1
-    assert ifx.service.tokens.live(20000001, ifx.service.now()) == []
+    assert len(instaforex_mock.store.accounts[20000001].login_history) == history + 1
+    assert instaforex_mock.service.tokens.live(20000001, instaforex_mock.service.now()) == []
 
 
 @pytest.mark.parametrize(
@@ -65,18 +67,18 @@ def test_refused_token_requests_answer_403_and_only_add_login_history(api: Api, 
     ],
 )
 def test_malformed_token_requests_answer_400_naming_the_field(
-    api: Api, ifx: InstaForexMock, body: bytes, field: str
+    api: Api, instaforex_mock: InstaForexMock, body: bytes, field: str
 ) -> None:
-    before = _state(ifx)
+    before = _state(instaforex_mock)
     r = api.request("POST", KIND_ROUTE["client"], data=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and field in r.json()["Message"], r.text
-    assert _state(ifx) == before  # a malformed request is not a login attempt
+    assert _state(instaforex_mock) == before  # a malformed request is not a login attempt
 
 
-def test_bad_dates_and_logins_answer_400_naming_the_field(api: Api, ifx: InstaForexMock) -> None:
+def test_bad_dates_and_logins_answer_400_naming_the_field(api: Api, instaforex_mock: InstaForexMock) -> None:
     key = api.passkey("client", 20000001)
     mobile = api.passkey("mobile", 30000001)
-    before = _state(ifx)
+    before = _state(instaforex_mock)
     for path, field in (
         ("client/RequestClosedTrades/20000001?from=yesterday", "'from'"),
         ("client/RequestClosedLots/20000001?to=2024-13-45", "'to'"),
@@ -87,15 +89,15 @@ def test_bad_dates_and_logins_answer_400_naming_the_field(api: Api, ifx: InstaFo
         assert r.status_code == 400 and field in r.json()["Message"], (path, r.text)
     r = api.get("clientmobile/GetAnalyticSignals/30000001?tradingsystem=three", mobile)
     assert r.status_code == 400 and "'tradingsystem'" in r.json()["Message"]
-    assert _state(ifx)[0] == before[0]
+    assert _state(instaforex_mock)[0] == before[0]
 
 
-def test_unknown_routes_wrong_methods_and_big_bodies(api: Api, ifx: InstaForexMock) -> None:
+def test_unknown_routes_wrong_methods_and_big_bodies(api: Api, instaforex_mock: InstaForexMock) -> None:
     r = api.get("client/RequestEverything/20000001")
     assert r.status_code == 404
     assert (
         r.json()["Message"]
-        == f"No HTTP resource was found that matches the request URI '{ifx.url}client/RequestEverything/20000001'."
+        == f"No HTTP resource was found that matches the request URI '{instaforex_mock.url}client/RequestEverything/20000001'."
     )
     r = api.request("POST", "client/RequestBalanceInformation/20000001")
     assert r.status_code == 405 and "'POST'" in r.json()["Message"]
@@ -112,44 +114,44 @@ def test_unknown_routes_wrong_methods_and_big_bodies(api: Api, ifx: InstaForexMo
 
 
 def test_failures_inside_the_emulator_answer_500(
-    api: Api, ifx: InstaForexMock, monkeypatch: pytest.MonkeyPatch
+    api: Api, instaforex_mock: InstaForexMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = api.passkey("client", 20000001)
 
     def broken(*args: Any) -> Any:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(ifx.service, "open_trades", broken)
+    monkeypatch.setattr(instaforex_mock.service, "open_trades", broken)
     r = api.get("client/RequestOpenTrades/20000001", key)
     assert (r.status_code, r.json()) == (500, {"Message": "An error has occurred."})
     assert api.get("client/RequestBalanceInformation/20000001", key).status_code == 200
 
 
-def test_injected_faults_http_delay_drop_and_malformed(api: Api, ifx: InstaForexMock) -> None:
+def test_injected_faults_http_delay_drop_and_malformed(api: Api, instaforex_mock: InstaForexMock) -> None:
     key = api.passkey("client", 20000001)
-    ifx.fail("RequestBalanceInformation", times=2)
+    instaforex_mock.fail("RequestBalanceInformation", times=2)
     for _ in range(2):
         assert api.get("client/RequestBalanceInformation/20000001", key).json() == {"Message": "An error has occurred."}
     assert api.get("client/RequestBalanceInformation/20000001", key).status_code == 200
-    ifx.fail("requestopentrades", kind="delay", seconds=0.3)
+    instaforex_mock.fail("requestopentrades", kind="delay", seconds=0.3)
     started = time.monotonic()
     assert api.get("client/RequestOpenTrades/20000001", key).status_code == 200
     assert time.monotonic() - started >= 0.3
-    ifx.fail("RequestOpenTrades", kind="drop")
+    instaforex_mock.fail("RequestOpenTrades", kind="drop")
     with pytest.raises(requests.ConnectionError):
-        requests.get(ifx.url + "client/RequestOpenTrades/20000001", headers={"passkey": key}, timeout=10)
-    ifx.fail("RequestOpenTrades", kind="malformed")
-    r = requests.get(ifx.url + "client/RequestOpenTrades/20000001", headers={"passkey": key}, timeout=10)
+        requests.get(instaforex_mock.url + "client/RequestOpenTrades/20000001", headers={"passkey": key}, timeout=10)
+    instaforex_mock.fail("RequestOpenTrades", kind="malformed")
+    r = requests.get(instaforex_mock.url + "client/RequestOpenTrades/20000001", headers={"passkey": key}, timeout=10)
     assert r.status_code == 200
     with pytest.raises(ValueError):
         r.json()
     requests.post(
-        ifx.url + "_mock/faults",
+        instaforex_mock.url + "_mock/faults",
         json={"route": "RequestClientApiToken", "kind": "http", "status": 503, "message": "busy"},
         timeout=10,
     )
     assert api.token("client", 20000001).status_code == 503
-    assert requests.post(ifx.url + "_mock/faults", json={"route": "Nope"}, timeout=10).status_code == 400
+    assert requests.post(instaforex_mock.url + "_mock/faults", json={"route": "Nope"}, timeout=10).status_code == 400
 
 
 def test_deny_status_200_answers_denials_with_200_and_the_same_body() -> None:

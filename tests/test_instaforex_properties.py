@@ -31,8 +31,8 @@ def server() -> Iterator[InstaForexMock]:
 
 
 def _load(server: InstaForexMock, data: dict[str, Any]) -> Api:
+    server.reset()  # back to the constructor's demo accounts, clock and tokens; then this store
     server.load_accounts(data)
-    server.reset()
     return Api(server.url)
 
 

@@ -136,18 +136,20 @@ def test_empty_lists_are_top_level_arrays(api: Api) -> None:
         assert api.get(path, key).json() == []
 
 
-def test_open_and_closed_trades_carry_their_figures(api: Api, ifx: InstaForexMock) -> None:
+def test_open_and_closed_trades_carry_their_figures(api: Api, instaforex_mock: InstaForexMock) -> None:
     key = api.passkey("client", 20000001)
     opened = decimal_json(api.get("client/RequestOpenTrades/20000001", key))
     first = opened[0]
     assert (first["Ticket"], first["Symbol"], first["Type"]) == (77120455, "EURUSD", 1)
     assert (first["Volume"], first["SL"], first["TP"]) == (Decimal("0.1"), Decimal("1.08"), Decimal("1.09"))
     assert opened[1]["SL"] == 0 and opened[1]["TP"] == 0  # unset levels are 0
-    now = ifx.service.now()
+    now = instaforex_mock.service.now()
     assert first["OpenTime"] == (now - timedelta(days=2, hours=3)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def test_date_ranges_accept_unix_seconds_dates_and_iso_and_to_is_inclusive(api: Api, ifx: InstaForexMock) -> None:
+def test_date_ranges_accept_unix_seconds_dates_and_iso_and_to_is_inclusive(
+    api: Api, instaforex_mock: InstaForexMock
+) -> None:
     key = api.passkey("client", 20000001)
     everything = api.get("client/RequestClosedTrades/20000001?from=2000-01-01", key).json()
     assert len(everything) == 6

@@ -9,11 +9,11 @@ from mock_instaforex import InstaForexMock
 from .ifxutil import Api
 
 
-def test_tokens_expire_after_the_ttl_on_the_emulators_clock(api: Api, ifx: InstaForexMock) -> None:
+def test_tokens_expire_after_the_ttl_on_the_emulators_clock(api: Api, instaforex_mock: InstaForexMock) -> None:
     key = api.passkey("client", 20000001)
-    ifx.advance(5399)
+    instaforex_mock.advance(5399)
     assert api.get("client/RequestBalanceInformation/20000001", key).status_code == 200
-    ifx.advance(1)
+    instaforex_mock.advance(1)
     r = api.get("client/RequestBalanceInformation/20000001", key)
     assert (r.status_code, r.json()) == (403, "Access denied")
     fresh = api.passkey("client", 20000001)
@@ -57,12 +57,12 @@ def test_a_token_seed_makes_tokens_deterministic() -> None:
     assert first == tokens() and first[0] != first[1]
 
 
-def test_revoked_and_expired_tokens_are_refused(api: Api, ifx: InstaForexMock) -> None:
+def test_revoked_and_expired_tokens_are_refused(api: Api, instaforex_mock: InstaForexMock) -> None:
     a, b = api.passkey("client", 20000001), api.passkey("client", 20000002)
-    assert ifx.revoke_tokens(20000001) == 1
+    assert instaforex_mock.revoke_tokens(20000001) == 1
     assert api.get("client/RequestOpenTrades/20000001", a).status_code == 403
     assert api.get("client/RequestOpenTrades/20000002", b).status_code == 200
-    assert ifx.expire_tokens() == 1
+    assert instaforex_mock.expire_tokens() == 1
     assert api.get("client/RequestOpenTrades/20000002", b).status_code == 403
 
 

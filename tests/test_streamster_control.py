@@ -19,72 +19,86 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "streamster"
 
 
 def _post(mock: StreamsterMock, route: str, body: object = None, method: str = "POST") -> requests.Response:
-    return requests.request(method, f"{mock.url}/_mock/{route}", json=body, timeout=10)
+    headers = {"Content-Type": "application/json"}  # the control plane takes JSON only, even an empty body
+    return requests.request(method, f"{mock.url}/_mock/{route}", json=body, headers=headers, timeout=10)
 
 
-def test_control_routes_mirror_the_python_api(mock: StreamsterMock) -> None:
-    r = _post(mock, "price", {"instrument": "EUR/USD", "bid": "1.20000", "offer": "1.20010"})
+def test_control_routes_mirror_the_python_api(streamster_mock: StreamsterMock) -> None:
+    r = _post(streamster_mock, "price", {"instrument": "EUR/USD", "bid": "1.20000", "offer": "1.20010"})
     assert r.status_code == 200 and r.json() == {"instrument": "EUR/USD", "bid": "1.20000", "offer": "1.20010"}
-    assert call(mock, "GetQuote", element("Instrument", "EUR/USD")).fields("Quote")["Bid"] == "1.20000"
-    assert _post(mock, "price", {"instrument": "EUR/USD", "pips": -10}).json()["bid"] == "1.19900"
-    start = mock.platform.now()
-    r = _post(mock, "advance", {"seconds": 90})
+    assert call(streamster_mock, "GetQuote", element("Instrument", "EUR/USD")).fields("Quote")["Bid"] == "1.20000"
+    assert _post(streamster_mock, "price", {"instrument": "EUR/USD", "pips": -10}).json()["bid"] == "1.19900"
+    start = streamster_mock.platform.now()
+    r = _post(streamster_mock, "advance", {"seconds": 90})
     assert r.json()["now"] == (start + timedelta(seconds=90)).isoformat()
-    assert _post(mock, "columns", {"window": "Rates", "names": ["Bid"]}).json()["visible"] == ["Bid"]
-    assert list(call(mock, "GetQuote", element("Instrument", "EUR/USD")).fields("Quote")) == ["Bid"]
-    assert _post(mock, "charts", {"instrument": "EUR/USD", "period": "daily"}).json()["closed"] == ["eur/usd Daily"]
+    assert _post(streamster_mock, "columns", {"window": "Rates", "names": ["Bid"]}).json()["visible"] == ["Bid"]
+    assert list(call(streamster_mock, "GetQuote", element("Instrument", "EUR/USD")).fields("Quote")) == ["Bid"]
+    assert _post(streamster_mock, "charts", {"instrument": "EUR/USD", "period": "daily"}).json()["closed"] == [
+        "eur/usd Daily"
+    ]
     assert (
         call(
-            mock, "GetBars", element("Instrument", "EUR/USD") + element("Period", "Daily") + element("Options", "")
+            streamster_mock,
+            "GetBars",
+            element("Instrument", "EUR/USD") + element("Period", "Daily") + element("Options", ""),
         ).status
         == 500
     )
-    _post(mock, "charts", {"instrument": "EUR/USD", "period": "Daily", "open": True})
+    _post(streamster_mock, "charts", {"instrument": "EUR/USD", "period": "Daily", "open": True})
     assert (
         call(
-            mock, "GetBars", element("Instrument", "EUR/USD") + element("Period", "Daily") + element("Options", "")
+            streamster_mock,
+            "GetBars",
+            element("Instrument", "EUR/USD") + element("Period", "Daily") + element("Options", ""),
         ).status
         == 200
     )
-    state = requests.get(f"{mock.url}/_mock/state", timeout=10).json()
+    state = requests.get(f"{streamster_mock.url}/_mock/state", timeout=10).json()
     assert state["clock"] == "virtual" and state["seed"] == 0 and len(state["operations"]) == 12
-    assert _post(mock, "reset").json() == {"ok": True}
-    assert call(mock, "GetQuote", element("Instrument", "EUR/USD")).fields("Quote")["Bid"] == "1.08500"
+    assert _post(streamster_mock, "reset").json() == {"ok": True}
+    assert call(streamster_mock, "GetQuote", element("Instrument", "EUR/USD")).fields("Quote")["Bid"] == "1.08500"
 
 
-def test_control_routes_refuse_bad_requests_clearly(mock: StreamsterMock) -> None:
-    assert _post(mock, "advance", {"seconds": "soon"}).status_code == 400
-    assert "seconds" in _post(mock, "advance", {"seconds": -1}).json()["error"]
-    assert "not a known instrument" in _post(mock, "price", {"instrument": "Nope", "bid": "1"}).json()["error"]
-    assert _post(mock, "columns", {"window": "Charts", "names": []}).status_code == 400
-    assert _post(mock, "faults", {"operation": "GetWeather"}).status_code == 400
-    assert _post(mock, "nothing").status_code == 404
-    assert _post(mock, "reset", method="GET").status_code == 405
-    r = requests.post(f"{mock.url}/_mock/advance", data=b"{not json", timeout=10)
+def test_control_routes_refuse_bad_requests_clearly(streamster_mock: StreamsterMock) -> None:
+    assert _post(streamster_mock, "advance", {"seconds": "soon"}).status_code == 400
+    assert "seconds" in _post(streamster_mock, "advance", {"seconds": -1}).json()["error"]
+    assert (
+        "not a known instrument" in _post(streamster_mock, "price", {"instrument": "Nope", "bid": "1"}).json()["error"]
+    )
+    assert _post(streamster_mock, "columns", {"window": "Charts", "names": []}).status_code == 400
+    assert _post(streamster_mock, "faults", {"operation": "GetWeather"}).status_code == 400
+    assert _post(streamster_mock, "nothing").status_code == 404
+    assert _post(streamster_mock, "reset", method="GET").status_code == 405
+    r = requests.post(
+        f"{streamster_mock.url}/_mock/advance",
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert r.status_code == 400 and "JSON" in r.json()["error"]
 
 
-def test_injected_soap_fault_for_the_next_n_calls(mock: StreamsterMock) -> None:
-    mock.fail("GetDesks", times=2, code="Server", message="desk service down")
+def test_injected_soap_fault_for_the_next_n_calls(streamster_mock: StreamsterMock) -> None:
+    streamster_mock.fail("GetDesks", times=2, code="Server", message="desk service down")
     for _ in range(2):
-        r = call(mock, "GetDesks")
+        r = call(streamster_mock, "GetDesks")
         assert r.status == 500 and r.fault == ("Server", "desk service down")
-    assert call(mock, "GetDesks").status == 200
-    assert [e.get("injected") for e in mock.journal.entries("GetDesks")] == ["fault", "fault", None]
+    assert call(streamster_mock, "GetDesks").status == 200
+    assert [e.get("injected") for e in streamster_mock.journal.entries("GetDesks")] == ["fault", "fault", None]
 
 
-def test_injected_http_error_delay_and_dropped_connection(mock: StreamsterMock) -> None:
-    _post(mock, "faults", {"operation": "GetQuote", "kind": "http", "status": 503, "message": "busy"})
-    assert call(mock, "GetQuote", element("Instrument", "EUR/USD")).status == 503
-    mock.fail("getquote", kind="delay", seconds=0.3)
+def test_injected_http_error_delay_and_dropped_connection(streamster_mock: StreamsterMock) -> None:
+    _post(streamster_mock, "faults", {"operation": "GetQuote", "kind": "http", "status": 503, "message": "busy"})
+    assert call(streamster_mock, "GetQuote", element("Instrument", "EUR/USD")).status == 503
+    streamster_mock.fail("getquote", kind="delay", seconds=0.3)
     started = time.monotonic()
-    assert call(mock, "GetQuote", element("Instrument", "EUR/USD")).status == 200
+    assert call(streamster_mock, "GetQuote", element("Instrument", "EUR/USD")).status == 200
     assert time.monotonic() - started >= 0.3
-    mock.fail("SendOrder", kind="drop")
+    streamster_mock.fail("SendOrder", kind="drop")
     with pytest.raises(requests.ConnectionError):
-        send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1")
-    assert mock.platform.get_orders() == []  # a dropped call never reached the platform
-    assert send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1").status == 200
+        send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1")
+    assert streamster_mock.platform.get_orders() == []  # a dropped call never reached the platform
+    assert send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1").status == 200
 
 
 def test_probabilistic_faults_are_drawn_from_the_seed() -> None:
@@ -97,14 +111,17 @@ def test_probabilistic_faults_are_drawn_from_the_seed() -> None:
     assert first == pattern() and 500 in first and 200 in first
 
 
-def test_journal_records_operation_request_response_and_time(mock: StreamsterMock) -> None:
-    call(mock, "GetQuote", element("Instrument", "Gold"))
-    (entry,) = mock.journal.entries()
+def test_journal_records_operation_request_response_and_time(streamster_mock: StreamsterMock) -> None:
+    call(streamster_mock, "GetQuote", element("Instrument", "Gold"))
+    (entry,) = streamster_mock.journal.entries()
     assert entry["operation"] == "GetQuote" and entry["status"] == 200
     assert "Gold" in entry["request"] and "<tns:Quote>" in entry["response"]
-    assert entry["time"] == mock.platform.now().isoformat() and entry["peer"] == "127.0.0.1"
-    assert requests.get(f"{mock.url}/_mock/journal?operation=getquote", timeout=10).json()[0]["operation"] == "GetQuote"
-    assert _post(mock, "journal", method="DELETE").status_code == 200 and len(mock.journal) == 0
+    assert entry["time"] == streamster_mock.platform.now().isoformat() and entry["peer"] == "127.0.0.1"
+    assert (
+        requests.get(f"{streamster_mock.url}/_mock/journal?operation=getquote", timeout=10).json()[0]["operation"]
+        == "GetQuote"
+    )
+    assert _post(streamster_mock, "journal", method="DELETE").status_code == 200 and len(streamster_mock.journal) == 0
 
 
 def test_journal_is_a_bounded_ring() -> None:
@@ -116,40 +133,40 @@ def test_journal_is_a_bounded_ring() -> None:
         assert [e["seq"] for e in entries] == list(range(8, 13))
 
 
-def test_snapshot_and_restore_round_trip_through_json(mock: StreamsterMock) -> None:
-    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10", ExitTarget="1.09000")
-    mock.advance(600)
-    snap = requests.get(f"{mock.url}/_mock/snapshot", timeout=10).json()
-    positions = call(mock, "GetPositions").raw
-    send_order(mock, Instrument="GBP/USD", Desk="Virtual Forex", Quantity="1")
-    mock.advance(3600)
-    assert requests.put(f"{mock.url}/_mock/snapshot", data=json.dumps(snap), timeout=30).status_code == 200
-    assert call(mock, "GetPositions").raw == positions
+def test_snapshot_and_restore_round_trip_through_json(streamster_mock: StreamsterMock) -> None:
+    send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10", ExitTarget="1.09000")
+    streamster_mock.advance(600)
+    snap = requests.get(f"{streamster_mock.url}/_mock/snapshot", timeout=10).json()
+    positions = call(streamster_mock, "GetPositions").raw
+    send_order(streamster_mock, Instrument="GBP/USD", Desk="Virtual Forex", Quantity="1")
+    streamster_mock.advance(3600)
+    assert requests.put(f"{streamster_mock.url}/_mock/snapshot", json=snap, timeout=30).status_code == 200
+    assert call(streamster_mock, "GetPositions").raw == positions
     # The restored platform goes on exactly as the original would have.
     with StreamsterMock() as other:
         other.restore(snap)
-        mock.advance(1800)
+        streamster_mock.advance(1800)
         other.advance(1800)
-        assert call(other, "GetPositions").raw == call(mock, "GetPositions").raw
+        assert call(other, "GetPositions").raw == call(streamster_mock, "GetPositions").raw
 
 
-def test_a_snapshot_in_python_does_not_follow_the_live_state(mock: StreamsterMock) -> None:
-    snap = mock.snapshot()
+def test_a_snapshot_in_python_does_not_follow_the_live_state(streamster_mock: StreamsterMock) -> None:
+    snap = streamster_mock.snapshot()
     frozen = json.dumps(snap, sort_keys=True, default=str)
-    mock.advance(900)  # new ticks, folded history
-    mock.set_columns("Positions", ["PositionID", "Desk"])
-    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10")
+    streamster_mock.advance(900)  # new ticks, folded history
+    streamster_mock.set_columns("Positions", ["PositionID", "Desk"])
+    send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10")
     assert json.dumps(snap, sort_keys=True, default=str) == frozen
-    mock.restore(snap)
-    assert mock.snapshot() == snap
+    streamster_mock.restore(snap)
+    assert streamster_mock.snapshot() == snap
 
 
-def test_restore_refuses_a_damaged_snapshot_and_keeps_the_state(mock: StreamsterMock) -> None:
-    before = mock.snapshot()
+def test_restore_refuses_a_damaged_snapshot_and_keeps_the_state(streamster_mock: StreamsterMock) -> None:
+    before = streamster_mock.snapshot()
     with pytest.raises(ScenarioError):
-        mock.restore({"version": 1, "orders": "x"})
-    assert _post(mock, "snapshot", {"version": 2}).status_code == 400
-    assert mock.snapshot() == before
+        streamster_mock.restore({"version": 1, "orders": "x"})
+    assert _post(streamster_mock, "snapshot", {"version": 2}).status_code == 400
+    assert streamster_mock.snapshot() == before
 
 
 def test_scenario_sets_desks_instruments_ticks_columns_and_charts() -> None:
@@ -170,14 +187,18 @@ def test_scenario_sets_desks_instruments_ticks_columns_and_charts() -> None:
         assert call(m, "GetQuote", element("Instrument", "EUR/USD")).fields("Quote")["Bid"] == "1.05150"
 
 
-def test_demo_scenario_and_loading_scenarios_through_the_control_plane(mock: StreamsterMock) -> None:
-    r = _post(mock, "scenario", {"path": str(FIXTURES / "demo.yaml")})
+def test_demo_scenario_and_loading_scenarios_through_the_control_plane(streamster_mock: StreamsterMock) -> None:
+    r = _post(streamster_mock, "scenario", {"path": str(FIXTURES / "demo.yaml")})
     assert r.status_code == 200, r.text
-    assert ("Live Forex", "USD") in {(d["Name"], d["Currency"]) for d in call(mock, "GetDesks").items("Desks", "Desk")}
-    r = _post(mock, "scenario", {"scenario": {"desks": [{"name": "Tiny", "currencies": {"usd": 5}}]}})
+    assert ("Live Forex", "USD") in {
+        (d["Name"], d["Currency"]) for d in call(streamster_mock, "GetDesks").items("Desks", "Desk")
+    }
+    r = _post(streamster_mock, "scenario", {"scenario": {"desks": [{"name": "Tiny", "currencies": {"usd": 5}}]}})
     assert r.status_code == 200
-    assert call(mock, "GetDesks").items("Desks", "Desk") == [{"Name": "Tiny", "Currency": "USD", "Amount": "5.00"}]
-    assert _post(mock, "scenario", {"scenario": {"desks": "lots"}}).status_code == 400
+    assert call(streamster_mock, "GetDesks").items("Desks", "Desk") == [
+        {"Name": "Tiny", "Currency": "USD", "Amount": "5.00"}
+    ]
+    assert _post(streamster_mock, "scenario", {"scenario": {"desks": "lots"}}).status_code == 400
 
 
 @pytest.mark.parametrize(

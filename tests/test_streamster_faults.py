@@ -23,14 +23,16 @@ def _state(mock: StreamsterMock) -> dict[str, Any]:
 
 
 @pytest.fixture
-def busy(mock: StreamsterMock) -> dict[str, str]:
+def busy(streamster_mock: StreamsterMock) -> dict[str, str]:
     """A platform with a working order, an open and a closed position, and a filled order."""
-    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10", PriceType="LIMIT", Price="1.08000")
-    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10")
-    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="5", Side="SELL")
-    orders = call(mock, "GetOrders").items("Orders", "Order")
-    positions = call(mock, "GetPositions").items("Positions", "Position")
-    call(mock, "ClosePosition", element("PositionID", positions[1]["PositionID"]))
+    send_order(
+        streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10", PriceType="LIMIT", Price="1.08000"
+    )
+    send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10")
+    send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="5", Side="SELL")
+    orders = call(streamster_mock, "GetOrders").items("Orders", "Order")
+    positions = call(streamster_mock, "GetPositions").items("Positions", "Position")
+    call(streamster_mock, "ClosePosition", element("PositionID", positions[1]["PositionID"]))
     return {
         "working": orders[0]["OrderID"], "filled": orders[1]["OrderID"],
         "open": positions[0]["PositionID"], "closed": positions[1]["PositionID"],
@@ -107,15 +109,15 @@ SEND_ORDER_FAULTS = [
 
 @pytest.mark.parametrize(("case", "body", "text"), SEND_ORDER_FAULTS, ids=[c[0] for c in SEND_ORDER_FAULTS])
 def test_send_order_validation_faults_change_nothing(
-    mock: StreamsterMock, busy: dict[str, str], case: str, body: str, text: str
+    streamster_mock: StreamsterMock, busy: dict[str, str], case: str, body: str, text: str
 ) -> None:
-    before = _state(mock)
-    r = call(mock, "SendOrder", body)
+    before = _state(streamster_mock)
+    r = call(streamster_mock, "SendOrder", body)
     assert r.status == 500, r.raw
     code, message = r.fault
     assert code == "Client" and text in message, message
-    assert _state(mock) == before
-    assert mock.platform.get_last_message() == message
+    assert _state(streamster_mock) == before
+    assert streamster_mock.platform.get_last_message() == message
 
 
 def _other_faults(ids: dict[str, str]) -> list[tuple[str, str, str, str]]:
@@ -151,23 +153,27 @@ def _other_faults(ids: dict[str, str]) -> list[tuple[str, str, str, str]]:
 
 
 def test_other_operations_fault_on_every_validation_rule_and_change_nothing(
-    mock: StreamsterMock, busy: dict[str, str]
+    streamster_mock: StreamsterMock, busy: dict[str, str]
 ) -> None:
     for operation, case, body, text in _other_faults(busy):
-        before = _state(mock)
-        r = call(mock, operation, body)
+        before = _state(streamster_mock)
+        r = call(streamster_mock, operation, body)
         assert r.status == 500, (case, r.raw)
         code, message = r.fault
         assert code == "Client" and text in message, (case, message)
-        assert _state(mock) == before, case
+        assert _state(streamster_mock) == before, case
 
 
-def test_get_bars_on_a_closed_chart_faults_and_changes_nothing(mock: StreamsterMock) -> None:
-    mock.close_chart("Gold", "Weekly")
-    before = _state(mock)
-    r = call(mock, "GetBars", element("Instrument", "gold") + element("Period", "weekly") + element("Options", "f"))
+def test_get_bars_on_a_closed_chart_faults_and_changes_nothing(streamster_mock: StreamsterMock) -> None:
+    streamster_mock.close_chart("Gold", "Weekly")
+    before = _state(streamster_mock)
+    r = call(
+        streamster_mock,
+        "GetBars",
+        element("Instrument", "gold") + element("Period", "weekly") + element("Options", "f"),
+    )
     assert r.fault[0] == "Client" and "No Weekly chart of Gold is open" in r.fault[1]
-    assert _state(mock) == before
+    assert _state(streamster_mock) == before
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -245,51 +251,54 @@ def _bad_inputs(trap_url: str) -> list[tuple[str, bytes, dict[str, str], int]]:
 
 
 def test_bad_input_gets_a_clear_client_error_and_changes_nothing(
-    mock: StreamsterMock, busy: dict[str, str], url_trap: dict[str, Any]
+    streamster_mock: StreamsterMock, busy: dict[str, str], url_trap: dict[str, Any]
 ) -> None:
     for case, data, headers, status in _bad_inputs(url_trap["url"]):
-        before = mock.snapshot()
-        r = requests.post(mock.endpoint_url, data=data, headers=headers, timeout=10)
+        before = streamster_mock.snapshot()
+        r = requests.post(streamster_mock.endpoint_url, data=data, headers=headers, timeout=10)
         assert r.status_code == status, (case, r.status_code, r.text[:300])
         assert r.headers["Content-Type"].startswith("text/xml"), case
         assert b"<faultcode>soap:Client</faultcode>" in r.content, (case, r.content[:300])
         assert b"root:" not in r.content and b"lollol" not in r.content, case  # nothing read, nothing expanded
-        assert mock.snapshot() == before, case
-        assert call(mock, "GetDesks").status == 200, case  # still serving
+        assert streamster_mock.snapshot() == before, case
+        assert call(streamster_mock, "GetDesks").status == 200, case  # still serving
     assert url_trap["count"] == 0  # no URL fetched
 
 
-def test_chunked_body_over_1_mib_is_refused_with_413(mock: StreamsterMock) -> None:
+def test_chunked_body_over_1_mib_is_refused_with_413(streamster_mock: StreamsterMock) -> None:
     def chunks() -> Iterator[bytes]:
         yield envelope("").encode()[:-30]
         for _ in range(70):
             yield b"x" * 16384
 
-    before = mock.snapshot()
+    before = streamster_mock.snapshot()
     r = requests.post(
-        mock.endpoint_url, data=chunks(), headers={"Content-Type": "text/xml", "SOAPAction": "GetDesks"}, timeout=10
+        streamster_mock.endpoint_url,
+        data=chunks(),
+        headers={"Content-Type": "text/xml", "SOAPAction": "GetDesks"},
+        timeout=10,
     )
     assert r.status_code == 413 and b"1 MiB" in r.content
-    assert mock.snapshot() == before and call(mock, "GetDesks").status == 200
+    assert streamster_mock.snapshot() == before and call(streamster_mock, "GetDesks").status == 200
 
 
-def test_wrong_methods_and_paths_are_refused_clearly(mock: StreamsterMock) -> None:
-    assert requests.get(mock.url + "/endpoint", timeout=10).status_code == 404
-    assert requests.get(mock.url + "/nothing", timeout=10).status_code == 404
-    r = requests.put(mock.endpoint_url, data=b"x", timeout=10)
+def test_wrong_methods_and_paths_are_refused_clearly(streamster_mock: StreamsterMock) -> None:
+    assert requests.get(streamster_mock.url + "/endpoint", timeout=10).status_code == 404
+    assert requests.get(streamster_mock.url + "/nothing", timeout=10).status_code == 404
+    r = requests.put(streamster_mock.endpoint_url, data=b"x", timeout=10)
     assert r.status_code == 405 and b"POST" in r.content
 
 
-def test_bad_input_is_journaled_with_its_reason(mock: StreamsterMock) -> None:
-    post(mock.endpoint_url, b"<broken", "GetQuote")
-    entry = mock.journal.entries()[-1]
+def test_bad_input_is_journaled_with_its_reason(streamster_mock: StreamsterMock) -> None:
+    post(streamster_mock.endpoint_url, b"<broken", "GetQuote")
+    entry = streamster_mock.journal.entries()[-1]
     assert entry["operation"] is None and entry["status"] == 400 and "well-formed" in entry["response"]
 
 
-def test_duration_in_the_near_future_is_accepted(mock: StreamsterMock) -> None:
-    when = (mock.platform.now() + timedelta(seconds=1)).isoformat()
+def test_duration_in_the_near_future_is_accepted(streamster_mock: StreamsterMock) -> None:
+    when = (streamster_mock.platform.now() + timedelta(seconds=1)).isoformat()
     r = send_order(
-        mock,
+        streamster_mock,
         Instrument="EUR/USD",
         Desk="Virtual Forex",
         Quantity="1",
@@ -310,11 +319,11 @@ DTD_BODIES = {
 
 
 def test_dtds_are_refused_whatever_the_encoding(
-    mock: StreamsterMock, busy: dict[str, str], url_trap: dict[str, Any]
+    streamster_mock: StreamsterMock, busy: dict[str, str], url_trap: dict[str, Any]
 ) -> None:
     # A UTF-16 body without BOM is valid UTF-8 (ASCII with NULs between), so it passes a charset=utf-8
     # check, and a byte search for "<!DOCTYPE" misses it; the parser still reads its DTD.
-    before = mock.snapshot()
+    before = streamster_mock.snapshot()
     for encoding in ("utf-8", "utf-16-le", "utf-16-be", "ascii"):
         declared = "UTF-16" if encoding.startswith("utf-16") else encoding.upper()
         for dtd, declaration in DTD_BODIES.items():
@@ -324,7 +333,7 @@ def test_dtds_are_refused_whatever_the_encoding(
                 + envelope(element("Instrument", "EUR/USD")).split("?>", 1)[1]
             )
             r = requests.post(
-                mock.endpoint_url,
+                streamster_mock.endpoint_url,
                 data=text.encode(encoding),
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"GetQuote"'},
                 timeout=10,
@@ -333,11 +342,11 @@ def test_dtds_are_refused_whatever_the_encoding(
             assert r.status_code == 400, (case, r.status_code, r.text[:300])
             assert b"<faultcode>soap:Client</faultcode>" in r.content, case
             assert b"DTDs and entity declarations are not allowed in a SOAP request." in r.content, case
-            assert mock.snapshot() == before and url_trap["count"] == 0, case
-    assert call(mock, "GetDesks").status == 200
+            assert streamster_mock.snapshot() == before and url_trap["count"] == 0, case
+    assert call(streamster_mock, "GetDesks").status == 200
 
 
-def test_a_utf16_body_without_a_dtd_is_still_served(mock: StreamsterMock) -> None:
+def test_a_utf16_body_without_a_dtd_is_still_served(streamster_mock: StreamsterMock) -> None:
     text = '<?xml version="1.0" encoding="UTF-16"?>' + envelope(element("Instrument", "EUR/USD")).split("?>", 1)[1]
-    r = post(mock.endpoint_url, text.encode("utf-16-le"), "GetQuote")
+    r = post(streamster_mock.endpoint_url, text.encode("utf-16-le"), "GetQuote")
     assert r.status == 200 and r.fields("Quote")["Currency"] == "USD"

@@ -20,16 +20,16 @@ from mock_streamster.scenario import Scenario, scenario_from_dict
 from .soaputil import call, element, send_order
 
 
-def _orders(mock: StreamsterMock) -> list[dict[str, str]]:
-    return call(mock, "GetOrders").items("Orders", "Order")
+def _orders(streamster_mock: StreamsterMock) -> list[dict[str, str]]:
+    return call(streamster_mock, "GetOrders").items("Orders", "Order")
 
 
-def _positions(mock: StreamsterMock) -> list[dict[str, str]]:
-    return call(mock, "GetPositions").items("Positions", "Position")
+def _positions(streamster_mock: StreamsterMock) -> list[dict[str, str]]:
+    return call(streamster_mock, "GetPositions").items("Positions", "Position")
 
 
-def _state(mock: StreamsterMock) -> dict[str, Any]:
-    snap = mock.snapshot()
+def _state(streamster_mock: StreamsterMock) -> dict[str, Any]:
+    snap = streamster_mock.snapshot()
     snap.pop("last_message")  # every fault is also stored as the last message (§5)
     return snap
 
@@ -51,76 +51,94 @@ LONG = "1.0845000000000000000071123456789012345678901234567890123"  # BigDecimal
     ],
 )
 def test_send_order_rounds_prices_half_even_to_the_instrument_digits(
-    mock: StreamsterMock, sent: str, kept: str
+    streamster_mock: StreamsterMock, sent: str, kept: str
 ) -> None:
     stop = str(Decimal(sent) - Decimal("0.01"))
     r = send_order(
-        mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1", PriceType="LIMIT", Price=sent,
+        streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1", PriceType="LIMIT", Price=sent,
         ExitStopLoss=stop, ExitTarget="1.0900000000000000000000000000001",
     )  # fmt: skip
     assert r.status == 200, r.raw
-    order = _orders(mock)[-1]
+    order = _orders(streamster_mock)[-1]
     assert order["Price"] == kept
     assert order["ExitStopLoss"] == str(Decimal(stop).quantize(Decimal("0.00001")))
     assert order["ExitTarget"] == "1.09000"
-    assert mock.platform.orders[order["OrderID"]].price == Decimal(kept)  # the state holds the rounded price
+    assert streamster_mock.platform.orders[order["OrderID"]].price == Decimal(kept)  # the state holds the rounded price
 
 
-def test_jpy_prices_round_to_three_digits_and_dow_to_two(mock: StreamsterMock) -> None:
-    mock.set_price("GBP/JPY", "188.500")
+def test_jpy_prices_round_to_three_digits_and_dow_to_two(streamster_mock: StreamsterMock) -> None:
+    streamster_mock.set_price("GBP/JPY", "188.500")
     r = send_order(
-        mock, Instrument="GBP/JPY", Desk="Virtual Forex", Quantity="1", PriceType="STOP", Price="188.83999999999997"
+        streamster_mock,
+        Instrument="GBP/JPY",
+        Desk="Virtual Forex",
+        Quantity="1",
+        PriceType="STOP",
+        Price="188.83999999999997",
     )
     assert r.status == 200, r.raw
-    assert _orders(mock)[-1]["Price"] == "188.840"
-    r = send_order(mock, Instrument="Dow Jones", Desk="Virtual Forex", Quantity="1", ExitStopLoss="37000.004999")
+    assert _orders(streamster_mock)[-1]["Price"] == "188.840"
+    r = send_order(
+        streamster_mock, Instrument="Dow Jones", Desk="Virtual Forex", Quantity="1", ExitStopLoss="37000.004999"
+    )
     assert r.status == 200, r.raw
-    assert _positions(mock)[-1]["ExitStopLoss"] == "37000.00"
+    assert _positions(streamster_mock)[-1]["ExitStopLoss"] == "37000.00"
 
 
-def test_change_order_and_change_position_round_too(mock: StreamsterMock) -> None:
-    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1", PriceType="LIMIT", Price="1.08000")
-    order_id = _orders(mock)[-1]["OrderID"]
-    r = call(mock, "ChangeOrder", element("Order", OrderID=order_id, PriceType="LIMIT", Price=LONG, Quantity="2",
+def test_change_order_and_change_position_round_too(streamster_mock: StreamsterMock) -> None:
+    send_order(
+        streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1", PriceType="LIMIT", Price="1.08000"
+    )
+    order_id = _orders(streamster_mock)[-1]["OrderID"]
+    r = call(streamster_mock, "ChangeOrder", element("Order", OrderID=order_id, PriceType="LIMIT", Price=LONG, Quantity="2",
                                           ExitTarget="1.0900000000000001"))  # fmt: skip
     assert r.status == 200, r.raw
-    assert (_orders(mock)[-1]["Price"], _orders(mock)[-1]["ExitTarget"]) == ("1.08450", "1.09000")
-    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1")
-    position_id = _positions(mock)[-1]["PositionID"]
-    r = call(mock, "ChangePosition", element("Position", PositionID=position_id, ExitStopLoss="1.0799999999999998",
+    assert (_orders(streamster_mock)[-1]["Price"], _orders(streamster_mock)[-1]["ExitTarget"]) == ("1.08450", "1.09000")
+    send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1")
+    position_id = _positions(streamster_mock)[-1]["PositionID"]
+    r = call(streamster_mock, "ChangePosition", element("Position", PositionID=position_id, ExitStopLoss="1.0799999999999998",
                                              ExitTarget="1.090004999"))  # fmt: skip
     assert r.status == 200, r.raw
-    assert (_positions(mock)[-1]["ExitStopLoss"], _positions(mock)[-1]["ExitTarget"]) == ("1.08000", "1.09000")
+    assert (_positions(streamster_mock)[-1]["ExitStopLoss"], _positions(streamster_mock)[-1]["ExitTarget"]) == (
+        "1.08000",
+        "1.09000",
+    )
 
 
-def test_side_checks_use_the_rounded_value(mock: StreamsterMock) -> None:
+def test_side_checks_use_the_rounded_value(streamster_mock: StreamsterMock) -> None:
     # A BUY enters at the offer 1.08520: a stop a hair below it rounds onto it, which is not below.
-    before = _state(mock)
-    r = send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1", ExitStopLoss="1.085199999")
+    before = _state(streamster_mock)
+    r = send_order(
+        streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1", ExitStopLoss="1.085199999"
+    )
     assert r.fault == ("Client", "ExitStopLoss 1.08520 of a BUY must be below the entry price 1.08520.")
-    r = send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1", Side="SELL", ExitTarget="1.0850049")
+    r = send_order(
+        streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1", Side="SELL", ExitTarget="1.0850049"
+    )
     assert r.fault == ("Client", "ExitTarget 1.08500 of a SELL must be below the entry price 1.08500.")
-    assert _state(mock) == before
+    assert _state(streamster_mock) == before
     # ... and one that rounds away from it is accepted.
-    r = send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1", ExitStopLoss="1.0851949")
-    assert r.status == 200 and _positions(mock)[-1]["ExitStopLoss"] == "1.08519"
+    r = send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1", ExitStopLoss="1.0851949")
+    assert r.status == 200 and _positions(streamster_mock)[-1]["ExitStopLoss"] == "1.08519"
 
 
 # ----------------------------------------------------------------------------- 2. nothing accepted poisons
 
 
-def test_the_largest_accepted_order_still_computes_everywhere(mock: StreamsterMock) -> None:
+def test_the_largest_accepted_order_still_computes_everywhere(streamster_mock: StreamsterMock) -> None:
     # The most the platform accepts, with a stop loss that is then hit: every read still answers.
-    r = send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1000000000", ExitStopLoss="0.00001")
+    r = send_order(
+        streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1000000000", ExitStopLoss="0.00001"
+    )
     assert r.status == 200, r.raw
-    mock.set_price("EUR/USD", "999999999.00000")
-    assert Decimal(_positions(mock)[-1]["Profit"]) > 0
-    mock.set_price("EUR/USD", "0.00001")
-    position = _positions(mock)[-1]
+    streamster_mock.set_price("EUR/USD", "999999999.00000")
+    assert Decimal(_positions(streamster_mock)[-1]["Profit"]) > 0
+    streamster_mock.set_price("EUR/USD", "0.00001")
+    position = _positions(streamster_mock)[-1]
     assert position["Status"] == "Closed" and position["ClosePrice"] == "0.00001"
     for operation in ("GetOrders", "GetTrades", "GetPositions", "GetDesks"):
-        assert call(mock, operation).status == 200, operation
-    r = send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1000000000.000000001")
+        assert call(streamster_mock, operation).status == 200, operation
+    r = send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1000000000.000000001")
     assert r.fault is not None and r.fault[0] == "Client"
 
 
@@ -135,20 +153,22 @@ def test_a_quantity_worth_more_than_the_platform_computes_is_refused() -> None:
 # ----------------------------------------------------------------------------- 3. a refused call changes nothing
 
 
-def test_close_position_computes_before_it_records(mock: StreamsterMock, monkeypatch: pytest.MonkeyPatch) -> None:
-    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1")
-    position_id = _positions(mock)[-1]["PositionID"]
-    before = _state(mock)
+def test_close_position_computes_before_it_records(
+    streamster_mock: StreamsterMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="1")
+    position_id = _positions(streamster_mock)[-1]["PositionID"]
+    before = _state(streamster_mock)
 
     def broken(self: Platform, pos: Any, price: Decimal) -> tuple[Decimal, Decimal]:
         raise ArithmeticError("the profit cannot be computed")
 
     monkeypatch.setattr(Platform, "_pnl", broken)
     for _ in range(3):
-        assert call(mock, "ClosePosition", element("PositionID", position_id)).status == 500
+        assert call(streamster_mock, "ClosePosition", element("PositionID", position_id)).status == 500
     monkeypatch.undo()
-    assert _state(mock) == before  # no Exit order, no Exit trade, no ID drawn
-    assert call(mock, "ClosePosition", element("PositionID", position_id)).status == 200
+    assert _state(streamster_mock) == before  # no Exit order, no Exit trade, no ID drawn
+    assert call(streamster_mock, "ClosePosition", element("PositionID", position_id)).status == 200
 
 
 # Numbers a hostile or careless client sends: near the market with too many decimals, and far beyond it.
@@ -224,10 +244,14 @@ def test_any_call_that_faults_leaves_the_snapshot_as_it_was_and_accepted_ones_ne
 # ----------------------------------------------------------------------------- 6. a safe control plane
 
 
-def _control(mock: StreamsterMock, route: str, body: Any, method: str = "POST") -> requests.Response:
+def _control(streamster_mock: StreamsterMock, route: str, body: Any, method: str = "POST") -> requests.Response:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()  # allows NaN and Infinity
     return requests.request(
-        method, f"{mock.url}/_mock/{route}", data=data, headers={"Content-Type": "application/json"}, timeout=10
+        method,
+        f"{streamster_mock.url}/_mock/{route}",
+        data=data,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
     )
 
 
@@ -244,6 +268,7 @@ DAMAGE: list[tuple[str, tuple[Any, ...], Any]] = [
     ("synced Infinity", ("synced",), float("inf")),
     ("walk text", ("walk",), "yes"),
     ("synced far ahead", ("synced",), 1e300),
+    ("synced years before now", ("synced",), 1e9),
     ("series times after synced", ("series", "eur/usd", "updated"), 1e12),
     ("an order ID a number", ("orders", 0, "order_id"), 7),
     ("an order entered with an offset", ("orders", 0, "entered"), "2025-01-06T09:00:00+02:00"),
@@ -269,14 +294,16 @@ OVER_HTTP = {"columns null", "seed text", "now not a date", "a desk amount of 1e
              "a series bid of 1e30", "next_tick NaN"}  # fmt: skip
 
 
-def test_put_snapshot_checks_all_of_it_before_applying_any_of_it(mock: StreamsterMock) -> None:
-    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10", PriceType="LIMIT", Price="1.08000")
-    send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10")
-    mock.advance(60)
-    good = mock.snapshot()
-    mock.advance(600)
-    mock.set_price("EUR/USD", "1.10000")
-    before = mock.snapshot()
+def test_put_snapshot_checks_all_of_it_before_applying_any_of_it(streamster_mock: StreamsterMock) -> None:
+    send_order(
+        streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10", PriceType="LIMIT", Price="1.08000"
+    )
+    send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10")
+    streamster_mock.advance(60)
+    good = streamster_mock.snapshot()
+    streamster_mock.advance(600)
+    streamster_mock.set_price("EUR/USD", "1.10000")
+    before = streamster_mock.snapshot()
     for case, path, value in DAMAGE:
         node = good
         for key in path[:-1]:
@@ -287,14 +314,14 @@ def test_put_snapshot_checks_all_of_it_before_applying_any_of_it(mock: Streamste
         else:
             node[path[-1]] = value
         with pytest.raises(ScenarioError):
-            mock.restore(good)
+            streamster_mock.restore(good)
         if case in OVER_HTTP:
-            r = _control(mock, "snapshot", good, method="PUT")
+            r = _control(streamster_mock, "snapshot", good, method="PUT")
             assert r.status_code == 400 and r.json()["error"], (case, r.status_code, r.text[:300])
-        assert mock.snapshot() == before, case  # nothing applied, the clock not moved
+        assert streamster_mock.snapshot() == before, case  # nothing applied, the clock not moved
         node[path[-1]] = kept
-    assert _control(mock, "snapshot", good, method="PUT").status_code == 200
-    assert mock.snapshot() == good
+    assert _control(streamster_mock, "snapshot", good, method="PUT").status_code == 200
+    assert streamster_mock.snapshot() == good
 
 
 CONTROL_NUMBERS = [
@@ -327,13 +354,13 @@ CONTROL_NUMBERS = [
 @pytest.mark.parametrize(
     ("route", "body", "error"), CONTROL_NUMBERS, ids=[f"{c[0]}-{c[2][:30]}" for c in CONTROL_NUMBERS]
 )
-def test_control_routes_bound_their_numbers(mock: StreamsterMock, route: str, body: Any, error: str) -> None:
-    before = mock.snapshot()
-    r = _control(mock, route, body)
+def test_control_routes_bound_their_numbers(streamster_mock: StreamsterMock, route: str, body: Any, error: str) -> None:
+    before = streamster_mock.snapshot()
+    r = _control(streamster_mock, route, body)
     assert r.status_code == 400, (r.status_code, r.text[:300])
     assert error in r.json()["error"], r.json()
-    assert mock.snapshot() == before and mock.controller.faults.rules() == []
-    assert call(mock, "GetDesks").status == 200
+    assert streamster_mock.snapshot() == before and streamster_mock.controller.faults.rules() == []
+    assert call(streamster_mock, "GetDesks").status == 200
 
 
 # ----------------------------------------------------------------------------- 13. prices exactly on a level
@@ -352,30 +379,32 @@ EXACT = [
 ]
 
 
-def _quote_at(mock: StreamsterMock, side: str, price: Decimal) -> None:
+def _quote_at(streamster_mock: StreamsterMock, side: str, price: Decimal) -> None:
     bid = price if side == "bid" else price - SPREAD
-    mock.set_price("EUR/USD", str(bid), str(bid + SPREAD))
+    streamster_mock.set_price("EUR/USD", str(bid), str(bid + SPREAD))
 
 
 @pytest.mark.parametrize(("what", "fields", "side", "level", "short"), EXACT, ids=[e[0] for e in EXACT])
 def test_a_price_exactly_on_a_level_triggers_it(
-    mock: StreamsterMock, what: str, fields: dict[str, str], side: str, level: str, short: int
+    streamster_mock: StreamsterMock, what: str, fields: dict[str, str], side: str, level: str, short: int
 ) -> None:
-    r = send_order(mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10", **fields)
+    r = send_order(streamster_mock, Instrument="EUR/USD", Desk="Virtual Forex", Quantity="10", **fields)
     assert r.status == 200, r.raw
     entry = "Price" in fields
-    _quote_at(mock, side, Decimal(level) + short * STEP)  # one step short: nothing happens
+    _quote_at(streamster_mock, side, Decimal(level) + short * STEP)  # one step short: nothing happens
     if entry:
-        assert _orders(mock)[0]["Status"] == "Working" and _positions(mock) == []
+        assert _orders(streamster_mock)[0]["Status"] == "Working" and _positions(streamster_mock) == []
     else:
-        assert [p["Status"] for p in _positions(mock)] == ["Open"]
-    _quote_at(mock, side, Decimal(level))  # exactly on it: it fires, at that price
-    trades = call(mock, "GetTrades").items("Trades", "Trade")
+        assert [p["Status"] for p in _positions(streamster_mock)] == ["Open"]
+    _quote_at(streamster_mock, side, Decimal(level))  # exactly on it: it fires, at that price
+    trades = call(streamster_mock, "GetTrades").items("Trades", "Trade")
     assert trades[-1]["Price"] == level, trades
     if entry:
-        assert _orders(mock)[0]["Status"] == "Filled" and _positions(mock)[0]["OpenPrice"] == level
+        assert (
+            _orders(streamster_mock)[0]["Status"] == "Filled" and _positions(streamster_mock)[0]["OpenPrice"] == level
+        )
     else:
-        position = _positions(mock)[0]
+        position = _positions(streamster_mock)[0]
         assert (position["Status"], position["ClosePrice"]) == ("Closed", level)
-        exit_order = next(o for o in _orders(mock) if o["OrderID"] == trades[-1]["OrderID"])
+        exit_order = next(o for o in _orders(streamster_mock) if o["OrderID"] == trades[-1]["OrderID"])
         assert (exit_order["PriceType"], exit_order["Price"]) == ("STOP" if "stop" in what else "LIMIT", level)

@@ -29,8 +29,8 @@ def _served(mock: StreamsterMock, path: str = "/service.wsdl") -> etree._Element
     return etree.fromstring(r.content)
 
 
-def test_served_wsdl_names_namespace_and_style(mock: StreamsterMock) -> None:
-    root = _served(mock)
+def test_served_wsdl_names_namespace_and_style(streamster_mock: StreamsterMock) -> None:
+    root = _served(streamster_mock)
     assert root.get("targetNamespace") == TNS
     assert root.get("name") == "StreamsterApi"
     service = root.find("w:service", NSMAP)
@@ -49,8 +49,10 @@ def test_served_wsdl_names_namespace_and_style(mock: StreamsterMock) -> None:
     assert schema.get("targetNamespace") == TNS and schema.get("elementFormDefault") == "qualified"
 
 
-def test_served_wsdl_has_the_12_operations_each_with_its_soapaction_and_literal_bodies(mock: StreamsterMock) -> None:
-    root = _served(mock)
+def test_served_wsdl_has_the_12_operations_each_with_its_soapaction_and_literal_bodies(
+    streamster_mock: StreamsterMock,
+) -> None:
+    root = _served(streamster_mock)
     binding = root.find("w:binding", NSMAP)
     ops = binding.findall("w:operation", NSMAP)
     assert [o.get("name") for o in ops] == OPERATIONS
@@ -62,8 +64,8 @@ def test_served_wsdl_has_the_12_operations_each_with_its_soapaction_and_literal_
     assert [o.get("name") for o in root.findall("w:portType/w:operation", NSMAP)] == OPERATIONS
 
 
-def test_messages_are_bare_parts_naming_global_elements(mock: StreamsterMock) -> None:
-    root = _served(mock)
+def test_messages_are_bare_parts_naming_global_elements(streamster_mock: StreamsterMock) -> None:
+    root = _served(streamster_mock)
     messages = {
         m.get("name"): [p.get("element") for p in m.findall("w:part", NSMAP)] for m in root.findall("w:message", NSMAP)
     }
@@ -76,8 +78,8 @@ def test_messages_are_bare_parts_naming_global_elements(mock: StreamsterMock) ->
     assert messages["GetPositionsResponse"] == ["tns:Positions"]
 
 
-def test_wrappers_declare_unbounded_optional_items(mock: StreamsterMock) -> None:
-    root = _served(mock)
+def test_wrappers_declare_unbounded_optional_items(streamster_mock: StreamsterMock) -> None:
+    root = _served(streamster_mock)
     schema = root.find("w:types/x:schema", NSMAP)
     for wrapper, item in (
         ("Orders", "Order"),
@@ -93,16 +95,16 @@ def test_wrappers_declare_unbounded_optional_items(mock: StreamsterMock) -> None
         assert items[0].get("minOccurs") == "0" and items[0].get("maxOccurs") == "unbounded"
 
 
-def test_soap_address_is_the_url_actually_served(mock: StreamsterMock) -> None:
+def test_soap_address_is_the_url_actually_served(streamster_mock: StreamsterMock) -> None:
     for path in ("/service.wsdl", "/endpoint?wsdl", "/endpoint?WSDL"):
-        address = _served(mock, path).find("w:service/w:port/s:address", NSMAP).get("location")
-        assert address == mock.endpoint_url == f"http://127.0.0.1:{mock.port}/endpoint"
+        address = _served(streamster_mock, path).find("w:service/w:port/s:address", NSMAP).get("location")
+        assert address == streamster_mock.endpoint_url == f"http://127.0.0.1:{streamster_mock.port}/endpoint"
 
 
-def test_served_wsdl_equals_the_reference_but_for_soap_address(mock: StreamsterMock) -> None:
-    served = requests.get(mock.wsdl_url, timeout=10).text
+def test_served_wsdl_equals_the_reference_but_for_soap_address(streamster_mock: StreamsterMock) -> None:
+    served = requests.get(streamster_mock.wsdl_url, timeout=10).text
     reference = (REFERENCE if REFERENCE.exists() else PACKAGED).read_text(encoding="utf-8")
-    assert served.replace(mock.endpoint_url, "http://127.0.0.1:8018/endpoint") == reference
+    assert served.replace(streamster_mock.endpoint_url, "http://127.0.0.1:8018/endpoint") == reference
     if REFERENCE.exists():  # the packaged copy must not drift from the contract's
         assert PACKAGED.read_text(encoding="utf-8") == REFERENCE.read_text(encoding="utf-8")
 

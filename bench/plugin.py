@@ -1,0 +1,141 @@
+"""The pytest plugin's costs: the per-test reset of each emulator, and the in-process route
+(`instaforex_responses`, `streamster_responses`) against a static `responses` stub of the same call.
+
+Targets: reset at most 1 ms per test for each emulator; the in-process route at least 0.8x the
+calls per second of the static stub. Run: `make bench` or `.venv/bin/python -m bench.plugin`
+(BENCH_SCALE=0.1 for a quick look).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+import responses
+
+from bench._common import scale
+from mock_common.pytest_plugin import InProcessRoute
+from mock_instaforex import InstaForexMock
+from mock_instaforex.pytest_plugin import URLS as IFX_URLS
+from mock_instaforex.pytest_plugin import in_process_app as ifx_app
+from mock_streamster import StreamsterMock
+from mock_streamster.pytest_plugin import in_process_app as streamster_app
+
+log = logging.getLogger("bench.plugin")
+
+QUOTE = (
+    '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+    '<soap:Body><Instrument xmlns="http://www.novativa.com/ws/streamsterapi">EUR/USD</Instrument></soap:Body>'
+    "</soap:Envelope>"
+)
+SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"GetQuote"'}
+
+
+def per_reset_ms(mock: Any, dirty: Callable[[], None], n: int) -> list[float]:
+    """Milliseconds of each reset, after `dirty` changed the state as a test would."""
+    times = []
+    for _ in range(n):
+        dirty()
+        started = time.perf_counter()
+        mock.reset()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def resets(n: int) -> None:
+    streamster = StreamsterMock()
+    ifx = InstaForexMock()
+
+    def dirty_streamster() -> None:
+        streamster.set_price("EUR/USD", "1.10000")
+        streamster.advance(60)
+        streamster.fail("GetQuote")
+
+    def dirty_ifx() -> None:
+        ifx.add_account(login=40000001, level="open")
+        ifx.advance(60)
+        ifx.fail("RequestOpenTrades")
+
+    for name, mock, dirty in (("Streamster", streamster, dirty_streamster), ("InstaForex", ifx, dirty_ifx)):
+        times = per_reset_ms(mock, dirty, n)
+        log.info(
+            "%-10s reset per test: median %.3f ms, p95 %.3f ms (%d resets; target <= 1 ms)",
+            name, statistics.median(times), sorted(times)[int(len(times) * 0.95) - 1], n,
+        )  # fmt: skip
+
+
+def rate(call: Callable[[], Any], n: int) -> float:
+    """Calls per second of `call` (which must not fail)."""
+    for _ in range(max(3, n // 20)):  # warm up
+        call()
+    started = time.perf_counter()
+    for _ in range(n):
+        call()
+    return n / (time.perf_counter() - started)
+
+
+def routes(n: int) -> None:
+    """The same call through the in-process route and through a stub answering its recorded bytes:
+    raw `requests`, then the reference client as a bot would call (its parsing included)."""
+    from client import InstaForexClient, StreamsterClient
+
+    http = requests.Session()
+    ifx, base = InstaForexMock(), IFX_URLS[0]
+    balance_url = base + "client/RequestBalanceInformation/20000001"
+    token_url = base + "api/Authentication/RequestClientApiToken"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        InProcessRoute(ifx, ifx_app(ifx), IFX_URLS, rsps)
+        token = http.post(token_url, json={"Login": 20000001, "Password": "demo-pass"}).json()
+        balance = http.get(balance_url, headers={"passkey": token}).content
+        bot = InstaForexClient(base, login=20000001, password="demo-pass")
+        routed_raw = rate(lambda: http.get(balance_url, headers={"passkey": token}), n)
+        routed_bot = rate(bot.balance, n)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.POST, token_url, json=token)
+        rsps.add(responses.GET, balance_url, body=balance, content_type="application/json; charset=utf-8")
+        bot = InstaForexClient(base, login=20000001, password="demo-pass")
+        stub_raw = rate(lambda: http.get(balance_url, headers={"passkey": token}), n)
+        stub_bot = rate(bot.balance, n)
+    report("InstaForex balance, requests.get", routed_raw, stub_raw)
+    report("InstaForex balance, InstaForexClient.balance()", routed_bot, stub_bot)
+
+    streamster, endpoint = StreamsterMock(), "http://127.0.0.1:8018/endpoint"
+    wsdl_url = "http://127.0.0.1:8018/service.wsdl"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        InProcessRoute(streamster, streamster_app(streamster), ("http://127.0.0.1:8018/",), rsps)
+        wsdl = http.get(wsdl_url).content
+        quote = http.post(endpoint, data=QUOTE, headers=SOAP_HEADERS).content
+        bot = StreamsterClient(wsdl_url)
+        routed_raw = rate(lambda: http.post(endpoint, data=QUOTE, headers=SOAP_HEADERS), n)
+        routed_bot = rate(lambda: bot.get_quote("EUR/USD"), n)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.GET, wsdl_url, body=wsdl, content_type="text/xml; charset=utf-8")
+        rsps.add(responses.POST, endpoint, body=quote, content_type="text/xml; charset=utf-8")
+        bot = StreamsterClient(wsdl_url)
+        stub_raw = rate(lambda: http.post(endpoint, data=QUOTE, headers=SOAP_HEADERS), n)
+        stub_bot = rate(lambda: bot.get_quote("EUR/USD"), n)
+    report("Streamster GetQuote, requests.post", routed_raw, stub_raw)
+    report("Streamster GetQuote, StreamsterClient.get_quote()", routed_bot, stub_bot)
+
+
+def report(name: str, routed: float, stub: float) -> None:
+    log.info(
+        "%-50s in process %5.0f calls/s, static responses stub %5.0f calls/s: %.2fx (target >= 0.8x)",
+        name, routed, stub, routed / stub,
+    )  # fmt: skip
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for quiet in ("client", "mock_instaforex", "mock_streamster", "spyne"):
+        logging.getLogger(quiet).setLevel(logging.WARNING)
+    resets(max(20, int(2000 * scale())))
+    routes(max(20, int(2000 * scale())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The control plane's guard against web pages: JSON bodies only, and a loopback Host only.
+
+A page in the user's browser can POST a form or a `text/plain` fetch to 127.0.0.1 without asking
+(a CORS "simple request"); anything sent as `application/json` needs a preflight the emulators
+never grant, so requiring that media type stops cross-site writes. DNS rebinding (a page whose
+own name now resolves to 127.0.0.1) is stopped by the Host check: the browser still sends the
+page's name, which is not a loopback name or address. Both emulators call `control_refusal`
+before any /_mock/ route runs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .peers import is_loopback, parse_ip
+
+WRITES = ("POST", "PUT", "PATCH")
+_PORT = re.compile(r"[0-9]{1,5}")
+_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
+
+
+def loopback_host(value: str | None) -> str | None:
+    """`value` (a Host header) normalized when it names this computer (localhost, *.localhost, a
+    loopback address) with an optional valid port, else None."""
+    if not value:
+        return None
+    text = value.strip().lower()
+    port = ""
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:] if rest else ""
+        has_port = bool(rest)
+    else:
+        host, has_port, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
+        has_port = bool(has_port)
+        if not host:
+            host, has_port = text, False
+    if has_port and (not _PORT.fullmatch(port) or not 0 < int(port) < 65536):
+        return None
+    host = host.rstrip(".")
+    addr = parse_ip(host) if host and "%" not in host else None
+    if addr is not None:
+        if not is_loopback(host):
+            return None
+        shown = f"[{addr}]" if addr.version == 6 else str(addr)
+    elif _NAME.fullmatch(host) and (host == "localhost" or host.endswith(".localhost")):
+        shown = host
+    else:
+        return None
+    return f"{shown}:{int(port)}" if has_port else shown
+
+
+def _content_length(environ: dict[str, Any]) -> int:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 1  # unreadable: treat as a body
+
+
+def control_refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
+    """(HTTP status, message) when a /_mock/ request must be refused, else None.
+
+    A Host header that is not a loopback name or address gets 403. POST, PUT and PATCH (and any
+    request that carries a body) need Content-Type application/json, else 415.
+    """
+    host = environ.get("HTTP_HOST")
+    if host is not None and loopback_host(host) is None:
+        shown = host if len(host) <= 80 else host[:80] + "..."
+        return 403, (
+            f"The control routes answer requests addressed to this computer only (Host 127.0.0.1, [::1] or "
+            f"localhost), not Host {shown!r}: a web page cannot reach them through DNS rebinding."
+        )
+    method = environ.get("REQUEST_METHOD", "GET").upper()
+    has_body = _content_length(environ) > 0 or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if method in WRITES or has_body:
+        ctype = environ.get("CONTENT_TYPE", "")
+        if ctype.partition(";")[0].strip().lower() != "application/json":
+            return 415, (
+                f"{method} /_mock/ needs Content-Type: application/json (even with an empty body), "
+                f"not {ctype[:80] or '(none)'!r}: a web page cannot send that without the browser asking first."
+            )
+    return None
+
+
+def endpoint_host(environ: dict[str, Any], fallback: str) -> str:
+    """The Host of the request for a URL this server gives out, when it is a loopback one; else `fallback`."""
+    return loopback_host(environ.get("HTTP_HOST")) or fallback

@@ -1,0 +1,277 @@
+"""The shared part of the broker-mocks pytest plugin (registered through the pytest11 entry point).
+
+The option group and `--broker-journal`, the report section a failing test gets for each emulator
+it used, reading options and markers, and the in-process route: what `requests` sends to an API's
+real URLs goes through `responses` straight into the emulator's WSGI application, no socket.
+Each emulator's own plugin module (`mock_streamster.pytest_plugin`, `mock_instaforex.pytest_plugin`)
+builds its fixtures on these.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
+
+import pytest
+import requests
+
+from .server import SOCKET_KEY
+
+GROUP = "broker-mocks"
+DEFAULT_JOURNAL_LINES = 20
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def option_group(parser: pytest.Parser) -> pytest.OptionGroup:
+    """The one group every broker-mocks option is listed under in `pytest --help`."""
+    return parser.getgroup(GROUP, "broker-mocks: the Streamster and InstaForex emulators")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    option_group(parser).addoption(
+        "--broker-journal", type=int, default=None, metavar="N",
+        help=f"journal entries shown in a failing test's report per emulator (default {DEFAULT_JOURNAL_LINES}; "
+        "ini broker_journal)",
+    )  # fmt: skip
+    parser.addini(
+        "broker_journal", "journal entries shown in a failing test's report", default=str(DEFAULT_JOURNAL_LINES)
+    )
+
+
+def journal_lines(config: pytest.Config) -> int:
+    """How many journal entries a failure report shows (`--broker-journal`, else the ini key)."""
+    value = config.getoption("broker_journal")
+    if value is None:
+        text = str(config.getini("broker_journal")).strip()
+        try:
+            value = int(text)
+        except ValueError:
+            raise pytest.UsageError(f"ini broker_journal must be a whole number, not {text!r}") from None
+    if value < 0:
+        raise pytest.UsageError(f"--broker-journal must be >= 0, not {value}")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------- options and markers
+
+
+def setting(config: pytest.Config, name: str, convert: Callable[[str], Any], default: Any, path: bool = False) -> Any:
+    """An option's value: `--name` on the command line, else the ini key `name`, else `default`.
+
+    A path from the command line is taken from the invocation directory, one from the ini file
+    from the root directory."""
+    value = config.getoption(name)
+    if value is not None:
+        return str(Path(value).resolve()) if path else value
+    text = config.getini(name)
+    if text in (None, "", []):
+        return default
+    try:
+        value = convert(str(text).strip())
+    except ValueError:
+        raise pytest.UsageError(f"ini {name} = {text!r} is not valid") from None
+    return str((config.rootpath / value).resolve()) if path else value
+
+
+def add_setting(
+    parser: pytest.Parser, name: str, help_text: str, convert: Callable[[str], Any] = str, **kw: Any
+) -> None:
+    """`--<name>` and the ini key `<name>` (dashes as underscores), listed in the broker-mocks group."""
+    dest = name.replace("-", "_")
+    option_group(parser).addoption(
+        f"--{name}", dest=dest, type=convert, default=None, help=f"{help_text} (ini {dest})", **kw
+    )
+    parser.addini(dest, help_text, default="")
+
+
+def marker_arguments(item: pytest.Item, marker: str, allowed: Iterable[str]) -> dict[str, Any]:
+    """The keyword arguments of the closest `@pytest.mark.<marker>(...)` (empty without one); a
+    positional argument or an unknown keyword fails the test with a message naming it."""
+    found = item.get_closest_marker(marker)
+    if found is None:
+        return {}
+    if found.args:
+        pytest.fail(f"@pytest.mark.{marker} takes keyword arguments only, not {found.args!r}", pytrace=False)
+    unknown = sorted(set(found.kwargs) - set(allowed))
+    if unknown:
+        pytest.fail(
+            f"@pytest.mark.{marker} has no argument {', '.join(unknown)}; it takes {', '.join(sorted(allowed))}",
+            pytrace=False,
+        )
+    return dict(found.kwargs)
+
+
+def resolve_path(item: pytest.Item, value: Any) -> Any:
+    """A relative file path in a marker, found next to the test file first, else from the root."""
+    if not isinstance(value, (str, Path)):
+        return value
+    path = Path(value)
+    if path.is_absolute():
+        return str(path)
+    beside = Path(str(item.path)).parent / path
+    return str(beside if beside.exists() else item.config.rootpath / path)
+
+
+# ----------------------------------------------------------------------------- failure reports
+
+
+def describe(title: str, seed: Any, now: str, clock: str, journal: Any, lines: int) -> str:
+    """The report section's text: seed, time, the newest journal entries."""
+    total = journal.total
+    shown = journal.last(lines)
+    out = [f"{title}: seed {seed}, {clock} clock, time {now}", f"journal: last {len(shown)} of {total} calls"]
+    out += [f"  {e.summary(160)}" for e in shown]
+    return "\n".join(out)
+
+
+def add_report_section(item: pytest.Item, report: pytest.TestReport, fixtures: tuple[str, ...], title: str,
+                       text: Callable[[Any, int], str]) -> None:  # fmt: skip
+    """On a failing report, add a section from the first of `fixtures` the test used."""
+    if not report.failed:
+        return
+    funcargs = getattr(item, "funcargs", {})
+    for name in fixtures:
+        if name in funcargs:
+            lines = journal_lines(item.config)
+            try:
+                content = text(funcargs[name], lines)
+            except Exception as exc:  # a report must never hide the failure it explains
+                content = f"(could not describe the emulator: {exc!r})"
+            report.sections.append((f"broker-mocks {title}", content))
+            return
+
+
+# ----------------------------------------------------------------------------- the in-process route
+
+
+class _Socket:
+    """What an injected 'drop' fault resets in process: it notes the drop."""
+
+    dropped = False
+
+    def setsockopt(self, *args: Any) -> None:
+        pass
+
+    def shutdown(self, how: int) -> None:
+        self.dropped = True
+
+
+def _body_bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    if hasattr(body, "read"):
+        data = body.read()
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in body)
+
+
+def wsgi_environ(request: requests.PreparedRequest, body: bytes) -> dict[str, Any]:
+    """The WSGI environ a server on the local computer would build for this request."""
+    url = urlsplit(request.url or "/")
+    default_port = "443" if url.scheme == "https" else "80"
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": (request.method or "GET").upper(),
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote_to_bytes(url.path or "/").decode("latin-1"),
+        "QUERY_STRING": url.query,
+        "SERVER_NAME": url.hostname or "127.0.0.1",
+        "SERVER_PORT": str(url.port or default_port),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "0",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": url.netloc,
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": url.scheme or "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in request.headers.items():
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ["CONTENT_TYPE"] = value
+        elif key == "HOST":
+            environ["HTTP_HOST"] = value
+        elif key not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):  # the body is whole already
+            environ[f"HTTP_{key}"] = value
+    return environ
+
+
+def call_wsgi(app: Callable[..., Iterable[bytes]], request: requests.PreparedRequest) -> Any:
+    """Run one request through a WSGI app: (status, headers, body) for `responses`, or the
+    ConnectionError a dropped connection gives."""
+    sock = _Socket()
+    environ = wsgi_environ(request, _body_bytes(request.body))
+    environ[SOCKET_KEY] = sock
+    captured: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        captured[:] = [status, headers]
+        return lambda data: None
+
+    result = app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    if sock.dropped:
+        return requests.ConnectionError(f"{request.method} {request.url}: connection reset by peer (injected drop)")
+    status, headers = captured
+    headers = [(k, v) for k, v in headers if k.lower() not in ("content-length", "connection")]
+    return int(status[:3]), headers, body
+
+
+class InProcessRoute:
+    """Every request `requests` sends to `urls` goes into an emulator's WSGI app, through `responses`.
+
+    Attributes not its own are the emulator's (`route.assert_called(...)`, `route.journal`).
+    """
+
+    def __init__(self, mock: Any, app: Callable[..., Iterable[bytes]], urls: tuple[str, ...], rsps: Any) -> None:
+        self.mock, self.urls, self.responses = mock, urls, rsps
+        self.url = urls[0]
+
+        def callback(request: requests.PreparedRequest) -> Any:
+            return call_wsgi(app, request)
+
+        rsps.add_passthru(mock.url)  # the emulator's own port stays reachable (the reference clients use it)
+        for base in urls:
+            pattern = re.compile(re.escape(base.rstrip("/")) + r"(?:[/?].*)?$", re.IGNORECASE)
+            for method in METHODS:
+                rsps.add_callback(method, pattern, callback=callback, content_type=None)
+
+    def add_passthru(self, prefix: str | re.Pattern[str]) -> None:
+        """Let requests to `prefix` reach the network (everything else unrouted raises)."""
+        self.responses.add_passthru(prefix)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.mock, name)
+
+
+@pytest.fixture
+def broker_responses() -> Iterator[Any]:
+    """One `responses.RequestsMock` per test that the in-process routes share (a request to a URL
+    no route serves raises ConnectionError, as `responses` does, unless passed through)."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+def arguments_text(arguments: Mapping[str, Any]) -> str:
+    """`seed=0, clock='virtual', ...` for a report."""
+    return ", ".join(f"{k}={v!r}" for k, v in arguments.items() if v is not None)

@@ -1,0 +1,223 @@
+"""Record and replay for the InstaForex Client Cabinet API: what to scrub, tokens, and the drift check.
+
+The shared machinery is in `mock_common.recording`; this module says what is InstaForex-specific.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import jsonschema
+import requests
+
+from mock_common.files import read_data_file
+from mock_common.recording.cassette import Cassette, Request, Response
+from mock_common.recording.drift import Report, compare_shapes, json_shape
+from mock_common.recording.profile import ApiProfile, Login
+
+from .errors import StoreError
+from .openapi import build_openapi
+from .server import InstaForexMock, demo_path
+
+TOKEN_PATH = re.compile(r"(?i)^/api/authentication/request(client|partner|moblieCabinet)apitoken/?$")
+LOGIN_PATH = re.compile(r"(?i)^/(?:client|partner|clientmobile)/[^/]+/(\d+)(?:/(\d+))?/?$")
+_KIND_OF_TOKEN_ROUTE = {"client": "client", "partner": "partner", "mobliecabinet": "mobile"}
+
+
+@lru_cache(maxsize=1)
+def openapi() -> dict[str, Any]:
+    """The emulator's OpenAPI document (what /openapi.json serves)."""
+    return build_openapi()
+
+
+def _path(url: str) -> tuple[str, str]:
+    path, _, query = url.partition("?")
+    return (urlsplit(path).path if "://" in path else path), query
+
+
+def _passkey(req: Request) -> str | None:
+    value = req.header("passkey")
+    return None if value is None else value.strip().strip('"').strip()
+
+
+class InstaForexProfile(ApiProfile):
+    """InstaForex: passwords, tokens, logins and login-history addresses are secrets."""
+
+    name = "instaforex"
+    contract_kind = "openapi"
+    default_upstream = "https://client-api.instaforex.com/"
+    password_keys = frozenset({"password"})
+    login_keys = frozenset({"login", "referalaccounts"})
+    ip_keys = frozenset({"ip"})
+    token_headers = frozenset({"passkey"})
+    login_path = LOGIN_PATH
+
+    def contract_hash(self) -> str:
+        """sha256 of /openapi.json (keys sorted)."""
+        return hashlib.sha256(json.dumps(openapi(), sort_keys=True).encode()).hexdigest()
+
+    def is_token_response(self, req: Request, resp: Response) -> bool:
+        """A 200 answer to a token request."""
+        return resp.status == 200 and TOKEN_PATH.match(_path(req.url)[0]) is not None
+
+    def features(self, req: Request) -> tuple[str, dict[str, Any]]:
+        """Method, path (case-insensitive, logins as placeholders), query, JSON body, passkey present."""
+        path, query = _path(req.url)
+        feats: dict[str, Any] = {}
+        m = LOGIN_PATH.match(path)
+        if m:
+            for g in (1, 2):
+                if m.group(g):
+                    feats[f"path.login[{g - 1}]"] = Login(m.group(g))
+            path = path[: m.start(1)] + "{login}" + ("/{client}" if m.group(2) else "")
+        for k, v in sorted(parse_qsl(query, keep_blank_values=True)):
+            feats[f"query.{k.lower()}"] = v
+        self.json_features(req.body, feats)
+        if _passkey(req) is not None:
+            feats["header.passkey"] = "present"
+        return f"{req.method} {path.lower().rstrip('/')}", feats
+
+    def feature_headers(self, req: Request) -> tuple[str, ...]:
+        """Whether a passkey is present."""
+        return ("passkey",) if _passkey(req) is not None else ()
+
+    def describe(self, req: Request) -> str:
+        """`GET /client/RequestBalanceInformation/90000001`."""
+        return f"{req.method} {_path(req.url)[0]}" + (f"?{_path(req.url)[1]}" if _path(req.url)[1] else "")
+
+    def check_request(self, req: Request, tokens: set[str]) -> str | None:
+        """A passkey must be one of the cassette's tokens."""
+        passkey = _passkey(req)
+        if passkey and passkey not in tokens:
+            return f"its passkey ({passkey[:4]}...) was not issued in this cassette"
+        return None
+
+    def cassette_tokens(self, cassette: Cassette) -> set[str]:
+        """Tokens the cassette's token requests answered, and passkeys its requests carried."""
+        tokens = set()
+        for i in cassette.interactions:
+            if self.is_token_response(i.request, i.response):
+                try:
+                    value = json.loads(i.response.body)
+                except ValueError:
+                    value = None
+                if isinstance(value, str):
+                    tokens.add(value)
+            passkey = _passkey(i.request)
+            if passkey:
+                tokens.add(passkey)
+        return tokens
+
+
+PROFILE = InstaForexProfile()
+
+
+# ------------------------------------------------------------------------------------ drift check
+
+
+def _operation(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
+    for template, ops in openapi()["paths"].items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", r"[^/]+", re.escape(template)) + "/?$"
+        if re.match(pattern, path, re.IGNORECASE) and method.lower() in ops:
+            return template, ops[method.lower()]
+    return None
+
+
+def validate_response(method: str, url: str, status: int, body: str) -> list[str]:
+    """What is wrong with one recorded response against /openapi.json (empty: valid)."""
+    path = _path(url)[0]
+    found = _operation(method, path)
+    if found is None:
+        return [f"{method} {path} is not a route of /openapi.json"]
+    template, op = found
+    spec = op["responses"].get(str(status)) or op["responses"].get("default")
+    if spec is None:
+        return [f"status {status} is not documented for {method} {template}"]
+    schema = spec["content"]["application/json"]["schema"]
+    try:
+        data = json.loads(body) if body.strip() else None
+    except ValueError:
+        return [f"the {status} answer is not JSON: {body[:60]!r}"]
+    validator = jsonschema.Draft7Validator({**schema, "components": openapi()["components"]})
+    return [
+        f"{'/'.join(str(p) for p in e.absolute_path) or '(body)'}: {e.message}"
+        for e in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    ][:10]
+
+
+def _login_kinds(cassette: Cassette) -> dict[str, str]:
+    """Each fake login of the cassette and the kind of account it was used as (client or partner)."""
+    kinds: dict[str, str] = {}
+    for i in cassette.interactions:
+        path = _path(i.request.url)[0]
+        t = TOKEN_PATH.match(path)
+        if t:
+            try:
+                login = str(json.loads(i.request.body, parse_float=Decimal).get("Login", "")).strip()
+            except (ValueError, AttributeError):
+                continue
+            kinds.setdefault(login, "partner" if t.group(1).lower() == "partner" else "client")
+        m = LOGIN_PATH.match(path)
+        if m:
+            kinds.setdefault(m.group(1), "partner" if path.lower().startswith("/partner/") else "client")
+            if m.group(2):
+                kinds.setdefault(m.group(2), "client")
+    return {k: v for k, v in kinds.items() if k in set(cassette.logins)}
+
+
+def check_cassette(cassette: Cassette, accounts: str | None = None) -> Report:
+    """Validate every recorded response against /openapi.json, then replay the requests against a fresh
+    emulator and compare each answer's structure with the recorded one.
+
+    The cassette's fake logins become open-level accounts of the fresh emulator (any password), and the
+    tokens it answers stand in for the cassette's fake tokens, so the recorded requests get through.
+    """
+    data = read_data_file(accounts or demo_path(), "accounts file", StoreError) or {}
+    data = {**data, "accounts": list(data.get("accounts") or []), "partners": list(data.get("partners") or [])}
+    taken = {int(a["login"]) for a in data["accounts"] + data["partners"]}
+    for login, kind in _login_kinds(cassette).items():
+        if int(login) not in taken:
+            data["partners" if kind == "partner" else "accounts"].append({"login": int(login), "level": "open"})
+    report = Report(cassette)
+    tokens: dict[str, str] = {}
+    with InstaForexMock(accounts=data) as mock, requests.Session() as http:
+        for n, i in enumerate(cassette.interactions, 1):
+            req = i.request
+            item = report.item(n, PROFILE.describe(req), i.line)
+            item.schema += validate_response(req.method, req.url, i.response.status, i.response.body)
+            headers = {k: v for k, v in req.headers.items() if k.lower() in ("content-type", "passkey", "accept")}
+            passkey = _passkey(req)
+            if passkey:
+                name = next(k for k in headers if k.lower() == "passkey")
+                headers[name] = headers[name].replace(passkey, tokens.get(passkey, passkey))
+            path, query = _path(req.url)
+            url = mock.url.rstrip("/") + path + (f"?{query}" if query else "")
+            r = http.request(req.method, url, data=req.body.encode("utf-8") or None, headers=headers, timeout=30)
+            if PROFILE.is_token_response(req, i.response) and r.status_code == 200:
+                tokens[json.loads(i.response.body)] = json.loads(r.text)
+            if r.status_code != i.response.status:
+                item.structure.append(f"status: recorded {i.response.status}, emulator {r.status_code}")
+            try:
+                rec = json.loads(i.response.body) if i.response.body.strip() else None
+                emu = json.loads(r.text) if r.text.strip() else None
+            except ValueError:
+                item.structure.append("one answer is not JSON")
+                continue
+            item.structure += compare_shapes(json_shape(rec), json_shape(emu))
+    return report
+
+
+def check_options(parser: Any) -> None:
+    """`check-cassette` options: the fresh emulator's accounts."""
+    parser.add_argument("--accounts", help="accounts file of the fresh emulator (default: the demo accounts)")
+
+
+def run_check(cassette: Cassette, args: Any) -> Report:
+    """`check-cassette` for the command line."""
+    return check_cassette(cassette, accounts=args.accounts)
