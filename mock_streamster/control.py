@@ -22,6 +22,7 @@ from .scenario import Scenario
 from .soap import OPERATIONS
 
 log = logging.getLogger(__name__)
+MAX_DELAY = 600.0  # seconds an injected delay may hold a request: enough for any client timeout
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -116,6 +117,15 @@ class Controller:
         """
         if kind == "malformed":
             raise ValueError("fault kind 'malformed' is for the InstaForex emulator; use fault, http, delay or drop")
+        if "seconds" in params:
+            seconds = params["seconds"]
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_DELAY:
+                raise ValueError(f"seconds must be a number from 0 to {MAX_DELAY:.0f}, not {seconds!r}")
+        if "status" in params:
+            try:
+                params["status"] = int(params["status"])
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"status must be an HTTP status (100-599), not {params['status']!r}") from None
         return self.faults.add(operation, kind=kind, times=times, probability=probability, **params)
 
     def clear_faults(self) -> None:
