@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from http.client import responses as REASONS
+from http.client import responses as reasons
 from io import BytesIO
 from typing import Any
 
@@ -62,11 +62,15 @@ def http_response(status: int, headers: Sequence[tuple[str, str]] | dict[str, st
                   method: str | None) -> HTTPResponse:  # fmt: skip
     """The urllib3 response `requests` builds its Response from, as a socket would have given it."""
     header_dict = HTTPHeaderDict()
+    cookies = False
     for name, value in headers.items() if isinstance(headers, dict) else headers:
         header_dict.add(name, value)
+        cookies = cookies or name.lower() in ("set-cookie", "set-cookie2")
+    # `requests` reads cookies from the original response; without a cookie header it has none to read.
+    original = _Original(header_dict) if cookies else None
     return HTTPResponse(
-        body=_Body(body), headers=header_dict, status=status, reason=REASONS.get(status),
-        preload_content=False, request_method=method, original_response=_Original(header_dict),  # type: ignore[arg-type]
+        body=_Body(body), headers=header_dict, status=status, reason=reasons.get(status),
+        preload_content=False, request_method=method, original_response=original,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
