@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -12,6 +11,7 @@ import requests
 import responses
 from requests.adapters import HTTPAdapter
 
+from ..wsgi_responses import FunctionResponse, base_pattern
 from .cassette import Request, Response
 from .match import Miss
 from .profile import ApiProfile, is_wsdl, profile_for, rewrite_soap_address
@@ -32,9 +32,8 @@ class InProcess:
         self.mock = mock if mock is not None else responses.RequestsMock(assert_all_requests_are_fired=False)
         self.verify = verify
         self._adapter = HTTPAdapter()
-        pattern = re.compile(re.escape(self.base_url.rstrip("/")) + r"(?:[/?].*)?$")
-        for method in METHODS:
-            self.mock.add_callback(method, pattern, callback=self._answer, content_type=None)
+        # One registration for every method (`responses` tests each registration on every request).
+        self.mock.add(FunctionResponse(base_pattern([self.base_url], ignore_case=False), self._answer, METHODS))
 
     @property
     def misses(self) -> list[Miss]:
