@@ -24,6 +24,12 @@ ENTRY_OVERHEAD = 512  # what an entry costs besides its bodies, roughly
 _EMPTY_BODY = re.compile(r"<(?:[\w-]+:)?Body\s*/>")
 _XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
 
+# The keys of a recorded mapping that are fields of an entry; any other key goes to its details.
+_KNOWN = frozenset({
+    "seq", "time", "operation", "route", "request", "response", "status", "fault", "injected",
+    "duration_ms", "request_cut", "response_cut", "details", "size",
+})  # fmt: skip
+
 # How a call is picked out: a predicate on the entry, or text its request body or path contains.
 Where = Callable[["JournalEntry"], bool] | str | None
 
@@ -161,12 +167,8 @@ class Journal:
         data = entry.__dict__ if isinstance(entry, JournalEntry) else entry
         request, request_cut, request_size = clip(data.get("request"))
         response, response_cut, response_size = clip(data.get("response"))
-        known = {
-            "seq", "time", "operation", "route", "request", "response", "status", "fault", "injected",
-            "duration_ms", "request_cut", "response_cut", "details", "size",
-        }  # fmt: skip
         details = dict(data.get("details") or {})
-        details.update((k, v) for k, v in data.items() if k not in known)
+        details.update({k: v for k, v in data.items() if k not in _KNOWN})
         status = data.get("status")
         duration = data.get("duration_ms")
         with self._lock:

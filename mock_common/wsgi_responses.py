@@ -9,7 +9,7 @@ header dictionary it builds and merges for every call). The answer is made anew 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from http.client import responses as reasons
 from io import BytesIO
 from typing import Any
@@ -35,6 +35,10 @@ class _Body(BytesIO):
     """The body as `responses` hands it to urllib3: open while bytes are left, then closed once read
     (`responses`' own rule, so `requests` streams it to the end)."""
 
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.size = len(data)
+
     def isclosed(self) -> bool:
         if not self.closed and self.read(1):
             self.seek(-1, 1)
@@ -58,6 +62,26 @@ class _Original:
         pass
 
 
+class _MemoryResponse(HTTPResponse):  # type: ignore[misc]
+    """urllib3's response over a body already in memory. Read whole in one piece when nothing was read
+    yet, the reader takes at least that much at once, and the body is neither encoded nor at odds with
+    its Content-Length (what `requests` does for `.content`); otherwise urllib3 reads it as usual."""
+
+    def stream(self, amt: int | None = 2**16, decode_content: bool | None = None) -> Iterator[bytes]:
+        fp = self._fp
+        if (
+            isinstance(fp, _Body) and fp.tell() == 0 and (amt is None or amt >= fp.size)
+            and "content-encoding" not in self.headers
+            and self.headers.get("content-length", str(fp.size)) == str(fp.size)
+        ):  # fmt: skip
+            data = fp.read()
+            self._fp_bytes_read = getattr(self, "_fp_bytes_read", 0) + len(data)
+            if data:
+                yield data
+            return
+        yield from super().stream(amt, decode_content)
+
+
 def http_response(status: int, headers: Sequence[tuple[str, str]] | dict[str, str], body: bytes,
                   method: str | None) -> HTTPResponse:  # fmt: skip
     """The urllib3 response `requests` builds its Response from, as a socket would have given it."""
@@ -68,7 +92,7 @@ def http_response(status: int, headers: Sequence[tuple[str, str]] | dict[str, st
         cookies = cookies or name.lower() in ("set-cookie", "set-cookie2")
     # `requests` reads cookies from the original response; without a cookie header it has none to read.
     original = _Original(header_dict) if cookies else None
-    return HTTPResponse(
+    return _MemoryResponse(
         body=_Body(body), headers=header_dict, status=status, reason=reasons.get(status),
         preload_content=False, request_method=method, original_response=original,  # type: ignore[arg-type]
     )  # fmt: skip

@@ -35,15 +35,18 @@ MAX_CONTROL_BODY = 64 * 1024 * 1024
 ORIGINAL_URI = "instaforex.original_uri"
 
 
+def _number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_ENCODER = json.JSONEncoder(default=_number, ensure_ascii=False)  # made once: it keeps no state between calls
+
+
 def dumps(data: Any) -> str:
     """JSON with Decimal written as a number (shortest form, as .NET writes decimals)."""
-
-    def default(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return float(value)
-        raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-    return json.dumps(data, default=default, ensure_ascii=False)
+    return _ENCODER.encode(data)
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -99,6 +102,8 @@ def caller_ip(environ: dict[str, Any], settings: Settings) -> str:
 
 
 def _body_text(req: Any = request) -> str:
+    if req.environ.get("CONTENT_LENGTH", "") in ("", "0"):  # no body (what content_length says, sooner)
+        return ""
     try:
         return req.get_data(cache=True, as_text=True) if req.content_length else ""  # type: ignore[no-any-return]
     except HTTPException:  # the body was refused (413): nothing to keep
