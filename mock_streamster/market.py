@@ -221,6 +221,8 @@ class PriceSeries:
         elif len(self.weights) != len(self.times) or min(self.weights) < 1:
             raise ValueError(f"weights must be {len(self.times)} positive tick counts")
         self._next_fold = 0.0
+        self._folds = 0  # how many times points were folded (a fold moves them)
+        self._day: tuple[Any, ...] | None = None  # day_stats' running figures for the day so far
 
     @classmethod
     def create(
@@ -287,6 +289,7 @@ class PriceSeries:
                 self.folded[period] = cut
 
     def _fold(self, period: str, since: float, before: float) -> None:
+        self._folds += 1
         lo = bisect.bisect_left(self.times, since)
         hi = bisect.bisect_left(self.times, before)
         times: list[float] = []
@@ -338,13 +341,36 @@ class PriceSeries:
         return bars[-depth:]
 
     def day_stats(self, now: float) -> tuple[Decimal, Decimal, Decimal, Decimal | None]:
-        """(open, high, low, previous close) of the UTC day holding `now`."""
+        """(open, high, low, previous close) of the UTC day holding `now`.
+
+        The day's high and low are kept and extended by the points added since (a quote is asked
+        far more often than a day has points); a fold, new point lists or another day start afresh."""
         start = bucket_start("Daily", now)
-        lo = bisect.bisect_left(self.times, start)
-        hi = bisect.bisect_right(self.times, now)
-        today = self.bids[lo:hi] or [self.bid]
-        previous = self.bids[lo - 1] if lo > 0 else None
-        return today[0], max(today), min(today), previous
+        times, bids = self.times, self.bids
+        hi = bisect.bisect_right(times, now)
+        day = self._day
+        if (
+            day is not None
+            and day[0] == start
+            and day[1] is times
+            and day[2] is bids
+            and day[3] == self._folds
+            and day[5] <= hi
+        ):
+            lo, done, high, low = day[4:]
+            if hi > done:
+                fresh = bids[done:hi]
+                high, low = max(high, max(fresh)), min(low, min(fresh))
+        else:
+            lo = bisect.bisect_left(times, start)
+            if lo == hi:  # no point yet today
+                self._day = None
+                previous = bids[lo - 1] if lo > 0 else None
+                return self.bid, self.bid, self.bid, previous
+            today = bids[lo:hi]
+            high, low = max(today), min(today)
+        self._day = (start, times, bids, self._folds, lo, hi, high, low)
+        return bids[lo], high, low, bids[lo - 1] if lo > 0 else None
 
 
 _LAZY = ("times", "bids", "weights", "folded")

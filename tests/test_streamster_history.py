@@ -79,3 +79,30 @@ def test_a_snapshot_keeps_the_folded_history_and_its_tick_counts() -> None:
         with StreamsterMock(seed=2) as fresh:
             fresh.advance(3 * 86400 + 600)
             assert fresh.platform.get_bars("EUR/USD", "Hourly", "f") == m.platform.get_bars("EUR/USD", "Hourly", "f")
+
+
+def _day_stats_afresh(s: PriceSeries, now: float) -> tuple[Decimal, Decimal, Decimal, Decimal | None]:
+    import bisect
+
+    from mock_streamster.market import bucket_start
+
+    lo = bisect.bisect_left(s.times, bucket_start("Daily", now))
+    today = s.bids[lo : bisect.bisect_right(s.times, now)] or [s.bid]
+    return today[0], max(today), min(today), s.bids[lo - 1] if lo > 0 else None
+
+
+@settings(max_examples=60)
+@given(steps, st.lists(st.floats(0, 2 * 86400), min_size=1, max_size=5))
+def test_the_kept_day_figures_equal_the_figures_worked_out_afresh(
+    path: list[tuple[float, int]], looks_back: list[float]
+) -> None:
+    series, _ = _pair()
+    t, bid = START, EURUSD.price
+    for i, (gap, move) in enumerate(path):
+        t += round(gap, 3)
+        bid = max(Decimal("0.5"), bid + Decimal(move) * EURUSD.pip)
+        series.set(t, bid)
+        assert series.day_stats(t) == _day_stats_afresh(series, t)  # extended point by point, folds between
+        back = t - looks_back[i % len(looks_back)]  # an earlier time, then now again
+        assert series.day_stats(back) == _day_stats_afresh(series, back)
+        assert series.day_stats(t) == _day_stats_afresh(series, t)
