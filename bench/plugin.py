@@ -101,9 +101,10 @@ def with_mock(mock: Any, run: Callable[[], Any]) -> Any:
         mock.stop(allow_assert=False)
 
 
-def routes(n: int, rounds: int = 3) -> None:
+def routes(n: int, rounds: int = 6) -> None:
     """The same call through the in-process route and through a stub answering its recorded bytes:
-    raw `requests`, then the reference client as a bot would call (its parsing included)."""
+    raw `requests`, then the reference client as a bot would call (its parsing included). Each side
+    runs `rounds` times `n // 2` calls, alternating, and its best round counts."""
     from client import InstaForexClient, StreamsterClient
 
     http = requests.Session()
@@ -126,7 +127,7 @@ def routes(n: int, rounds: int = 3) -> None:
     figures = best_rates(routed, stub, {
         "InstaForex balance, requests.get": (lambda: http.get(balance_url, headers={"passkey": token}),) * 2,
         "InstaForex balance, InstaForexClient.balance()": (routed_bot.balance, stub_bot.balance),
-    }, n, rounds)  # fmt: skip
+    }, max(10, n // 2), rounds)  # fmt: skip
 
     streamster, endpoint = StreamsterMock(), "http://127.0.0.1:8018/endpoint"
     wsdl_url = "http://127.0.0.1:8018/service.wsdl"
@@ -146,7 +147,7 @@ def routes(n: int, rounds: int = 3) -> None:
         "Streamster GetQuote, StreamsterClient.get_quote()": (
             lambda: routed_bot.get_quote("EUR/USD"), lambda: stub_bot.get_quote("EUR/USD")
         ),
-    }, n, rounds))  # fmt: skip
+    }, max(10, n // 2), rounds))  # fmt: skip
     for name, (routed_rate, stub_rate) in figures.items():
         report(name, routed_rate, stub_rate)
 
