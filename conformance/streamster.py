@@ -17,7 +17,8 @@ from typing import Any, Protocol
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from mock_streamster.strategies import (
+from .controlplane import ControlPlane
+from .strategies.streamster import (
     INVALID_RULES,
     OrderSpec,
     break_rule,
@@ -26,8 +27,6 @@ from mock_streamster.strategies import (
     order_specs,
     position_changes,
 )
-
-from .controlplane import ControlPlane
 
 CENT = Decimal("0.01")
 # The instruments the machine trades, as the contract's default catalogue describes them.
