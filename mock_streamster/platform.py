@@ -47,7 +47,6 @@ from .model import (
 )  # fmt: skip
 from .order_input import (
     CENT,
-    MAX_PRICE,
     OrderInput,
     check_levels,
     editable_fields,
@@ -67,7 +66,7 @@ MAX_ADVANCE = 366 * 86400.0  # seconds one advance may move the clock
 MAX_WALK_TICKS = 535_680  # random-walk ticks one advance may play: 31 days at the default 5 s
 ID_ALPHABET = string.ascii_uppercase + string.digits
 
-__all__ = ["CENT", "MAX_PRICE", "Platform", "plain"]  # CENT and plain: for the wire
+__all__ = ["CENT", "Platform", "plain"]  # CENT and plain: for the wire
 
 
 class Platform:
