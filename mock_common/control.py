@@ -48,10 +48,10 @@ def text(value: Any, name: str) -> str:
 
 
 def number(value: Any, name: str) -> float:
-    """A JSON number (not a boolean)."""
+    """A JSON number (not a boolean), as sent."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"'{name}' must be a number, not {value!r}")
-    return float(value)
+    return value
 
 
 def whole(value: Any, name: str) -> int:
@@ -276,7 +276,7 @@ class BaseController:
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward by `seconds` (>= 0), playing what happens on the way."""
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ValueError(f"'seconds' must be a number >= 0, not {seconds!r}")
+            raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
         return self._advance(seconds)
 
     def _fault_params(self, kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:

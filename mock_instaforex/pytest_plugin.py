@@ -120,12 +120,12 @@ _APPS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def in_process_app(mock: InstaForexMock) -> Any:
-    """The emulator's WSGI app as its server runs it (paths matched case-insensitively)."""
-    from .app import case_insensitive
+    """The emulator's WSGI app as its server runs it (/_mock/ included; paths matched case-insensitively)."""
+    from .wire import instaforex_app
 
     entry = _APPS.get(mock)
     if entry is None or entry[0] is not mock.app:
-        entry = _APPS[mock] = (mock.app, case_insensitive(mock.app))
+        entry = _APPS[mock] = (mock.app, instaforex_app(mock.app, mock.controller))
     return entry[1]
 
 
