@@ -362,6 +362,33 @@ class StreamsterMachine(RuleBasedStateMachine):
         self.api.change_order(fields)
         self.model.change(o, fields)
 
+    @rule(data=st.data(), spec=order_specs())
+    def change_order_leaving_fields_out(self, data: st.DataObject, spec: OrderSpec) -> None:
+        """ChangeOrder with the order's own quantity and price only: every other editable field (stop
+        loss, target, duration, text) takes its default, it does not keep its old value. With no such
+        order working, one is entered first: a LIMIT 50 pips off the market with every field set."""
+        dressed = [o for o in self._working() if (o.sl, o.tp, o.text, o.duration) != (None, None, None, None)]
+        if not dressed:
+            resting = OrderSpec(**{
+                **spec.__dict__, "price_type": "LIMIT", "price_offset": -50 if spec.side == "BUY" else 50,
+                "duration_type": "GTD", "stop_pips": spec.stop_pips or 20, "target_pips": spec.target_pips or 20,
+                "text": spec.text or "resting",
+            })  # fmt: skip
+            bid, offer = self.model.quotes[spec.instrument]
+            fields = build_order(resting, bid, offer, self.model.now)
+            self.api.send_order(fields, validate=True)
+            self.model.enter(fields)
+            self.books_match_the_model()  # checks the entry, and learns the new order's ID
+            dressed = [o for o in self._working() if o is self.model.orders[-1]]
+            if not dressed:  # it filled after all (a price this far off has nothing to rest on)
+                return
+        o = data.draw(st.sampled_from(dressed))
+        fields = {"OrderID": o.id, "Quantity": o.quantity, "PriceType": o.price_type}
+        if o.price is not None:
+            fields["Price"] = o.price
+        self.api.change_order(fields)
+        self.model.change(o, fields)
+
     @precondition(lambda self: bool(self._working()))
     @rule(data=st.data())
     def cancel_order(self, data: st.DataObject) -> None:
@@ -423,6 +450,34 @@ class StreamsterMachine(RuleBasedStateMachine):
             return
         self.control("price", {"instrument": instrument, "pips": pips})
         self.model.tick(instrument, bid + move, offer + move)
+
+    def _levels(self) -> list[tuple[str, str, Decimal]]:
+        """(instrument, the quote side that meets it, level) of every open stop and target and every
+        working LIMIT or STOP price: a BUY position exits on the bid, a SELL on the offer; a BUY entry
+        fills on the offer, a SELL on the bid."""
+        levels = []
+        for p in self._open():
+            for level in (p.sl, p.tp):
+                if level is not None:
+                    levels.append((p.instrument, "bid" if p.side == "BUY" else "offer", level))
+        for o in self._working():
+            if o.price is not None:
+                levels.append((o.instrument, "offer" if o.side == "BUY" else "bid", o.price))
+        return levels
+
+    @precondition(lambda self: bool(self._levels()))
+    @rule(data=st.data(), quanta=st.sampled_from([0, 0, 0, -1, 1]))
+    def price_onto_a_level(self, data: st.DataObject, quanta: int) -> None:
+        """Put the quote exactly on an existing level (or one price step either side of it)."""
+        instrument, side, level = data.draw(st.sampled_from(self._levels()))
+        inst = CATALOGUE[instrument]
+        at = level + quanta * Decimal(1).scaleb(-inst["digits"])
+        bid = at if side == "bid" else at - inst["spread"]
+        if bid <= 0:
+            return
+        offer = bid + inst["spread"]
+        self.control("price", {"instrument": instrument, "bid": str(bid), "offer": str(offer)})
+        self.model.tick(instrument, bid, offer)
 
     @rule(seconds=st.integers(1, 3600))
     def advance_clock(self, seconds: int) -> None:

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/_mock"
 MAX_CONTROL_BODY = 64 * 1024 * 1024  # whole scenarios, account stores and snapshots come this way
+MAX_DELAY = 600.0  # seconds an injected delay may hold a request: enough for any client timeout
 F = TypeVar("F", bound=Callable[..., Any])
 StartResponse = Callable[..., Any]
 
@@ -275,8 +276,6 @@ class BaseController:
     @changes
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward by `seconds` (>= 0), playing what happens on the way."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
         return self._advance(seconds)
 
     def _fault_params(self, kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -296,6 +295,15 @@ class BaseController:
     ) -> FaultRule:  # fmt: skip
         """Queue a failure for the next `times` calls to `operation` ('*' for all), or each call with
         `probability` (drawn from the seed); params: status, code, message, seconds."""
+        if "seconds" in params:
+            seconds = params["seconds"]
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_DELAY:
+                raise ValueError(f"seconds must be a number from 0 to {MAX_DELAY:.0f}, not {seconds!r}")
+        if "status" in params:
+            try:
+                params["status"] = int(params["status"])
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"status must be an HTTP status (100-599), not {params['status']!r}") from None
         kind, params = self._fault_params(kind, params)
         return self.faults.add(operation, kind=kind, times=times, probability=probability, **params)
 
@@ -410,7 +418,7 @@ class ControlApp:
                 result = getattr(self.controller, chosen_route.action)(**args)
             if chosen_route.reply is not None:
                 result = chosen_route.reply(self.controller, result)
-        except (ValueError, TypeError, *self.controller.errors) as exc:
+        except (ValueError, TypeError, OverflowError, *self.controller.errors) as exc:
             return _json(start_response, 400, {"error": str(exc)})
         return _json(start_response, 200, {"ok": True} if result is None else result)
 

@@ -85,6 +85,8 @@ class Controller(BaseController):
         self.service.tokens.reset()
 
     def _advance(self, seconds: float) -> datetime:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
         return self.service.clock.advance(seconds)
 
     def now(self) -> datetime:

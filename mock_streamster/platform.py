@@ -8,13 +8,15 @@ so a refused request (StreamsterError) leaves the state as it was.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import string
 import threading
 from copy import deepcopy
+from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from datetime import datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +45,23 @@ from .model import (
     Quote,
     Trade,
 )  # fmt: skip
-from .scenario import Scenario, Tick, load_scenario
+from .scenario import MAX_TICK_INTERVAL, MIN_TICK_INTERVAL, MIN_YEAR, Scenario, Tick, check_instrument, load_scenario
 
 log = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+# The numbers the platform computes with. Every price, quantity, pip count and second a request
+# carries is checked against these before anything is recorded: an accepted number must never
+# make a later computation fail (a profit that no longer fits Decimal's 28 digits, a bar of
+# a billion digits, a clock past the year 9999).
+MAX_PRICE = Decimal(10) ** 9  # far above any market the platform quotes
+MAX_QUANTITY = Decimal(10) ** 9
+QUANTITY_PLACES = 8
+MAX_PIPS = Decimal(10) ** 9
+MAX_VALUE = Decimal(10) ** 22  # a position's worth at MAX_PRICE, in its desk currency
+MAX_ADVANCE = 366 * 86400.0  # seconds one advance may move the clock
+MAX_WALK_TICKS = 535_680  # random-walk ticks one advance may play: 31 days at the default 5 s
+MAX_RESTORE_TICKS = 6_324_480  # ticks a restored snapshot may be behind its clock: 366 days at 5 s
 ID_ALPHABET = string.ascii_uppercase + string.digits
 MAX_TEXT = 1000
 ORDER_EDITABLE = ("PriceType", "Price", "DurationType", "Duration", "Quantity", "QuantityType",
@@ -57,6 +71,14 @@ ORDER_EDITABLE = ("PriceType", "Price", "DurationType", "Duration", "Quantity", 
 def plain(value: Decimal) -> str:
     """Decimal as plain text: no exponent, no trailing zeros beyond what the value carries."""
     return format(value, "f")
+
+
+def shown(value: Any, quote: bool = True, limit: int = 40) -> str:
+    """`value` for an error message (quoted unless it is a number already parsed), cut to `limit`
+    characters: a request may send a megabyte, and `plain` of 1e999999999 is a billion digits."""
+    text = str(value)
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return repr(text) if quote else text
 
 
 class _Input:
@@ -85,17 +107,53 @@ class _Input:
         try:
             value = Decimal(text)
         except InvalidOperation:
-            raise StreamsterError(f"{name} {text!r} is not a decimal number.") from None
+            raise StreamsterError(f"{name} {shown(text)} is not a decimal number.") from None
         if not value.is_finite():
-            raise StreamsterError(f"{name} {text!r} is not a finite decimal number.")
+            raise StreamsterError(f"{name} {shown(text)} is not a finite decimal number.")
         return value
+
+    def price(self, name: str, inst: Instrument) -> Decimal | None:
+        """A price rounded half-even to the instrument's digits; > 0 and within MAX_PRICE."""
+        value = self.decimal(name)
+        if value is None:
+            return None
+        if value <= 0:
+            raise StreamsterError(f"{name} must be a price > 0, not {shown(self.text(name), False)}.")
+        if value > MAX_PRICE:
+            raise StreamsterError(
+                f"{name} {shown(self.text(name), False)} is far outside any market: "
+                f"prices are at most {plain(MAX_PRICE)}."
+            )
+        rounded = value.quantize(inst.quantum, rounding=ROUND_HALF_EVEN)
+        if rounded <= 0:
+            raise StreamsterError(
+                f"{name} {shown(self.text(name), False)} is 0 at the {inst.digits} decimals of {inst.name}: "
+                "a price must be > 0."
+            )
+        return rounded
+
+    def quantity(self, name: str) -> Decimal | None:
+        """A quantity > 0, at most MAX_QUANTITY, with at most QUANTITY_PLACES decimals."""
+        value = self.decimal(name)
+        if value is None:
+            return None
+        if value <= 0:
+            raise StreamsterError(f"{name} must be greater than 0, not {shown(self.text(name), False)}.")
+        if value > MAX_QUANTITY:
+            raise StreamsterError(
+                f"{name} {shown(self.text(name), False)} is more than the platform trades: "
+                f"at most {plain(MAX_QUANTITY)}."
+            )
+        if value != value.quantize(Decimal(1).scaleb(-QUANTITY_PLACES)):
+            raise StreamsterError(f"{name} {shown(self.text(name), False)} has more than {QUANTITY_PLACES} decimals.")
+        return value.normalize()
 
     def enum(self, name: str, allowed: tuple[str, ...], default: str) -> str:
         text = self.text(name)
         if text is None:
             return default
         if text.upper() not in allowed:
-            raise StreamsterError(f"{name} {text!r} is not one of {', '.join(allowed)}.")
+            raise StreamsterError(f"{name} {shown(text)} is not one of {', '.join(allowed)}.")
         return text.upper()
 
     def datetime(self, name: str) -> datetime | None:
@@ -105,9 +163,12 @@ class _Input:
         try:
             when = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise StreamsterError(f"{name} {text!r} is not a date-time (YYYY-MM-DDThh:mm:ss).") from None
+            raise StreamsterError(f"{name} {shown(text)} is not a date-time (YYYY-MM-DDThh:mm:ss).") from None
         if when.tzinfo is not None:
-            when = when.astimezone(timezone.utc).replace(tzinfo=None)
+            try:
+                when = when.astimezone(timezone.utc).replace(tzinfo=None)
+            except OverflowError:
+                raise StreamsterError(f"{name} {shown(text)} is outside the years 1 to 9999 in UTC.") from None
         return when
 
 
@@ -257,52 +318,11 @@ class Platform:
 
     def restore(self, data: dict[str, Any]) -> None:
         """Put the platform in the state `snapshot` returned; a bad snapshot changes nothing."""
-        if not isinstance(data, dict) or data.get("version") != 1:
-            raise ScenarioError("a snapshot must be the mapping snapshot() returned (version 1)")
-        try:
-            instruments = {i["name"].lower(): Instrument.from_dict(i) for i in data["instruments"]}
-            series = {}
-            for key, s in data["series"].items():
-                ps = PriceSeries(
-                    instruments[key],
-                    list(map(float, s["times"])),
-                    [Decimal(b) for b in s["bids"]],
-                    weights=[int(w) for w in s.get("weights", [])],  # older snapshots: one tick a point
-                    folded={str(k): float(v) for k, v in s.get("folded", {}).items()},
-                )
-                ps.bid, ps.offer, ps.updated = Decimal(s["bid"]), Decimal(s["offer"]), float(s["updated"])
-                series[key] = ps
-            orders = {o["order_id"]: Order.from_dict(o) for o in data["orders"]}
-            positions = {p["position_id"]: Position.from_dict(p) for p in data["positions"]}
-            trades = [Trade.from_dict(t) for t in data["trades"]]
-            ticks = [Tick(datetime.fromisoformat(t), n, Decimal(b), Decimal(o)) for t, n, b, o in data["ticks"]]
-            desks = {d: {c: Decimal(a) for c, a in cur.items()} for d, cur in data["desks"].items()}
-            now = datetime.fromisoformat(data["now"])
-            walk_rng = {k: _rng_from(v) for k, v in data["walk_rng"].items()}
-            id_rng = {k: _rng_from(v) for k, v in data["id_rng"].items()}
-        except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-            raise ScenarioError(f"the snapshot is incomplete or damaged: {exc!r}") from None
+        state = _read_snapshot(data)  # all of it checked before any of it is applied
         with self._lock:
-            self.clock.set(now)
-            self._seed_arg = int(data["seed"])
-            self.instruments, self.series, self._walk_rng = instruments, series, walk_rng
-            self.tick_interval, self.walk = float(data["tick_interval"]), bool(data["walk"])
-            self._next_tick, self._synced = float(data["next_tick"]), float(data["synced"])
-            self._ticks, self._tick_index = ticks, int(data["tick_index"])
-            self.desks, self.orders, self.positions, self.trades = desks, orders, positions, trades
-            self._id_rng = id_rng
-            self._issued = {k: set(v) for k, v in data["issued"].items()}
-            self.last_message = str(data["last_message"])
-            self.columns = {w: list(c) for w, c in data["columns"].items()}
-            self.closed_charts = {(i, p) for i, p in data["closed_charts"]}
-            self._working = {k: [] for k in instruments}
-            self._open = {k: [] for k in instruments}
-            for o in orders.values():
-                if o.status == WORKING:
-                    self._working[o.instrument.lower()].append(o.order_id)
-            for p in positions.values():
-                if p.status == OPEN:
-                    self._open[p.instrument.lower()].append(p.position_id)
+            self.clock.set(state.pop("now"))
+            for name, value in state.items():
+                setattr(self, name, value)
 
     # ----------------------------------------------------------------- time and prices
 
@@ -360,9 +380,19 @@ class Platform:
 
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward and play every tick, fill, exit and expiry on the way."""
-        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
-            raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_ADVANCE:
+            raise ValueError(
+                f"seconds must be a number from 0 to {MAX_ADVANCE:.0f} (366 days) per advance, not {seconds!r}"
+            )
         with self._lock:
+            if self.walk and seconds / self.tick_interval > MAX_WALK_TICKS:
+                raise ValueError(
+                    f"advancing {seconds!r} seconds would play {seconds / self.tick_interval:.0f} random-walk ticks "
+                    f"(one every {self.tick_interval:g} s); one advance plays at most {MAX_WALK_TICKS}: advance in "
+                    "smaller steps, or load a scenario without the walk"
+                )
+            if to_epoch(self.clock.now()) + seconds >= to_epoch(datetime(9999, 1, 1)):
+                raise ValueError(f"advancing {seconds!r} seconds would take the clock past the year 9998")
             self.clock.advance(seconds)
             self._sync()
             return self.now()
@@ -376,14 +406,21 @@ class Platform:
             b = fields.decimal("Bid")
             o = fields.decimal("Offer")
             if b is None or b <= 0:
-                raise StreamsterError(f"Bid must be a price > 0, not {bid!r}.")
-            if o is not None and o < b:
-                raise StreamsterError(f"Offer {offer!r} must not be below Bid {bid!r}.")
+                raise StreamsterError(f"Bid must be a price > 0, not {shown(bid)}.")
             for name, value in (("Bid", b), ("Offer", o)):
+                if value is not None and value > MAX_PRICE:
+                    raise StreamsterError(
+                        f"{name} {shown(fields.text(name), False)} is far outside any market: "
+                        f"prices are at most {plain(MAX_PRICE)}."
+                    )
                 if value is not None and value != inst.round(value):
                     raise StreamsterError(
-                        f"{name} {plain(value)} has more than {inst.digits} decimals for {inst.name}."
+                        f"{name} {shown(fields.text(name), False)} has more than {inst.digits} decimals for {inst.name}."
                     )
+            if o is not None and o < b:
+                raise StreamsterError(f"Offer {shown(offer)} must not be below Bid {shown(bid)}.")
+            if o is None and b + inst.spread > MAX_PRICE:
+                raise StreamsterError(f"Bid {plain(b)} plus the spread is above {plain(MAX_PRICE)}.")
             self._price(key, max(self._synced, self.series[key].updated), b, o)
 
     def move_price(self, instrument: str, pips: Any) -> None:
@@ -393,11 +430,17 @@ class Platform:
             key, inst = self._instrument(instrument)
             delta = _Input({"pips": pips}).decimal("pips")
             if delta is None:
-                raise StreamsterError(f"pips must be a number, not {pips!r}.")
+                raise StreamsterError(f"pips must be a number, not {shown(pips)}.")
+            if not -MAX_PIPS <= delta <= MAX_PIPS:  # compared, not abs(): abs() of 1e999999999 overflows
+                raise StreamsterError(f"pips {shown(pips, False)} is more than {plain(MAX_PIPS)} pips either way.")
             s = self.series[key]
             move = inst.round(delta * inst.pip)
             if s.bid + move <= 0:
-                raise StreamsterError(f"moving {inst.name} by {pips} pips would make its price <= 0.")
+                raise StreamsterError(f"moving {inst.name} by {shown(pips, False)} pips would make its price <= 0.")
+            if s.offer + move > MAX_PRICE:
+                raise StreamsterError(
+                    f"moving {inst.name} by {shown(pips, False)} pips would take its price above {plain(MAX_PRICE)}."
+                )
             self._price(key, max(self._synced, s.updated), s.bid + move, s.offer + move)
 
     # ----------------------------------------------------------------- lookups
@@ -539,7 +582,7 @@ class Platform:
                 desk, currencies = self._desk(f.text("Desk"))
                 side = f.enum("Side", SIDES, "BUY")
                 currency = self._currency(f, desk, currencies, inst)
-                editable = self._editable(f, key, inst, side, traded=Decimal(0))
+                editable = self._editable(f, key, inst, side, currency, traded=Decimal(0))
             except StreamsterError as exc:
                 return self._refuse(exc)
             now = from_epoch(self._synced).replace(microsecond=0)
@@ -562,7 +605,9 @@ class Platform:
                 f = _Input(order)
                 existing = self._order(f.text("OrderID"))
                 key, inst = self._instrument(existing.instrument)
-                editable = self._editable(f, key, inst, existing.side, traded=existing.traded_quantity)
+                editable = self._editable(
+                    f, key, inst, existing.side, existing.currency, traded=existing.traded_quantity
+                )
             except StreamsterError as exc:
                 return self._refuse(exc)
             for name, value in editable.items():
@@ -589,9 +634,7 @@ class Platform:
                 f = _Input(position)
                 pos = self._position(f.text("PositionID"))
                 key, inst = self._instrument(pos.instrument)
-                stop, target = f.decimal("ExitStopLoss"), f.decimal("ExitTarget")
-                self._check_price("ExitStopLoss", stop, inst)
-                self._check_price("ExitTarget", target, inst)
+                stop, target = f.price("ExitStopLoss", inst), f.price("ExitTarget", inst)
                 market = self._exit_price(pos)
                 self._check_levels(pos.side, market, stop, target, "the market price")
                 text = self._text(f)
@@ -652,15 +695,6 @@ class Platform:
         return currency
 
     @staticmethod
-    def _check_price(name: str, value: Decimal | None, inst: Instrument) -> None:
-        if value is None:
-            return
-        if value <= 0:
-            raise StreamsterError(f"{name} must be a price > 0, not {plain(value)}.")
-        if value != inst.round(value):
-            raise StreamsterError(f"{name} {plain(value)} has more than {inst.digits} decimals for {inst.name}.")
-
-    @staticmethod
     def _check_levels(side: str, reference: Decimal, stop: Decimal | None, target: Decimal | None, what: str) -> None:
         ref = plain(reference)
         if side == "BUY":
@@ -681,24 +715,36 @@ class Platform:
             raise StreamsterError(f"Text is {len(text)} characters long; at most {MAX_TEXT} are allowed.")
         return text
 
-    def _editable(self, f: _Input, key: str, inst: Instrument, side: str, traded: Decimal) -> dict[str, Any]:
-        """Parse the editable set of an order (SendOrder and ChangeOrder share it)."""
+    def _check_value(self, quantity: Decimal, inst: Instrument, currency: str) -> None:
+        """Refuse a quantity whose position could be worth more than the platform computes with."""
+        rate = self._rate(inst.currency, currency) or Decimal(1)
+        if quantity * inst.contract_size * MAX_PRICE * rate > MAX_VALUE:
+            raise StreamsterError(
+                f"Quantity {plain(quantity)} of {inst.name} is too large: at a price of {plain(MAX_PRICE)} the "
+                f"position would be worth more than {plain(MAX_VALUE)} {currency}, beyond what the platform computes."
+            )
+
+    def _editable(
+        self, f: _Input, key: str, inst: Instrument, side: str, currency: str, traded: Decimal
+    ) -> dict[str, Any]:
+        """Parse the editable set of an order (SendOrder and ChangeOrder share it).
+
+        Prices come back rounded half-even to the instrument's digits; the side checks use the rounded values.
+        """
         price_type = f.enum("PriceType", PRICE_TYPES, "MARKET")
         duration_type = f.enum("DurationType", DURATION_TYPES, "GTC")
         quantity_type = f.enum("QuantityType", QUANTITY_TYPES, "FULL")
-        quantity = f.decimal("Quantity")
+        quantity = f.quantity("Quantity")
         if quantity is None:
             raise StreamsterError("Quantity is required.")
-        if quantity <= 0:
-            raise StreamsterError(f"Quantity must be greater than 0, not {plain(quantity)}.")
         if quantity <= traded:
             raise StreamsterError(f"Quantity {plain(quantity)} must exceed the {plain(traded)} already traded.")
-        price = f.decimal("Price")
+        self._check_value(quantity, inst, currency)
+        price = f.price("Price", inst)
         if price_type != "MARKET" and price is None:
             raise StreamsterError(f"Price is required for a {price_type} order.")
         if price_type == "MARKET":
             price = None  # a market order has no price of its own
-        self._check_price("Price", price, inst)
         duration = f.datetime("Duration")
         if duration_type == "GTD":
             if duration is None:
@@ -710,15 +756,13 @@ class Platform:
                 )
         else:
             duration = None
-        stop, target = f.decimal("ExitStopLoss"), f.decimal("ExitTarget")
-        self._check_price("ExitStopLoss", stop, inst)
-        self._check_price("ExitTarget", target, inst)
+        stop, target = f.price("ExitStopLoss", inst), f.price("ExitTarget", inst)
         s = self.series[key]
         entry = price if price is not None else (s.offer if side == "BUY" else s.bid)
         self._check_levels(side, entry, stop, target, "the entry price")
         return {
             "price_type": price_type, "price": price, "duration_type": duration_type, "duration": duration,
-            "quantity": quantity.normalize(), "quantity_type": quantity_type, "exit_stop_loss": stop,
+            "quantity": quantity, "quantity_type": quantity_type, "exit_stop_loss": stop,
             "exit_target": target, "text": self._text(f),
         }  # fmt: skip
 
@@ -825,6 +869,9 @@ class Platform:
         t = self._synced if t is None else t
         when = from_epoch(t).replace(microsecond=0)
         side = "SELL" if pos.side == "BUY" else "BUY"
+        # Everything that computes comes first: a failure here must leave no Exit order or trade behind.
+        points, profit = self._pnl(pos, price)
+        balance = self.desks[pos.desk][pos.currency] + profit
         exit_order = Order(
             order_id=self._new_id("order"), desk=pos.desk, instrument=pos.instrument, side=side, phase=EXIT,
             price_type=price_type, price=level, active_quantity=Decimal(0), traded_quantity=pos.quantity,
@@ -834,10 +881,10 @@ class Platform:
         )  # fmt: skip
         self.orders[exit_order.order_id] = exit_order
         self.trades.append(self._trade(exit_order, EXIT, side, price, pos.quantity, when))
-        pos.points, pos.profit = self._pnl(pos, price)
+        pos.points, pos.profit = points, profit
         pos.close_price, pos.exited, pos.status = price, when, CLOSED
         self._open[pos.instrument.lower()].remove(pos.position_id)
-        self.desks[pos.desk][pos.currency] += pos.profit
+        self.desks[pos.desk][pos.currency] = balance
 
     # ----------------------------------------------------------------- columns and charts
 
@@ -896,3 +943,191 @@ def _rng_from(state: list[Any]) -> random.Random:
     rng = random.Random()
     rng.setstate((state[0], tuple(state[1]), state[2]))
     return rng
+
+
+# ----------------------------------------------------------------------------- reading a snapshot
+
+_RECORD_ENUMS: dict[str, tuple[str, ...]] = {
+    "side": SIDES, "phase": (ENTRY, EXIT), "price_type": PRICE_TYPES, "duration_type": DURATION_TYPES,
+    "quantity_type": QUANTITY_TYPES,
+}  # fmt: skip
+_MONEY_FIELDS = ("points", "profit", "interest")
+_OPTIONAL = ("text", "position_id")
+_STATUSES = {
+    Order: (WORKING, FILLED, CANCELLED, EXPIRED, REJECTED), Position: (OPEN, CLOSED), Trade: (EXECUTED,),
+}  # fmt: skip
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ScenarioError(f"snapshot {where} must be a finite number, not {shown(value)}")
+    return float(value)
+
+
+def _finite(value: Any, where: str, low: Decimal | None = None, high: Decimal = MAX_VALUE) -> Decimal:
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        result = Decimal("NaN")
+    if not result.is_finite() or not -high <= result <= high or (low is not None and result < low):
+        raise ScenarioError(f"snapshot {where} must be a number from {low} to {high}, not {shown(value)}")
+    return result
+
+
+def _record(cls: Any, data: Any, where: str, instruments: dict[str, Instrument], desks: dict[str, Any]) -> Any:
+    if not isinstance(data, dict):
+        raise ScenarioError(f"snapshot {where} must be a mapping, not {shown(data)}")
+    record = cls.from_dict(data)
+    for f in dataclass_fields(cls):
+        value = getattr(record, f.name)
+        if f.name in cls._datetimes:
+            if value is not None and value.tzinfo is not None:
+                raise ScenarioError(f"snapshot {where}.{f.name} must be a UTC date-time without offset")
+        elif f.name not in cls._decimals and not isinstance(value, str) and not (value is None and f.name in _OPTIONAL):
+            raise ScenarioError(f"snapshot {where}.{f.name} must be text, not {shown(value)}")
+    for name in cls._decimals:
+        value = getattr(record, name)
+        if value is not None:
+            high = MAX_QUANTITY if "quantity" in name else MAX_VALUE if name in _MONEY_FIELDS else MAX_PRICE
+            setattr(record, name, _finite(value, f"{where}.{name}", None, high))
+    for name, allowed in _RECORD_ENUMS.items():
+        if hasattr(record, name) and getattr(record, name) not in allowed:
+            raise ScenarioError(
+                f"snapshot {where}.{name} must be one of {', '.join(allowed)}, not {shown(data.get(name))}"
+            )
+    if record.status not in _STATUSES[cls]:
+        raise ScenarioError(f"snapshot {where}.status must be one of {', '.join(_STATUSES[cls])}")
+    if str(record.instrument).lower() not in instruments:
+        raise ScenarioError(
+            f"snapshot {where}.instrument {shown(record.instrument)} is not in the snapshot's catalogue"
+        )
+    if record.currency not in desks.get(record.desk, {}):
+        raise ScenarioError(f"snapshot {where}: desk {shown(record.desk)} holds no {shown(record.currency)}")
+    return record
+
+
+def _read_snapshot(data: Any) -> dict[str, Any]:
+    """The platform attributes a snapshot describes, each checked (ScenarioError names what is wrong)."""
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise ScenarioError("a snapshot must be the mapping snapshot() returned (version 1)")
+    try:
+        seed = data["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ScenarioError(f"snapshot seed must be a whole number, not {shown(seed)}")
+        now = datetime.fromisoformat(data["now"])
+        if now.tzinfo is not None or now.year > 9998:
+            raise ScenarioError(
+                f"snapshot now must be a UTC date-time without offset before 9999, not {shown(data['now'])}"
+            )
+        tick_interval = _number(data["tick_interval"], "tick_interval")
+        if not MIN_TICK_INTERVAL <= tick_interval <= MAX_TICK_INTERVAL:
+            raise ScenarioError(
+                f"snapshot tick_interval must be from {MIN_TICK_INTERVAL} to {MAX_TICK_INTERVAL:.0f}, not {tick_interval!r}"
+            )
+        walk = data["walk"]
+        if not isinstance(walk, bool):
+            raise ScenarioError(f"snapshot walk must be true or false, not {shown(walk)}")
+        next_tick, synced = _number(data["next_tick"], "next_tick"), _number(data["synced"], "synced")
+        if not to_epoch(datetime(MIN_YEAR, 1, 1)) <= synced <= to_epoch(now) + 1:
+            raise ScenarioError(f"snapshot synced {synced!r} must be a time up to now ({data['now']})")
+        # The next random-walk tick is due within one interval of the time the market was brought up to;
+        # catching up from there to now (a real clock restarted from a state file) plays at most a year
+        # of ticks at the default interval.
+        if walk and not synced - tick_interval <= next_tick <= synced + tick_interval:
+            raise ScenarioError(f"snapshot next_tick {next_tick!r} is not within tick_interval of synced {synced!r}")
+        if walk and (to_epoch(now) - synced) / tick_interval > MAX_RESTORE_TICKS:
+            raise ScenarioError(
+                f"snapshot synced {synced!r} is more than {MAX_RESTORE_TICKS} random-walk ticks before now"
+            )
+        instruments: dict[str, Instrument] = {}
+        for n, entry in enumerate(data["instruments"]):
+            inst = Instrument.from_dict(entry)
+            check_instrument(inst, f"snapshot instruments[{n}]")
+            instruments[inst.name.lower()] = inst
+        if set(data["series"]) != set(instruments) or set(data["walk_rng"]) != set(instruments):
+            raise ScenarioError("snapshot series and walk_rng must have one entry per instrument of the catalogue")
+        series = {}
+        for key, s in data["series"].items():
+            where = f"series[{key!r}]"
+            ps = PriceSeries(
+                instruments[key],
+                [_number(t, f"{where}.times") for t in s["times"]],
+                [_finite(b, f"{where}.bids", Decimal(0), MAX_PRICE) for b in s["bids"]],
+                weights=[int(w) for w in s.get("weights", [])],  # older snapshots: one tick a point
+                folded={str(k): _number(v, f"{where}.folded") for k, v in s.get("folded", {}).items()},
+            )
+            ps.bid = _finite(s["bid"], f"{where}.bid", Decimal(0), MAX_PRICE)
+            ps.offer = _finite(s["offer"], f"{where}.offer", ps.bid, MAX_PRICE)
+            ps.updated = _number(s["updated"], f"{where}.updated")
+            # Prices are recorded in time order, never after the time the market was brought up to.
+            if ps.times != sorted(ps.times) or max(ps.times[-1:] + [ps.updated]) > synced:
+                raise ScenarioError(f"snapshot {where}.times must be in order and not after synced")
+            series[key] = ps
+        walk_rng = {k: _rng_from(v) for k, v in data["walk_rng"].items()}
+        desks = {
+            str(d): {str(c): _finite(a, f"desks[{d!r}][{c!r}]") for c, a in cur.items()}
+            for d, cur in data["desks"].items()
+        }
+        ticks = []
+        for n, (t, name, b, o) in enumerate(data["ticks"]):
+            if str(name).lower() not in instruments:
+                raise ScenarioError(f"snapshot ticks[{n}] instrument {shown(name)} is not in the catalogue")
+            bid = _finite(b, f"ticks[{n}].bid", Decimal(0), MAX_PRICE)
+            ticks.append(
+                Tick(datetime.fromisoformat(t), str(name), bid, _finite(o, f"ticks[{n}].offer", bid, MAX_PRICE))
+            )
+        if [t.time for t in ticks] != sorted(t.time for t in ticks):
+            raise ScenarioError("snapshot ticks must be in time order")
+        tick_index = data["tick_index"]
+        if isinstance(tick_index, bool) or not isinstance(tick_index, int) or not 0 <= tick_index <= len(ticks):
+            raise ScenarioError(
+                f"snapshot tick_index must be a whole number from 0 to {len(ticks)}, not {shown(tick_index)}"
+            )
+        orders = {}
+        for n, o in enumerate(data["orders"]):
+            order = _record(Order, o, f"orders[{n}]", instruments, desks)
+            orders[order.order_id] = order
+        positions = {}
+        for n, p in enumerate(data["positions"]):
+            position = _record(Position, p, f"positions[{n}]", instruments, desks)
+            positions[position.position_id] = position
+        trades = [_record(Trade, t, f"trades[{n}]", instruments, desks) for n, t in enumerate(data["trades"])]
+        spaces = ("order", "position", "trade")
+        if set(data["id_rng"]) != set(spaces) or set(data["issued"]) != set(spaces):
+            raise ScenarioError(f"snapshot id_rng and issued must have exactly the ID spaces {', '.join(spaces)}")
+        id_rng = {k: _rng_from(v) for k, v in data["id_rng"].items()}
+        issued = {k: {str(i) for i in v} for k, v in data["issued"].items()}
+        last_message = data["last_message"]
+        if not isinstance(last_message, str):
+            raise ScenarioError(f"snapshot last_message must be text, not {shown(last_message)}")
+        columns = data["columns"]
+        if not isinstance(columns, dict) or set(columns) != set(WINDOWS):
+            raise ScenarioError(f"snapshot columns must map each window ({', '.join(WINDOWS)}) to its visible columns")
+        for window, names in columns.items():
+            if not isinstance(names, list) or not set(names) <= set(WINDOWS[window]):
+                raise ScenarioError(f"snapshot columns.{window} must list columns of {window}, not {shown(names)}")
+        closed_charts = set()
+        for n, (i, p) in enumerate(data["closed_charts"]):
+            if str(i) not in instruments or canonical_period(str(p)) != p:
+                raise ScenarioError(f"snapshot closed_charts[{n}] {shown([i, p])} is not an instrument and period")
+            closed_charts.add((str(i), str(p)))
+    except ScenarioError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, InvalidOperation) as exc:
+        raise ScenarioError(f"the snapshot is incomplete or damaged: {shown(repr(exc), False, 200)}") from None
+    working: dict[str, list[str]] = {k: [] for k in instruments}
+    open_: dict[str, list[str]] = {k: [] for k in instruments}
+    for o in orders.values():
+        if o.status == WORKING:
+            working[o.instrument.lower()].append(o.order_id)
+    for p in positions.values():
+        if p.status == OPEN:
+            open_[p.instrument.lower()].append(p.position_id)
+    return {
+        "now": now, "_seed_arg": seed, "instruments": instruments, "series": series, "_walk_rng": walk_rng,
+        "tick_interval": tick_interval, "walk": walk, "_next_tick": next_tick, "_synced": synced, "_ticks": ticks,
+        "_tick_index": tick_index, "desks": desks, "orders": orders, "positions": positions, "trades": trades,
+        "_id_rng": id_rng, "_issued": issued, "last_message": last_message,
+        "columns": {w: list(c) for w, c in columns.items()}, "closed_charts": closed_charts,
+        "_working": working, "_open": open_,
+    }  # fmt: skip

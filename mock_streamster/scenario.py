@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -58,6 +59,16 @@ def _decimal(value: Any, where: str) -> Decimal:
 
 
 def _datetime(value: Any, where: str) -> datetime:
+    try:
+        when = _parse_datetime(value)
+    except (ValueError, OverflowError, OSError):
+        raise ScenarioError(f"{where} must be an ISO date-time or Unix seconds, not {value!r}") from None
+    if not MIN_YEAR <= when.year <= MAX_YEAR:
+        raise ScenarioError(f"{where} must be in the years {MIN_YEAR} to {MAX_YEAR}, not {value!r}")
+    return when
+
+
+def _parse_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
         when = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -68,10 +79,7 @@ def _datetime(value: Any, where: str) -> datetime:
             return from_epoch(float(text))
         except ValueError:
             pass
-        try:
-            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise ScenarioError(f"{where} must be an ISO date-time or Unix seconds, not {value!r}") from None
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if when.tzinfo is not None:
         when = when.astimezone(timezone.utc).replace(tzinfo=None)
     return when
@@ -105,6 +113,34 @@ def load_ticks(path: str | Path, known: set[str] | None = None) -> list[Tick]:
     return ticks
 
 
+MAX_DIGITS = 10
+MAX_PRICE = Decimal(10) ** 9  # the platform's bound on prices (platform.MAX_PRICE)
+MAX_CONTRACT = Decimal(10) ** 9
+MIN_TICK_INTERVAL = 0.01  # a finer random walk would keep a real-time clock busy catching up
+MAX_TICK_INTERVAL = 86400.0
+MAX_AMOUNT = Decimal(10) ** 15  # a desk's starting amount
+# Start and tick times: the pre-history reaches about 17 years back, the clock must stay below 9999.
+MIN_YEAR, MAX_YEAR = 1900, 9000
+
+
+def check_instrument(inst: Instrument, where: str) -> None:
+    """Refuse an instrument the platform cannot compute with (ScenarioError naming the field)."""
+    if isinstance(inst.digits, bool) or not 0 <= inst.digits <= MAX_DIGITS:
+        raise ScenarioError(f"{where}.digits must be a whole number from 0 to {MAX_DIGITS}, not {inst.digits!r}")
+    bounds = {
+        "pip": (inst.pip, inst.quantum, MAX_PRICE), "contract_size": (inst.contract_size, None, MAX_CONTRACT),
+        "spread": (inst.spread, Decimal(0), MAX_PRICE), "price": (inst.price, None, MAX_PRICE),
+    }  # fmt: skip
+    for name, (value, low, high) in bounds.items():
+        if not value.is_finite() or value > high or (value < low if low is not None else value <= 0):
+            floor = f">= {low}" if low is not None else "> 0"
+            raise ScenarioError(f"{where}.{name} must be {floor} and at most {high}, not {str(value)!r}")
+    if not (math.isfinite(inst.volatility) and 0 <= inst.volatility <= 10):
+        raise ScenarioError(f"{where}.volatility must be from 0 to 10, not {inst.volatility!r}")
+    if inst.depth is not None and not (inst.depth.is_finite() and 0 < inst.depth <= MAX_CONTRACT):
+        raise ScenarioError(f"{where}.depth must be > 0 and at most {MAX_CONTRACT}, not {str(inst.depth)!r}")
+
+
 def _instruments(entries: Any) -> list[Instrument]:
     catalogue = {i.name.lower(): i for i in default_instruments()}
     if entries is None:
@@ -127,6 +163,7 @@ def _instruments(entries: Any) -> list[Instrument]:
             inst = Instrument.from_dict(data)
         except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
             raise ScenarioError(f"instruments[{n}] ({entry['name']!r}) is invalid: {exc}") from None
+        check_instrument(inst, f"instruments[{n}]")
         catalogue[inst.name.lower()] = inst
     return list(catalogue.values())
 
@@ -143,10 +180,13 @@ def _desks(entries: Any) -> dict[str, dict[str, Decimal]]:
         currencies = entry.get("currencies")
         if not isinstance(currencies, dict) or not currencies:
             raise ScenarioError(f"desks[{n}].currencies must map currency to amount, not {currencies!r}")
-        desks[str(entry["name"])] = {
-            str(c).upper(): _decimal(a, f"desks[{n}].currencies.{c}").quantize(Decimal("0.01"))
-            for c, a in currencies.items()
-        }
+        amounts = {str(c).upper(): _decimal(a, f"desks[{n}].currencies.{c}") for c, a in currencies.items()}
+        for c, a in amounts.items():
+            if not -MAX_AMOUNT <= a <= MAX_AMOUNT:
+                raise ScenarioError(
+                    f"desks[{n}].currencies.{c} must be at most {MAX_AMOUNT} either way, not {str(a)!r}"
+                )
+        desks[str(entry["name"])] = {c: a.quantize(Decimal("0.01")) for c, a in amounts.items()}
     return desks
 
 
@@ -167,8 +207,11 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Sc
         scenario.seed = data["seed"]
     if data.get("tick_interval") is not None:
         scenario.tick_interval = float(_decimal(data["tick_interval"], "tick_interval"))
-        if scenario.tick_interval <= 0:
-            raise ScenarioError(f"tick_interval must be > 0, not {data['tick_interval']!r}")
+        if not MIN_TICK_INTERVAL <= scenario.tick_interval <= MAX_TICK_INTERVAL:
+            raise ScenarioError(
+                f"tick_interval must be from {MIN_TICK_INTERVAL} to {MAX_TICK_INTERVAL:.0f} seconds, "
+                f"not {data['tick_interval']!r}"
+            )
     ticks = data.get("ticks")
     if ticks:
         if isinstance(ticks, str):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import shutil
 import threading
@@ -21,10 +22,13 @@ from .ifxutil import Api
 
 pytest_plugins = ["pytester"]
 
-# Hypothesis profiles: `ci` (the default: derandomized, the whole run well under a minute) and
-# `thorough` (20 times the examples; `make test-thorough`, which also prints the statistics).
+# Hypothesis profiles: `ci` (the default: the whole run well under a minute) and `thorough` (20 times
+# the examples; `make test-thorough`, which also prints the statistics). Each run explores other
+# examples: one seed a run, drawn at random and printed at the start and the end of the run;
+# HYPOTHESIS_SEED=<seed> (or --hypothesis-seed=<seed>) repeats a run's examples. The mutation check
+# (tests/test_mutations.py) keeps derandomize=True in its own settings: it hunts the same way every run.
 settings.register_profile(
-    "ci", derandomize=True, max_examples=20, stateful_step_count=15, deadline=None,
+    "ci", max_examples=20, stateful_step_count=15, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )  # fmt: skip
 settings.register_profile(
@@ -116,13 +120,25 @@ DEBUG_LOGGERS = (
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis's plugin reads --hypothesis-seed
 def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("hypothesis_seed", None) is None:
+        config.option.hypothesis_seed = os.environ.get("HYPOTHESIS_SEED") or str(random.SystemRandom().randrange(2**32))
     root = logging.getLogger()
     root.addHandler(_Recorder(logging.DEBUG))
     root.setLevel(logging.INFO)
     for name in DEBUG_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG)
     _remember_secrets()
+
+
+def _seed_line(config: pytest.Config) -> str:
+    seed = config.getoption("hypothesis_seed", None)
+    return f"hypothesis seed {seed}: HYPOTHESIS_SEED={seed} repeats this run's examples"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return _seed_line(config)
 
 
 def _leaks() -> list[str]:
@@ -150,6 +166,8 @@ def _servers_left_running() -> list[str]:
 @pytest.hookimpl(trylast=True)  # after pytest's own teardown of the session-scoped fixtures
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     writer = session.config.get_terminal_writer()
+    writer.line()  # end pytest's progress line
+    writer.line(_seed_line(session.config))
     leaks = _leaks()
     if leaks:
         writer.line(f"SECRET LEAKED INTO A LOG RECORD ({len(leaks)} in all): {leaks[0][:300]!r}", red=True)

@@ -147,7 +147,9 @@ def test_streamster_bad_control_input_shows_the_error_and_changes_nothing(
     expect(page.get_by_test_id("message")).to_contain_text("'1.2x' is not a decimal number")
     page.get_by_test_id("seconds").fill("-60")
     page.get_by_test_id("advance").click()
-    expect(page.get_by_test_id("message")).to_contain_text("seconds must be a number >= 0, not -60")
+    expect(page.get_by_test_id("message")).to_contain_text(
+        "seconds must be a number from 0 to 31622400 (366 days) per advance, not -60"
+    )
     page.get_by_test_id("fault-times").fill("twice")
     page.get_by_test_id("queue-fault").click()
     expect(page.get_by_test_id("message")).to_contain_text("twice")

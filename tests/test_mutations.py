@@ -49,6 +49,31 @@ def stop_loss_fills_on_the_wrong_side(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(Platform, "_exit_price", mutant)
 
 
+def exits_wait_for_the_price_to_pass_the_level(mp: pytest.MonkeyPatch) -> None:
+    def mutant(self: Platform, pos: Any, t: float) -> None:
+        price = self._exit_price(pos)
+        stop, target = pos.exit_stop_loss, pos.exit_target
+        buy = pos.side == "BUY"
+        if stop is not None and (price < stop if buy else price > stop):
+            self._close(pos, price, "STOP", stop, t)
+        elif target is not None and (price > target if buy else price < target):
+            self._close(pos, price, "LIMIT", target, t)
+
+    mp.setattr(Platform, "_check_exits", mutant)
+
+
+def entries_wait_for_the_price_to_pass_their_price(mp: pytest.MonkeyPatch) -> None:
+    original = Platform._try_fill
+
+    def mutant(self: Platform, order: Any, t: float) -> None:
+        s = self.series[order.instrument.lower()]
+        if order.price_type != "MARKET" and (s.offer if order.side == "BUY" else s.bid) == order.price:
+            return
+        original(self, order, t)
+
+    mp.setattr(Platform, "_try_fill", mutant)
+
+
 def token_accepted_for_another_login(mp: pytest.MonkeyPatch) -> None:
     original = Service.authorize
 
@@ -90,6 +115,8 @@ def instaforex() -> Iterator[InstaForexMock]:
 MUTATIONS = [
     (change_order_keeps_old_stop_loss, StreamsterMachine, "streamster"),
     (stop_loss_fills_on_the_wrong_side, StreamsterMachine, "streamster"),
+    (exits_wait_for_the_price_to_pass_the_level, StreamsterMachine, "streamster"),
+    (entries_wait_for_the_price_to_pass_their_price, StreamsterMachine, "streamster"),
     (token_accepted_for_another_login, InstaForexMachine, "instaforex"),
     (closed_lots_count_open_trades, InstaForexMachine, "instaforex"),
 ]

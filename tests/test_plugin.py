@@ -144,7 +144,8 @@ def test_options_ini_and_an_options_fixture_in_a_conftest(pytester: pytest.Pytes
     pytester.runpytest("-p", "no:cacheprovider", "--streamster-seed=9").assert_outcomes(passed=1)
 
 
-def test_xdist_gives_each_worker_its_own_emulators(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("workers", [["-n", "2"], ["-n", "auto", "--maxprocesses=2"]], ids=["n2", "auto"])
+def test_xdist_gives_each_worker_its_own_emulators(pytester: pytest.Pytester, workers: list[str]) -> None:
     pytester.makepyfile(
         """
         import os
@@ -160,8 +161,8 @@ def test_xdist_gives_each_worker_its_own_emulators(pytester: pytest.Pytester) ->
             streamster_mock.set_price("EUR/USD", f"1.{n + 1}0000")
         """
     )
-    # -n auto (capped at 2 workers, the suite's budget); -n 2 is the same with the number given.
-    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:schemathesis", "-n", "auto", "--maxprocesses=2")
+    # -n 2, and -n auto capped at 2 workers (the suite's budget).
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:schemathesis", *workers)
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["*2 workers*"])
     seen: dict[str, set[tuple[str, ...]]] = {}

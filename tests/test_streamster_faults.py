@@ -62,10 +62,24 @@ SEND_ORDER_FAULTS = [
     ("LIMIT without Price", _order(PriceType="LIMIT"), "Price is required for a LIMIT order"),
     ("STOP without Price", _order(PriceType="STOP"), "Price is required for a STOP order"),
     ("Price not a number", _order(PriceType="LIMIT", Price="cheap"), "Price 'cheap'"),
+    ("Price rounding to 0", _order(PriceType="LIMIT", Price="0.000004"), "Price 0.000004 is 0 at the 5 decimals"),
+    ("Price 1e23", _order(PriceType="LIMIT", Price="1e23"), "Price 1e23 is far outside any market"),
+    ("Price 1e999999999", _order(PriceType="STOP", Price="1e999999999"), "Price 1e999999999 is far outside"),
+    ("Price NaN", _order(PriceType="LIMIT", Price="NaN"), "Price 'NaN' is not a finite decimal number"),
+    ("stop loss Infinity", _order(ExitStopLoss="Infinity"), "ExitStopLoss 'Infinity' is not a finite"),
+    ("target -Infinity", _order(ExitTarget="-Infinity"), "ExitTarget '-Infinity' is not a finite"),
+    ("target 1e23", _order(ExitTarget="1e23"), "ExitTarget 1e23 is far outside any market"),
+    ("Quantity 1e30 with a stop loss", _order(Quantity="1e30", ExitStopLoss="1.0"), "Quantity 1e30 is more than"),
+    ("Quantity 1e999999999", _order(Quantity="1e999999999"), "Quantity 1e999999999 is more than"),
+    ("Quantity -1e999999999", _order(Quantity="-1e999999999"), "Quantity must be greater than 0, not -1e9999"),
+    ("Quantity 1e-999999999", _order(Quantity="1e-999999999"), "Quantity 1e-999999999 has more than 8 decimals"),
+    ("Quantity NaN", _order(Quantity="NaN"), "Quantity 'NaN' is not a finite decimal number"),
+    ("Quantity Infinity", _order(Quantity="Infinity"), "Quantity 'Infinity' is not a finite decimal number"),
+    ("a megabyte of digits", _order(Quantity="9" * 200_000), "Quantity 9999999999999999999999999999999999999999..."),
     (
-        "Price with too many digits",
-        _order(PriceType="LIMIT", Price="1.085001"),
-        "Price 1.085001 has more than 5 decimals",
+        "Duration beyond 9999 in UTC",
+        _order(PriceType="LIMIT", Price="1", DurationType="GTD", Duration="9999-12-31T23:59:59-14:00"),
+        "Duration '9999-12-31T23:59:59-14:00' is outside the years 1 to 9999",
     ),
     ("GTD without Duration", _order(DurationType="GTD"), "Duration is required for a GTD order"),
     ("GTD in the past", _order(DurationType="GTD", Duration=PAST), f"Duration {PAST} is not in the future"),
@@ -114,6 +128,10 @@ def _other_faults(ids: dict[str, str]) -> list[tuple[str, str, str, str]]:
         ("ChangeOrder", "missing Quantity", element("Order", OrderID=ids["working"], PriceType="LIMIT", Price="1.08000"), "Quantity is required"),
         ("ChangeOrder", "LIMIT without Price", element("Order", OrderID=ids["working"], PriceType="LIMIT", Quantity="1"), "Price is required"),
         ("ChangeOrder", "wrong-side stop", element("Order", OrderID=ids["working"], PriceType="LIMIT", Price="1.08000", ExitStopLoss="1.08100", Quantity="1"), "ExitStopLoss 1.08100"),
+        ("ChangeOrder", "Quantity 1e30", element("Order", OrderID=ids["working"], Quantity="1e30"), "Quantity 1e30 is more than"),
+        ("ChangeOrder", "Price 1e23", element("Order", OrderID=ids["working"], PriceType="LIMIT", Price="1e23", Quantity="1"), "Price 1e23 is far outside"),
+        ("ChangeOrder", "stop loss NaN", element("Order", OrderID=ids["working"], Quantity="1", ExitStopLoss="NaN"), "ExitStopLoss 'NaN'"),
+        ("ChangeOrder", "Price rounding onto the stop loss", element("Order", OrderID=ids["working"], PriceType="LIMIT", Price="1.080004", ExitStopLoss="1.08000", Quantity="1"), "ExitStopLoss 1.08000 of a BUY must be below the entry price 1.08000"),
         ("CancelOrder", "unknown order", element("OrderID", "ABCDEFGH1"), "OrderID 'ABCDEFGH1' is not a known order"),
         ("CancelOrder", "finished order", element("OrderID", ids["filled"]), f"Order {ids['filled']} is Filled"),
         ("CancelOrder", "empty OrderID", element("OrderID", ""), "OrderID is required"),
@@ -121,6 +139,9 @@ def _other_faults(ids: dict[str, str]) -> list[tuple[str, str, str, str]]:
         ("ChangePosition", "closed position", element("Position", PositionID=ids["closed"]), "is Closed"),
         ("ChangePosition", "stop above the bid", element("Position", PositionID=ids["open"], ExitStopLoss="1.09000"), "ExitStopLoss 1.09000 of a BUY must be below the market price 1.08500"),
         ("ChangePosition", "target below the bid", element("Position", PositionID=ids["open"], ExitTarget="1.08000"), "ExitTarget 1.08000 of a BUY must be above"),
+        ("ChangePosition", "stop 1e23", element("Position", PositionID=ids["open"], ExitStopLoss="1e23"), "ExitStopLoss 1e23 is far outside"),
+        ("ChangePosition", "target Infinity", element("Position", PositionID=ids["open"], ExitTarget="Infinity"), "ExitTarget 'Infinity'"),
+        ("ChangePosition", "stop rounding onto the bid", element("Position", PositionID=ids["open"], ExitStopLoss="1.084996"), "ExitStopLoss 1.08500 of a BUY must be below the market price 1.08500"),
         ("ChangePosition", "stop not a number", element("Position", PositionID=ids["open"], ExitStopLoss="low"), "ExitStopLoss 'low'"),
         ("ClosePosition", "unknown position", element("PositionID", "NOPE00000"), "PositionID 'NOPE00000' is not a known position"),
         ("ClosePosition", "closed position", element("PositionID", ids["closed"]), f"Position {ids['closed']} is Closed"),
@@ -287,3 +308,45 @@ def test_duration_in_the_near_future_is_accepted(streamster_mock: StreamsterMock
         Duration=when,
     )
     assert r.status == 200
+
+
+DTD_BODIES = {
+    "internal entity": '<!DOCTYPE x [<!ENTITY e "EUR/USD">]>',
+    "external entity": '<!DOCTYPE x [<!ENTITY e SYSTEM "{trap}">]>',
+    "external DTD": '<!DOCTYPE x SYSTEM "{trap}">',
+    "parameter entity": '<!DOCTYPE x [<!ENTITY % p SYSTEM "{trap}"> %p;]>',
+}
+
+
+def test_dtds_are_refused_whatever_the_encoding(
+    streamster_mock: StreamsterMock, busy: dict[str, str], url_trap: dict[str, Any]
+) -> None:
+    # A UTF-16 body without BOM is valid UTF-8 (ASCII with NULs between), so it passes a charset=utf-8
+    # check, and a byte search for "<!DOCTYPE" misses it; the parser still reads its DTD.
+    before = streamster_mock.snapshot()
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be", "ascii"):
+        declared = "UTF-16" if encoding.startswith("utf-16") else encoding.upper()
+        for dtd, declaration in DTD_BODIES.items():
+            text = (
+                f'<?xml version="1.0" encoding="{declared}"?>'
+                + declaration.format(trap=url_trap["url"])
+                + envelope(element("Instrument", "EUR/USD")).split("?>", 1)[1]
+            )
+            r = requests.post(
+                streamster_mock.endpoint_url,
+                data=text.encode(encoding),
+                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"GetQuote"'},
+                timeout=10,
+            )
+            case = (encoding, dtd)
+            assert r.status_code == 400, (case, r.status_code, r.text[:300])
+            assert b"<faultcode>soap:Client</faultcode>" in r.content, case
+            assert b"DTDs and entity declarations are not allowed in a SOAP request." in r.content, case
+            assert streamster_mock.snapshot() == before and url_trap["count"] == 0, case
+    assert call(streamster_mock, "GetDesks").status == 200
+
+
+def test_a_utf16_body_without_a_dtd_is_still_served(streamster_mock: StreamsterMock) -> None:
+    text = '<?xml version="1.0" encoding="UTF-16"?>' + envelope(element("Instrument", "EUR/USD")).split("?>", 1)[1]
+    r = post(streamster_mock.endpoint_url, text.encode("utf-16-le"), "GetQuote")
+    assert r.status == 200 and r.fields("Quote")["Currency"] == "USD"
