@@ -120,6 +120,36 @@ def resolve_path(item: pytest.Item, value: Any) -> Any:
 # ----------------------------------------------------------------------------- failure reports
 
 
+def clock_mode(text: str) -> str:
+    """A clock option's value: virtual or real (ValueError otherwise)."""
+    if text not in ("virtual", "real"):
+        raise ValueError(text)
+    return text
+
+
+def fresh(
+    request: pytest.FixtureRequest,
+    server: Any,
+    options: dict[str, Any],
+    marker: str,
+    allowed: Iterable[str],
+    path_argument: str,
+    complete: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+) -> Any:
+    """The session's emulator as a new one would be for this test: reset, or configured as the
+    test's marker says (`path_argument` resolved next to the test file). `complete` fills in the
+    constructor's defaults, so arguments compare whole."""
+    marked = marker_arguments(request.node, marker, allowed)
+    if path_argument in marked:
+        marked[path_argument] = resolve_path(request.node, marked[path_argument])
+    wanted = complete({**options, **marked})
+    if wanted != complete(server.arguments):
+        server.configure(**wanted)
+    else:
+        server.reset()
+    return server
+
+
 def describe(title: str, seed: Any, now: str, clock: str, journal: Any, lines: int) -> str:
     """The report section's text: seed, time, the newest journal entries."""
     total = journal.total

@@ -23,9 +23,9 @@ from mock_common.pytest_plugin import (
     add_report_section,
     add_setting,
     arguments_text,
+    clock_mode,
     describe,
-    marker_arguments,
-    resolve_path,
+    fresh,
     setting,
 )
 
@@ -61,15 +61,10 @@ def instaforex_options(pytestconfig: pytest.Config) -> dict[str, Any]:
     keys `instaforex_seed`, `instaforex_accounts`, `instaforex_clock`, `instaforex_token_ttl`).
     Override it in a conftest.py."""
 
-    def clock(text: str) -> str:
-        if text not in ("virtual", "real"):
-            raise ValueError(text)
-        return text
-
     return {
         "seed": setting(pytestconfig, "instaforex_seed", int, 0),
         "accounts": setting(pytestconfig, "instaforex_accounts", str, None, path=True),
-        "clock": setting(pytestconfig, "instaforex_clock", clock, "virtual"),
+        "clock": setting(pytestconfig, "instaforex_clock", clock_mode, "virtual"),
         "token_ttl": setting(pytestconfig, "instaforex_token_ttl", float, DEFAULT_TTL),
     }
 
@@ -94,15 +89,9 @@ def instaforex_mock(
     request: pytest.FixtureRequest, instaforex_server: InstaForexMock, instaforex_options: dict[str, Any]
 ) -> InstaForexMock:
     """The session's emulator as a new one would be: reset, or rebuilt as the test's marker says."""
-    marked = marker_arguments(request.node, "instaforex", MARKER_ARGUMENTS)
-    if "accounts" in marked:
-        marked["accounts"] = resolve_path(request.node, marked["accounts"])
-    wanted = _arguments({**instaforex_options, **marked})
-    if wanted != _arguments(instaforex_server.arguments):
-        instaforex_server.configure(**wanted)
-    else:
-        instaforex_server.reset()
-    return instaforex_server
+    return fresh(  # type: ignore[no-any-return]
+        request, instaforex_server, instaforex_options, "instaforex", MARKER_ARGUMENTS, "accounts", _arguments
+    )
 
 
 @pytest.fixture
@@ -120,12 +109,12 @@ _APPS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def in_process_app(mock: InstaForexMock) -> Any:
-    """The emulator's WSGI app as its server runs it (paths matched case-insensitively)."""
-    from .app import case_insensitive
+    """The emulator's WSGI app as its server runs it (/_mock/ included; paths matched case-insensitively)."""
+    from .wire import instaforex_app
 
     entry = _APPS.get(mock)
     if entry is None or entry[0] is not mock.app:
-        entry = _APPS[mock] = (mock.app, case_insensitive(mock.app))
+        entry = _APPS[mock] = (mock.app, instaforex_app(mock.app, mock.controller))
     return entry[1]
 
 

@@ -22,9 +22,9 @@ from mock_common.pytest_plugin import (
     add_report_section,
     add_setting,
     arguments_text,
+    clock_mode,
     describe,
-    marker_arguments,
-    resolve_path,
+    fresh,
     setting,
 )
 
@@ -54,15 +54,10 @@ def streamster_options(pytestconfig: pytest.Config) -> dict[str, Any]:
     """The arguments of the session's emulator: seed, scenario, clock (options and ini keys
     `streamster_seed`, `streamster_scenario`, `streamster_clock`). Override it in a conftest.py."""
 
-    def clock(text: str) -> str:
-        if text not in ("virtual", "real"):
-            raise ValueError(text)
-        return text
-
     return {
         "seed": setting(pytestconfig, "streamster_seed", int, 0),
         "scenario": setting(pytestconfig, "streamster_scenario", str, None, path=True),
-        "clock": setting(pytestconfig, "streamster_clock", clock, "virtual"),
+        "clock": setting(pytestconfig, "streamster_clock", clock_mode, "virtual"),
     }
 
 
@@ -78,15 +73,7 @@ def streamster_mock(
     request: pytest.FixtureRequest, streamster_server: StreamsterMock, streamster_options: dict[str, Any]
 ) -> StreamsterMock:
     """The session's emulator as a new one would be: reset, or rebuilt as the test's marker says."""
-    marked = marker_arguments(request.node, "streamster", MARKER_ARGUMENTS)
-    if "scenario" in marked:
-        marked["scenario"] = resolve_path(request.node, marked["scenario"])
-    wanted = {**streamster_options, **marked}
-    if wanted != streamster_server.arguments:
-        streamster_server.configure(**wanted)
-    else:
-        streamster_server.reset()
-    return streamster_server
+    return fresh(request, streamster_server, streamster_options, "streamster", MARKER_ARGUMENTS, "scenario")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")
