@@ -77,18 +77,22 @@ class OrderInput:
             kind = "a finite decimal number" if exc.number else "a decimal number"
             raise StreamsterError(f"{name} {shown(text)} is not {kind}.") from None
 
-    def price(self, name: str, inst: Instrument) -> Decimal | None:
-        """A price rounded half-even to the instrument's digits (§4); > 0 and within MAX_PRICE."""
+    def _bounded(self, name: str, high: Decimal, floor: str, ceiling: str) -> Decimal | None:
+        """The field as a Decimal > 0 and at most `high`; `floor` and `ceiling` say so in the refusal."""
         value = self.decimal(name)
         if value is None:
             return None
         if value <= 0:
-            raise StreamsterError(f"{name} must be a price > 0, not {shown(self.text(name), False)}.")
-        if value > MAX_PRICE:
-            raise StreamsterError(
-                f"{name} {shown(self.text(name), False)} is far outside any market: "
-                f"prices are at most {plain(MAX_PRICE)}."
-            )
+            raise StreamsterError(f"{name} must be {floor}, not {shown(self.text(name), False)}.")
+        if value > high:
+            raise StreamsterError(f"{name} {shown(self.text(name), False)} is {ceiling} {plain(high)}.")
+        return value
+
+    def price(self, name: str, inst: Instrument) -> Decimal | None:
+        """A price rounded half-even to the instrument's digits (§4); > 0 and within MAX_PRICE."""
+        value = self._bounded(name, MAX_PRICE, "a price > 0", "far outside any market: prices are at most")
+        if value is None:
+            return None
         rounded = value.quantize(inst.quantum, rounding=ROUND_HALF_EVEN)
         if rounded <= 0:
             raise StreamsterError(
@@ -99,16 +103,9 @@ class OrderInput:
 
     def quantity(self, name: str) -> Decimal | None:
         """A quantity > 0, at most MAX_QUANTITY, with at most QUANTITY_PLACES decimals."""
-        value = self.decimal(name)
+        value = self._bounded(name, MAX_QUANTITY, "greater than 0", "more than the platform trades: at most")
         if value is None:
             return None
-        if value <= 0:
-            raise StreamsterError(f"{name} must be greater than 0, not {shown(self.text(name), False)}.")
-        if value > MAX_QUANTITY:
-            raise StreamsterError(
-                f"{name} {shown(self.text(name), False)} is more than the platform trades: "
-                f"at most {plain(MAX_QUANTITY)}."
-            )
         if value != value.quantize(Decimal(1).scaleb(-QUANTITY_PLACES)):
             raise StreamsterError(f"{name} {shown(self.text(name), False)} has more than {QUANTITY_PLACES} decimals.")
         return value.normalize()

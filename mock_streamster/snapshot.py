@@ -17,28 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from mock_common.values import DecimalError, parse_decimal
 
+from . import model
 from .errors import ScenarioError
 from .market import Instrument, PriceSeries, canonical_period, to_epoch
-from .model import (
-    CANCELLED,
-    CLOSED,
-    DURATION_TYPES,
-    ENTRY,
-    EXECUTED,
-    EXIT,
-    EXPIRED,
-    FILLED,
-    OPEN,
-    PRICE_TYPES,
-    QUANTITY_TYPES,
-    REJECTED,
-    SIDES,
-    WINDOWS,
-    WORKING,
-    Order,
-    Position,
-    Trade,
-)  # fmt: skip
+from .model import Order, Position, Trade
 from .order_input import MAX_PRICE, MAX_QUANTITY, MAX_VALUE, shown
 from .scenario import MAX_TICK_INTERVAL, MIN_TICK_INTERVAL, MIN_YEAR, Tick, check_instrument
 
@@ -100,13 +82,14 @@ def rng_from(state: list[Any]) -> random.Random:
 # ----------------------------------------------------------------------------- reading a snapshot
 
 _RECORD_ENUMS: dict[str, tuple[str, ...]] = {
-    "side": SIDES, "phase": (ENTRY, EXIT), "price_type": PRICE_TYPES, "duration_type": DURATION_TYPES,
-    "quantity_type": QUANTITY_TYPES,
+    "side": model.SIDES, "phase": (model.ENTRY, model.EXIT), "price_type": model.PRICE_TYPES,
+    "duration_type": model.DURATION_TYPES, "quantity_type": model.QUANTITY_TYPES,
 }  # fmt: skip
 _MONEY_FIELDS = ("points", "profit", "interest")
 _OPTIONAL = ("text", "position_id")
 _STATUSES = {
-    Order: (WORKING, FILLED, CANCELLED, EXPIRED, REJECTED), Position: (OPEN, CLOSED), Trade: (EXECUTED,),
+    Order: (model.WORKING, model.FILLED, model.CANCELLED, model.EXPIRED, model.REJECTED),
+    Position: (model.OPEN, model.CLOSED), Trade: (model.EXECUTED,),
 }  # fmt: skip
 
 
@@ -253,10 +236,12 @@ def read_snapshot(data: Any) -> dict[str, Any]:
         if not isinstance(last_message, str):
             raise ScenarioError(f"snapshot last_message must be text, not {shown(last_message)}")
         columns = data["columns"]
-        if not isinstance(columns, dict) or set(columns) != set(WINDOWS):
-            raise ScenarioError(f"snapshot columns must map each window ({', '.join(WINDOWS)}) to its visible columns")
+        if not isinstance(columns, dict) or set(columns) != set(model.WINDOWS):
+            raise ScenarioError(
+                f"snapshot columns must map each window ({', '.join(model.WINDOWS)}) to its visible columns"
+            )
         for window, names in columns.items():
-            if not isinstance(names, list) or not set(names) <= set(WINDOWS[window]):
+            if not isinstance(names, list) or not set(names) <= set(model.WINDOWS[window]):
                 raise ScenarioError(f"snapshot columns.{window} must list columns of {window}, not {shown(names)}")
         closed_charts = set()
         for n, (i, p) in enumerate(data["closed_charts"]):
@@ -270,10 +255,10 @@ def read_snapshot(data: Any) -> dict[str, Any]:
     working: dict[str, list[str]] = {k: [] for k in instruments}
     open_: dict[str, list[str]] = {k: [] for k in instruments}
     for o in orders.values():
-        if o.status == WORKING:
+        if o.status == model.WORKING:
             working[o.instrument.lower()].append(o.order_id)
     for p in positions.values():
-        if p.status == OPEN:
+        if p.status == model.OPEN:
             open_[p.instrument.lower()].append(p.position_id)
     return {
         "now": now, "_seed_arg": seed, "instruments": instruments, "series": series, "_walk_rng": walk_rng,
