@@ -39,6 +39,12 @@ class MockServer:
         self.host, self.port = host, self._server.port
         self._started = False
 
+    def _keep_state(self, file: Any, source: Any) -> None:
+        """With --state: save the whole state in `file` now, and after every change the controller makes."""
+        self.persister = Persister(file, source)
+        self.persister.commit()
+        self.controller.on_change = self.persister.commit
+
     # ------------------------------------------------------------------ lifecycle
 
     @property

@@ -18,16 +18,7 @@ from typing import Any
 
 import pytest
 
-from mock_common.pytest_plugin import (
-    InProcessRoute,
-    add_report_section,
-    add_setting,
-    arguments_text,
-    clock_mode,
-    describe,
-    fresh,
-    setting,
-)
+from mock_common import pytest_plugin as common
 
 from .server import InstaForexMock
 from .tokens import DEFAULT_TTL
@@ -38,21 +29,13 @@ DEMO_LOGIN, DEMO_PASSWORD = 20000001, "demo-pass"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    add_setting(parser, "instaforex-seed", "seed of the InstaForex emulator (default 0)", int, metavar="N")
-    add_setting(parser, "instaforex-accounts", "accounts file of the InstaForex emulator (default: the demo)",
+    common.add_setting(parser, "instaforex-seed", "seed of the InstaForex emulator (default 0)", int, metavar="N")
+    common.add_setting(parser, "instaforex-accounts", "accounts file of the InstaForex emulator (default: the demo)",
                 metavar="PATH")  # fmt: skip
-    add_setting(parser, "instaforex-clock", "virtual (default) or real clock for the InstaForex emulator",
+    common.add_setting(parser, "instaforex-clock", "virtual (default) or real clock for the InstaForex emulator",
                 choices=("virtual", "real"))  # fmt: skip
-    add_setting(parser, "instaforex-token-ttl", f"token lifetime in seconds (default {DEFAULT_TTL:.0f})", float,
+    common.add_setting(parser, "instaforex-token-ttl", f"token lifetime in seconds (default {DEFAULT_TTL:.0f})", float,
                 metavar="SECONDS")  # fmt: skip
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "instaforex(accounts=None, token_ttl=5400, clock='virtual', seed=0, token_seed=None, generate=None): this "
-        "test's InstaForex emulator is built with these arguments (the next test gets the defaults again)",
-    )
 
 
 @pytest.fixture(scope="session")
@@ -62,10 +45,10 @@ def instaforex_options(pytestconfig: pytest.Config) -> dict[str, Any]:
     Override it in a conftest.py."""
 
     return {
-        "seed": setting(pytestconfig, "instaforex_seed", int, 0),
-        "accounts": setting(pytestconfig, "instaforex_accounts", str, None, path=True),
-        "clock": setting(pytestconfig, "instaforex_clock", clock_mode, "virtual"),
-        "token_ttl": setting(pytestconfig, "instaforex_token_ttl", float, DEFAULT_TTL),
+        "seed": common.setting(pytestconfig, "instaforex_seed", int, 0),
+        "accounts": common.setting(pytestconfig, "instaforex_accounts", str, None, path=True),
+        "clock": common.setting(pytestconfig, "instaforex_clock", common.clock_mode, "virtual"),
+        "token_ttl": common.setting(pytestconfig, "instaforex_token_ttl", float, DEFAULT_TTL),
     }
 
 
@@ -77,21 +60,9 @@ def _arguments(options: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def instaforex_server(instaforex_options: dict[str, Any]) -> Iterator[InstaForexMock]:
-    """One emulator for the whole session (each xdist worker has its own, on a free port)."""
-    with InstaForexMock(**instaforex_options) as mock:
-        yield mock
-
-
-@pytest.fixture
-def instaforex_mock(
-    request: pytest.FixtureRequest, instaforex_server: InstaForexMock, instaforex_options: dict[str, Any]
-) -> InstaForexMock:
-    """The session's emulator as a new one would be: reset, or rebuilt as the test's marker says."""
-    return fresh(  # type: ignore[no-any-return]
-        request, instaforex_server, instaforex_options, "instaforex", MARKER_ARGUMENTS, "accounts", _arguments
-    )
+instaforex_server, instaforex_mock = common.emulator_fixtures(
+    "instaforex", InstaForexMock, MARKER_ARGUMENTS, "accounts", _arguments
+)
 
 
 @pytest.fixture
@@ -119,15 +90,15 @@ def in_process_app(mock: InstaForexMock) -> Any:
 
 
 @pytest.fixture
-def instaforex_responses(instaforex_mock: InstaForexMock, broker_responses: Any) -> InProcessRoute:
+def instaforex_responses(instaforex_mock: InstaForexMock, broker_responses: Any) -> common.InProcessRoute:
     """The real base URLs served in process by `instaforex_mock` through `responses`."""
-    return InProcessRoute(instaforex_mock, in_process_app(instaforex_mock), URLS, broker_responses)
+    return common.InProcessRoute(instaforex_mock, in_process_app(instaforex_mock), URLS, broker_responses)
 
 
 def _section(mock: Any, lines: int) -> str:
     mock = getattr(mock, "mock", mock)
-    return describe(
-        f"InstaForexMock({arguments_text(mock.arguments)})", mock.arguments.get("seed", 0),
+    return common.describe(
+        f"InstaForexMock({common.arguments_text(mock.arguments)})", mock.arguments.get("seed", 0),
         mock.service.now().isoformat(), mock.service.clock.mode, mock.journal, lines,
     )  # fmt: skip
 
@@ -135,4 +106,6 @@ def _section(mock: Any, lines: int) -> str:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
-    add_report_section(item, outcome.get_result(), ("instaforex_mock", "instaforex_server"), "instaforex", _section)
+    common.add_report_section(
+        item, outcome.get_result(), ("instaforex_mock", "instaforex_server"), "instaforex", _section
+    )

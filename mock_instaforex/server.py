@@ -13,7 +13,7 @@ from mock_common.clock import Clock, ClockMode
 from mock_common.control import ControlApp
 from mock_common.handle import MockServer
 from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal
-from mock_common.persist import Persister, StateFileError, persisting
+from mock_common.persist import StateFileError, persisting
 
 from .control import Controller
 from .jsonio import dumps
@@ -69,7 +69,6 @@ class InstaForexMock(MockServer):
         state: str | Path | None = None,
     ) -> None:
         source: Any = self._source(seed, accounts, generate)
-        self.persister: Persister | None = None
         saved = None
         if state is not None:
             file, clock, saved = open_state(state, clock)
@@ -88,9 +87,7 @@ class InstaForexMock(MockServer):
             else:
                 self.controller.reset()
             if state is not None:
-                self.persister = Persister(file, InstaForexState(self.controller))
-                self.persister.commit()
-                self.controller.on_change = self.persister.commit
+                self._keep_state(file, InstaForexState(self.controller))
             self.arguments: dict[str, Any] = {
                 "seed": seed, "accounts": accounts, "clock": self.clock.mode, "token_ttl": token_ttl,
                 "token_seed": token_seed, "generate": generate,

@@ -11,7 +11,7 @@ from mock_common.control import ControlApp
 from mock_common.handle import MockServer
 from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal
 from mock_common.peers import is_loopback
-from mock_common.persist import Persister, persisting
+from mock_common.persist import persisting
 
 from .contract import READS
 from .control import Controller
@@ -56,7 +56,6 @@ class StreamsterMock(MockServer):
         speed: float | None = None,
         state: str | Path | None = None,
     ) -> None:
-        self.persister: Persister | None = None
         saved = None
         if state is not None:
             file, seed, clock, scenario, saved = open_state(state, seed, clock, scenario)
@@ -67,9 +66,7 @@ class StreamsterMock(MockServer):
             if state is not None:
                 if saved is not None:
                     restore(self.platform, saved)
-                self.persister = Persister(file, StreamsterState(self.platform))
-                self.persister.commit()
-                self.controller.on_change = self.persister.commit
+                self._keep_state(file, StreamsterState(self.platform))
             self._serve(self._app_placeholder, host, port, threads, "mock-streamster", _error_body)
         except BaseException:
             if state is not None:
