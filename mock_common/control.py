@@ -17,8 +17,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -28,6 +27,7 @@ from .faults import FaultPlan, FaultRule
 from .guard import WRITES, control_refusal
 from .journal import Journal, JournalEntry
 from .peers import is_loopback
+from .values import jsonable
 
 log = logging.getLogger(__name__)
 
@@ -352,9 +352,8 @@ def encode(data: Any) -> bytes:
     """Control replies as JSON: Decimal and dates as text."""
 
     def default(value: Any) -> Any:
-        if isinstance(value, (Decimal, date)):
-            return str(value) if isinstance(value, Decimal) else value.isoformat()
-        return str(value)
+        ready = jsonable(value)  # the one JSON-ready conversion (mock_common.values)
+        return str(value) if ready is value else ready
 
     return json.dumps(data, default=default, ensure_ascii=False).encode()
 
