@@ -91,7 +91,7 @@ class Platform:
         self.scenario = self._initial_scenario = self._as_scenario(scenario)
         self._build()
 
-    # ----------------------------------------------------------------- building and snapshots
+    # ----------------------------------------------------------------- building, reset, snapshots (codec: snapshot.py)
 
     @staticmethod
     def _as_scenario(scenario: Scenario | str | Path | None) -> Scenario:
@@ -465,7 +465,7 @@ class Platform:
                 return self._refuse(exc)
             self._close(pos, self._exit_price(pos), "MARKET", None)
 
-    # ----------------------------------------------------------------- validation helpers
+    # ----------------------------------------------------------------- lookups of live records, the editable set
 
     def _order(self, order_id: str | None) -> Order:
         if order_id is None:
@@ -498,7 +498,7 @@ class Platform:
         s = self.series[key]
         return editable_fields(f, inst, side, currency, traded, (s.bid, s.offer), from_epoch(self._synced), self._rate)
 
-    # ----------------------------------------------------------------- the matching engine
+    # ----------------------------------------------------------------- the matching engine (its rules: engine.py)
 
     def _work(self, order: Order) -> None:
         """After entry or change: fill what can fill now; IOC cancels the rest."""
