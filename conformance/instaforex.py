@@ -1,7 +1,7 @@
 """A Hypothesis state machine for the InstaForex Client Cabinet API, and its model.
 
 The model holds the account store the machine loaded (fixture data, drawn from
-`mock_instaforex.strategies.account_stores`) and what the contract says of it: who may have a
+`conformance.strategies.instaforex.account_stores`) and what the contract says of it: who may have a
 token of which kind, the figures' identities (contract §5), ranges and sort orders. The machine
 reads every route through an adapter (the reference client by default), requests raw tokens
 over HTTP to check their scope, moves the clock past token lifetimes and changes accounts through
@@ -20,9 +20,8 @@ import requests
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, precondition, rule
 
-from mock_instaforex.strategies import account_stores
-
 from .controlplane import ControlPlane
+from .strategies.instaforex import account_stores
 
 TTL = timedelta(seconds=5400)
 RANGE = timedelta(days=30)

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from mock_streamster.strategies import (
+from .controlplane import ControlPlane
+from .strategies.streamster import (
     INVALID_RULES,
     OrderSpec,
     break_rule,
@@ -26,8 +27,6 @@ from mock_streamster.strategies import (
     order_specs,
     position_changes,
 )
-
-from .controlplane import ControlPlane
 
 CENT = Decimal("0.01")
 # The instruments the machine trades, as the contract's default catalogue describes them.
@@ -114,10 +113,16 @@ class ReferenceAdapter:
 
 
 # ----------------------------------------------------------------------------------- the model
+#
+# Each rule cites its section of the contract, shared/spec/streamster.md (§N below). Money is not
+# kept in the model: points, profit and desk amounts are derived from the trade ledger (the Entry
+# and Exit trades of each position), as a bookkeeper would recompute them from the fills.
 
 
-@dataclass
+@dataclass(eq=False)  # one order is itself only: `orders.index` finds it by identity
 class MOrder:
+    """An order as §5 SendOrder describes it: its editable set, its quantities and its status."""
+
     desk: str
     instrument: str
     side: str
@@ -139,8 +144,10 @@ class MOrder:
     id: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class MPosition:
+    """A position (§5: one per fill, no netting); its money comes from its trades, not from here."""
+
     desk: str
     instrument: str
     side: str
@@ -152,22 +159,21 @@ class MPosition:
     text: str | None
     status: str = "Open"
     close_price: Decimal | None = None
-    points: Decimal = Decimal(0)
-    profit: Decimal = Decimal("0.00")
     id: str | None = None
 
 
 @dataclass
 class MTrade:
-    desk: str
-    instrument: str
+    """One line of the ledger (§5: every fill is a Trade, Entry or Exit, with its OrderID). An Exit
+    line also keeps the conversion rate in force when it executed (§5: "at the current rate")."""
+
+    position: int
     side: str
     phase: str
     price: Decimal
     quantity: Decimal
-    currency: str
-    text: str | None
     order: int
+    rate: Decimal | None = None  # desk currency per quote currency, Exit lines only
     id: str | None = None
 
 
@@ -179,42 +185,74 @@ class Model:
     quotes: dict[str, tuple[Decimal, Decimal]] = field(
         default_factory=lambda: {n: (i["bid"], i["bid"] + i["spread"]) for n, i in CATALOGUE.items()}
     )
-    desks: dict[tuple[str, str], Decimal] = field(default_factory=lambda: dict(DESKS))
     orders: list[MOrder] = field(default_factory=list)
     positions: list[MPosition] = field(default_factory=list)
     trades: list[MTrade] = field(default_factory=list)
 
+    # -- prices and rates
+    def usd_value(self, currency: str) -> Decimal:
+        """What one unit of `currency` is worth in USD at mid prices (README: profits convert at the mid)."""
+        if currency == "USD":
+            return Decimal(1)
+        for name, (bid, offer) in self.quotes.items():
+            base, quote = name.split("/")
+            if (base, quote) == (currency, "USD"):
+                return (bid + offer) / 2
+            if (base, quote) == ("USD", currency):
+                return Decimal(1) / ((bid + offer) / 2)
+        raise KeyError(f"no USD quote for {currency}")
+
     def rate(self, source: str, target: str) -> Decimal:
-        """Units of `target` per `source` at mid prices (directly, inversely, or through USD)."""
+        """Units of `target` per unit of `source` (§5: "converted into the desk currency at the current rate")."""
         if source == target:
             return Decimal(1)
-        mids = {n: (b + o) / 2 for n, (b, o) in self.quotes.items()}
-        if f"{source}/{target}" in mids:
-            return mids[f"{source}/{target}"]
-        if f"{target}/{source}" in mids:
-            return Decimal(1) / mids[f"{target}/{source}"]
-        return self.rate(source, "USD") * self.rate("USD", target)
-
-    def convertible(self, source: str, target: str) -> bool:
-        known = {c for n in self.quotes for c in n.split("/")}
-        return source == target or ({source, target} <= known and "USD" in known)
+        if target == "USD":
+            return self.usd_value(source)
+        if source == "USD":
+            return Decimal(1) / self.usd_value(target)
+        return self.usd_value(source) / self.usd_value(target)
 
     def exit_price(self, p: MPosition) -> Decimal:
+        """§5 ClosePosition: a BUY position closes at the bid, a SELL at the offer."""
         bid, offer = self.quotes[p.instrument]
         return bid if p.side == "BUY" else offer
 
-    def pnl(self, p: MPosition, price: Decimal) -> tuple[Decimal, Decimal]:
+    # -- money, from the ledger
+    def ledger(self, p: MPosition) -> list[MTrade]:
+        """The trades of position `p`, Entry first."""
+        index = self.positions.index(p)
+        return [t for t in self.trades if t.position == index]
+
+    def money(self, p: MPosition) -> tuple[Decimal, Decimal]:
+        """(Points, Profit) of `p` from its ledger (§5): the cash its trades moved, per unit and in pips,
+        and in the desk currency at the Exit's rate; an open position as if closed at market now."""
+        lines = self.ledger(p)
+        if p.status == "Open":  # marked to market: the Exit trade it would get now
+            side = "SELL" if p.side == "BUY" else "BUY"
+            lines.append(MTrade(-1, side, "Exit", self.exit_price(p), p.quantity, -1, self.exit_rate(p)))
+        cash = sum(((t.price if t.side == "SELL" else -t.price) * t.quantity for t in lines), Decimal(0))
+        exit_rate = next(t.rate for t in lines if t.phase == "Exit")
         inst = CATALOGUE[p.instrument]
-        move = price - p.open_price if p.side == "BUY" else p.open_price - price
-        places = max(0, inst["digits"] + int(inst["pip"].as_tuple().exponent))
-        points = (move / inst["pip"]).quantize(Decimal(1).scaleb(-places))
-        profit = (move * p.quantity * inst["contract"] * self.rate(inst["currency"], p.currency)).quantize(
-            CENT, rounding=ROUND_HALF_UP
-        )
+        points = cash / p.quantity / inst["pip"]  # §5: price move in the position's favour / pip size
+        # §5: move x Quantity x contract size in the desk currency; §4 money has 2 decimals (half-up: README)
+        profit = (cash * inst["contract"] * exit_rate).quantize(CENT, rounding=ROUND_HALF_UP)  # type: ignore[operator]
         return points, profit
+
+    def exit_rate(self, p: MPosition) -> Decimal:
+        return self.rate(CATALOGUE[p.instrument]["currency"], p.currency)
+
+    def desk_amount(self, desk: str, currency: str) -> Decimal:
+        """§5 ClosePosition: a desk holds its start plus the realised Profit of every closed position."""
+        realised = (
+            self.money(p)[1]
+            for p in self.positions
+            if p.status == "Closed" and (p.desk, p.currency) == (desk, currency)
+        )
+        return DESKS[(desk, currency)] + sum(realised, Decimal(0))
 
     # -- orders
     def enter(self, f: dict[str, Any]) -> None:
+        """§5 SendOrder: a Working order with the fields sent (defaults per §4), worked at once."""
         desk = f["Desk"]
         currency = f.get("Currency") or next(c for d, c in DESKS if d == desk)
         o = MOrder(
@@ -228,6 +266,7 @@ class Model:
         self.work(o)
 
     def change(self, o: MOrder, f: dict[str, Any]) -> None:
+        """§5 ChangeOrder: the editable fields are replaced as a set, a field left out takes its default."""
         o.price_type = f.get("PriceType", "MARKET")
         o.price = f.get("Price") if o.price_type != "MARKET" else None
         o.duration_type = f.get("DurationType", "GTC")
@@ -239,11 +278,14 @@ class Model:
         self.work(o)
 
     def work(self, o: MOrder) -> None:
+        """§5 IOC: what cannot fill at once is cancelled."""
         self.try_fill(o)
         if o.status == "Working" and o.duration_type == "IOC":
             o.status, o.active = "Cancelled", Decimal(0)
 
     def try_fill(self, o: MOrder) -> None:
+        """§5: MARKET fills at once (BUY at Offer, SELL at Bid); LIMIT when the market reaches the price,
+        STOP when it passes it. The fill makes an Entry trade and a Position copying the exits and Text."""
         bid, offer = self.quotes[o.instrument]
         buy = o.side == "BUY"
         market = offer if buy else bid
@@ -251,14 +293,13 @@ class Model:
             return
         if o.price_type == "STOP" and not (market >= o.price if buy else market <= o.price):  # type: ignore[operator]
             return
-        p = MPosition(o.desk, o.instrument, o.side, market, o.currency, o.active, o.sl, o.tp, o.text)
-        self.positions.append(p)
-        self.trades.append(
-            MTrade(o.desk, o.instrument, o.side, "Entry", market, o.active, o.currency, o.text, self.orders.index(o))
-        )
+        self.positions.append(MPosition(o.desk, o.instrument, o.side, market, o.currency, o.active, o.sl, o.tp, o.text))
+        self.trades.append(MTrade(len(self.positions) - 1, o.side, "Entry", market, o.active, self.orders.index(o)))
         o.traded, o.active, o.status, o.position = o.traded + o.active, Decimal(0), "Filled", len(self.positions) - 1
 
     def close(self, p: MPosition, price: Decimal, price_type: str, level: Decimal | None) -> None:
+        """§5 ClosePosition and exits: an Exit trade at `price` (README: through a filled Exit order of
+        PriceType MARKET, STOP or LIMIT); ClosePrice set, the position Closed."""
         side = "SELL" if p.side == "BUY" else "BUY"
         exit_order = MOrder(
             desk=p.desk, instrument=p.instrument, side=side, phase="Exit", price_type=price_type, price=level,
@@ -268,13 +309,13 @@ class Model:
         )  # fmt: skip
         self.orders.append(exit_order)
         self.trades.append(
-            MTrade(p.desk, p.instrument, side, "Exit", price, p.quantity, p.currency, p.text, len(self.orders) - 1)
+            MTrade(self.positions.index(p), side, "Exit", price, p.quantity, len(self.orders) - 1, self.exit_rate(p))
         )
-        p.points, p.profit = self.pnl(p, price)
         p.close_price, p.status = price, "Closed"
-        self.desks[(p.desk, p.currency)] += p.profit
 
     def tick(self, instrument: str, bid: Decimal, offer: Decimal) -> None:
+        """§5: fills happen on price ticks; on every tick an open BUY position closes when Bid <= ExitStopLoss
+        or Bid >= ExitTarget (a SELL on the Offer the other way round), at that price."""
         self.quotes[instrument] = (bid, offer)
         for o in list(self.orders):
             if o.status == "Working" and o.instrument == instrument:
@@ -290,6 +331,7 @@ class Model:
                 self.close(p, price, "LIMIT", p.tp)
 
     def advance(self, seconds: int) -> None:
+        """§5: GTD orders expire when the clock passes Duration."""
         self.now += timedelta(seconds=seconds)
         for o in self.orders:
             if o.status == "Working" and o.duration is not None and o.duration < self.now:
@@ -542,43 +584,28 @@ class StreamsterMachine(RuleBasedStateMachine):
             want_pos = m.positions[want.position].id if want.position is not None else None
             assert got.position_id == want_pos, f"order {want.id} position {got.position_id} != {want_pos}"
         for got, want in zip(positions, m.positions, strict=True):
-            points, profit = (want.points, want.profit) if want.status == "Closed" else m.pnl(want, m.exit_price(want))
+            points, profit = m.money(want)
             actual = (got.desk, got.instrument, _text(got.side), got.open_price, got.currency, got.quantity, _text(got.status),
                       got.exit_stop_loss, got.exit_target, got.text, got.close_price, got.points, got.profit)  # fmt: skip
             expected = (want.desk, want.instrument, want.side, want.open_price, want.currency, want.quantity, want.status,
                         want.sl, want.tp, want.text, want.close_price, points, profit)  # fmt: skip
             assert actual == expected, f"position {want.id}: {actual} != model {expected}"
         for got, want in zip(trades, m.trades, strict=True):
-            actual = (
-                got.desk,
-                got.instrument,
-                _text(got.side),
-                _text(got.phase),
-                got.price,
-                got.quantity,
-                got.currency,
-                got.order_id,
-            )
-            expected = (
-                want.desk,
-                want.instrument,
-                want.side,
-                want.phase,
-                want.price,
-                want.quantity,
-                want.currency,
-                m.orders[want.order].id,
-            )
+            pos = m.positions[want.position]
+            actual = (got.desk, got.instrument, _text(got.side), _text(got.phase), got.price, got.quantity,
+                      got.currency, got.order_id)  # fmt: skip
+            expected = (pos.desk, pos.instrument, want.side, want.phase, want.price, want.quantity, pos.currency,
+                        m.orders[want.order].id)  # fmt: skip
             assert actual == expected, f"trade {want.id}: {actual} != model {expected}"
 
     @invariant()
     def desks_hold_start_plus_realised_profit(self) -> None:
+        """§5: realised Profit is added to the desk's amount in that currency: each desk holds its start
+        plus the Profit of its closed positions as the client reads them, and the model's ledger agrees."""
         desks = {(d.name, d.currency): d.amount for d in self.api.get_desks()}
+        closed = [p for p in self.api.get_positions() if _text(p.status) == "Closed"]
         for key, start in DESKS.items():
-            realised = sum(
-                (p.profit for p in self.model.positions if p.status == "Closed" and (p.desk, p.currency) == key),
-                Decimal(0),
-            )
-            assert desks[key] == start + realised == self.model.desks[key], (
-                f"desk {key}: {desks[key]} != {start} + {realised}"
+            realised = sum((p.profit for p in closed if (p.desk, p.currency) == key), Decimal(0))
+            assert desks[key] == start + realised == self.model.desk_amount(*key), (
+                f"desk {key}: {desks[key]} != {start} + {realised} (the model's ledger: {self.model.desk_amount(*key)})"
             )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any
+
+from .journal import DEFAULT_JOURNAL_SIZE
 
 
 def setup_logging(verbose: int) -> None:
@@ -44,3 +49,69 @@ def wait_for_interrupt(stopping: threading.Event, stop: Callable[[], None]) -> i
     finally:
         stop()
     return 0
+
+
+def add_serve_options(serve: argparse.ArgumentParser, port: int) -> None:
+    """The `serve` options both emulators take: where, which clock, journal, threads, state file, logging."""
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=port, help=f"port (default {port}; 0 picks a free one)")
+    serve.add_argument(
+        "--clock", choices=("real", "virtual"), default=None,
+        help="real time (default; with --state, the file's clock) or virtual",
+    )  # fmt: skip
+    serve.add_argument(
+        "--speed", type=float,
+        help="with --clock virtual: virtual seconds per wall-clock second (60 = an hour a minute)",
+    )  # fmt: skip
+    serve.add_argument("--journal-size", type=int, default=DEFAULT_JOURNAL_SIZE, help="requests kept in the journal")
+    serve.add_argument("--threads", type=int, default=16, help="worker threads")
+    serve.add_argument(
+        "--state", metavar="FILE",
+        help="keep the whole state in this SQLite file, restored on the next start (which needs only --state)",
+    )  # fmt: skip
+    serve.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v, -vv)")
+
+
+def saved_clock(state: str | None) -> str | None:
+    """No --clock: the state file's clock when it holds one (None), else real time."""
+    return None if state and os.path.isfile(state) and os.path.getsize(state) > 0 else "real"
+
+
+def serve(
+    program: str,
+    args: argparse.Namespace,
+    build: Callable[[], Any],
+    refusals: tuple[type[Exception], ...],
+    banner: Callable[[Any], list[str]],
+    warning: str,
+) -> int:
+    """Build the emulator (`build`), serve it, print `banner(mock)` and wait for Ctrl-C or SIGTERM.
+
+    A refused argument (`refusals`, ValueError) exits 2 and a port that cannot be bound exits 1,
+    each with a message on stderr; `warning` is printed when bound to a non-loopback address."""
+    from .peers import is_loopback
+    from .persist import StateFileError
+
+    setup_logging(args.verbose)
+    if not 0 <= args.port <= 65535:
+        print(f"{program}: --port must be 0-65535, not {args.port}", file=sys.stderr)
+        return 2
+    try:
+        mock = build()
+    except (*refusals, StateFileError, ValueError) as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{program}: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    settle()
+    stopping = catch_stop_signals()  # before serving, so no signal is lost
+    mock.start()  # serving before the URLs are printed, so whoever reads them can connect
+    if not is_loopback(args.host):
+        print(f"warning: bound to {args.host}; {warning}", file=sys.stderr)
+    for line in banner(mock):
+        print(line)
+    if args.state:
+        print(f"  state:    {args.state} (saved before every reply)")
+    print("Press Ctrl-C to stop.", flush=True)
+    return wait_for_interrupt(stopping, mock.stop)

@@ -1,13 +1,22 @@
-"""Queued faults: make the next N calls to an operation (or a share of them) misbehave."""
+"""Queued faults: make the next N calls to an operation (or a share of them) misbehave.
+
+`FaultPlan` holds the rules; `inject` is the one place in the request path where they fire, for
+both emulators: a delay sleeps and lets the call go on, a drop resets the connection, and every
+other kind is answered by the reply the emulator renders for it (a SOAP fault, a JSON message).
+"""
 
 from __future__ import annotations
 
 import random
 import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 FAULT_KINDS = ("fault", "http", "delay", "drop", "malformed")
+#: A WSGI reply: status line, headers, body.
+Reply = tuple[str, list[tuple[str, str]], bytes]
 
 
 @dataclass
@@ -32,7 +41,10 @@ class FaultRule:
 class FaultPlan:
     """Thread-safe set of fault rules, matched case-insensitively, drawn from a seeded RNG."""
 
-    def __init__(self, seed: int = 0, targets: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self, seed: int = 0, targets: tuple[str, ...] | None = None, kinds: tuple[str, ...] = FAULT_KINDS
+    ) -> None:
+        self.kinds = kinds
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
         self._seed = seed
@@ -53,8 +65,8 @@ class FaultPlan:
         if self._targets is not None and target.lower() not in self._targets and target != "*":
             known = ", ".join(sorted(self._targets.values()))
             raise ValueError(f"unknown fault target {target!r}; known: {known}, or *")
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind must be one of {', '.join(FAULT_KINDS)}, not {kind!r}")
+        if kind not in self.kinds:
+            raise ValueError(f"fault kind must be one of {', '.join(self.kinds)}, not {kind!r}")
         if times is not None and (not isinstance(times, int) or times < 1):
             raise ValueError(f"times must be a whole number >= 1 or null, not {times!r}")
         if probability is not None and not 0.0 <= float(probability) <= 1.0:
@@ -112,3 +124,29 @@ class FaultPlan:
         with self._lock:
             self._rules.clear()
             self._rng = random.Random(f"faults:{self._seed}")
+
+
+DROPPED: Reply = ("500 Internal Server Error", [("Content-Length", "0"), ("Connection", "close")], b"")
+
+
+def inject(
+    plan: FaultPlan, target: str | None, environ: dict[str, Any], render: Mapping[str, Callable[[FaultRule], Reply]]
+) -> tuple[FaultRule | None, Reply | None]:
+    """Fire the rule queued for this call to `target`, if any: (the rule, the reply to send instead).
+
+    The reply is None when the call goes on (no rule, or a delay, already slept); a drop resets
+    the client's connection (`DROPPED` is what the application returns, discarded); any other kind
+    is `render[kind](rule)`, the emulator's own words for it.
+    """
+    rule = plan.take(target) if target else None
+    if rule is None:
+        return None, None
+    if rule.kind == "delay":
+        time.sleep(rule.seconds)
+        return rule, None
+    if rule.kind == "drop":
+        from .server import drop_connection  # the waitress machinery, only when a drop fires
+
+        drop_connection(environ)
+        return rule, DROPPED
+    return rule, render[rule.kind](rule)

@@ -17,10 +17,10 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
+
+from .values import json_default
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,7 @@ class StateFileError(Exception):
 
 def dumps(value: Any) -> str:
     """Compact, stable JSON (Decimal, date and datetime as text), as every row is stored."""
-
-    def default(obj: Any) -> Any:
-        if isinstance(obj, Decimal):
-            return str(obj)
-        if isinstance(obj, date):  # datetime too
-            return obj.isoformat()
-        if isinstance(obj, (set, frozenset, tuple)):
-            return list(obj)
-        raise TypeError(f"{type(obj).__name__} is not JSON serializable")
-
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=json_default)
 
 
 def _digest(text: str) -> str:

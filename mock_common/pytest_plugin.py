@@ -33,6 +33,20 @@ def option_group(parser: pytest.Parser) -> pytest.OptionGroup:
     return parser.getgroup(GROUP, "broker-mocks: the Streamster and InstaForex emulators")
 
 
+# The emulators' markers, registered once here (`pytest --markers` lists them).
+MARKERS = (
+    "streamster(seed=0, scenario=None, clock='virtual'): this test's Streamster emulator is built with these "
+    "arguments (the next test gets the defaults again)",
+    "instaforex(accounts=None, token_ttl=5400, clock='virtual', seed=0, token_seed=None, generate=None): this "
+    "test's InstaForex emulator is built with these arguments (the next test gets the defaults again)",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     option_group(parser).addoption(
         "--broker-journal", type=int, default=None, metavar="N",
@@ -119,6 +133,63 @@ def resolve_path(item: pytest.Item, value: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- failure reports
+
+
+def clock_mode(text: str) -> str:
+    """A clock option's value: virtual or real (ValueError otherwise)."""
+    if text not in ("virtual", "real"):
+        raise ValueError(text)
+    return text
+
+
+def fresh(
+    request: pytest.FixtureRequest,
+    server: Any,
+    options: dict[str, Any],
+    marker: str,
+    allowed: Iterable[str],
+    path_argument: str,
+    complete: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+) -> Any:
+    """The session's emulator as a new one would be for this test: reset, or configured as the
+    test's marker says (`path_argument` resolved next to the test file). `complete` fills in the
+    constructor's defaults, so arguments compare whole."""
+    marked = marker_arguments(request.node, marker, allowed)
+    if path_argument in marked:
+        marked[path_argument] = resolve_path(request.node, marked[path_argument])
+    wanted = complete({**options, **marked})
+    if wanted != complete(server.arguments):
+        server.configure(**wanted)
+    else:
+        server.reset()
+    return server
+
+
+def emulator_fixtures(
+    name: str,
+    factory: Callable[..., Any],
+    allowed: Iterable[str],
+    path_argument: str,
+    complete: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+) -> tuple[Any, Any]:
+    """The `<name>_server` (session) and `<name>_mock` (per test) fixtures of one emulator, built
+    by `factory(**<name>_options)`; the emulator's plugin module binds them at its top level."""
+
+    def server(request: pytest.FixtureRequest) -> Iterator[Any]:
+        with factory(**request.getfixturevalue(f"{name}_options")) as mock:
+            yield mock
+
+    def mock(request: pytest.FixtureRequest) -> Any:
+        options = request.getfixturevalue(f"{name}_options")
+        return fresh(
+            request, request.getfixturevalue(f"{name}_server"), options, name, allowed, path_argument, complete
+        )
+
+    server.__doc__ = "One emulator for the whole session (each xdist worker has its own, on a free port)."
+    mock.__doc__ = (
+        f"The session's emulator as a new one would be: reset, or rebuilt as the test's @pytest.mark.{name} says."
+    )
+    return pytest.fixture(scope="session", name=f"{name}_server")(server), pytest.fixture(name=f"{name}_mock")(mock)
 
 
 def describe(title: str, seed: Any, now: str, clock: str, journal: Any, lines: int) -> str:

@@ -190,6 +190,24 @@ class _Server(TcpWSGIServer):
     queue_limit = QUEUE_LIMIT
     queue_wait = QUEUE_WAIT
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The loop closes the trigger's pipe when it ends; a stop() or a worker waking it after that
+        # would write to a closed (or, worse, reused) descriptor. Closing and pulling share a lock.
+        self._trigger_guard = threading.Lock()
+        self._trigger_closed = False
+        super().__init__(*args, **kwargs)
+
+    def pull_trigger(self) -> None:
+        with self._trigger_guard:
+            if not self._trigger_closed:
+                super().pull_trigger()
+
+    def close_all(self, channels: dict[int, Any]) -> None:
+        """Close every channel (the trigger among them); the trigger is never pulled afterwards."""
+        with self._trigger_guard:
+            self._trigger_closed = True
+            wasyncore.close_all(channels)
+
     def readable(self) -> bool:
         # waitress stops accepting at the connection limit, leaving clients in the kernel's backlog
         # with no answer; we keep accepting and answer those over the limit (handle_accept).
@@ -370,7 +388,7 @@ class WSGIServer:
             ):
                 wasyncore.loop(timeout=0.05, use_poll=True, map=self._map, count=1)
         finally:
-            wasyncore.close_all(self._map)
+            self._server.close_all(self._map)
             self._dispatcher.shutdown(timeout=5)
             self._serving = False
 
@@ -401,7 +419,7 @@ class WSGIServer:
         self._stopping.set()
         if self._thread is None and not self._serving:
             self._socket.close()
-            wasyncore.close_all(self._map)
+            self._server.close_all(self._map)
             return
         self._server.pull_trigger()
         if self._thread is not None and self._thread is not threading.current_thread():

@@ -7,8 +7,8 @@ from typing import Any
 
 from mock_common.dashboard import journal_rows, query_int
 
+from .contract import OPERATIONS
 from .control import Controller
-from .openapi import ROUTE_NAMES
 from .store import Account, Trade
 
 CLOSED_SHOWN = 30
@@ -87,8 +87,8 @@ def dashboard_data(controller: Controller, query: dict[str, str]) -> dict[str, A
         "partners": partners,
         "selected": detail,
         "tokens": tokens,
-        "routes": sorted(set(ROUTE_NAMES.values())),
+        "operations": list(OPERATIONS),
         "faults": [r.to_dict() for r in controller.faults.rules()],
-        "journal": journal_rows(controller.journal.entries(), journal_limit, "route", controller.journal.total),
+        "journal": journal_rows(controller.journal.entries(), journal_limit, "operation", controller.journal.total),
         "journal_total": controller.journal.total,
     }

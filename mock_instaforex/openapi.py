@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .contract import DATA_ROUTES, TOKEN_ROUTES
 from .formats import DATE_DESCRIPTION, DATE_PATTERN, LOGIN_TEXT_PATTERN, MAX_LOGIN, TRADING_SYSTEM_PATTERN
 
 DATETIME = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$", "example": "2024-03-05T14:22:10"}
@@ -120,33 +121,29 @@ RANGE = [
      "description": f"inclusive (a whole day for YYYY-MM-DD). {DATE_DESCRIPTION}: now"},
 ]  # fmt: skip
 
-# (Flask endpoint, route name, path, token kind, extra parameters, 200 schema, evidenced)
-DATA_ROUTES: list[tuple[str, str, str, str, list[dict[str, Any]], dict[str, Any], bool]] = [
-    ("client.balance", "RequestBalanceInformation", "/client/RequestBalanceInformation/{login}", "client", [], _ref("Balance"), True),
-    ("client.open_trades", "RequestOpenTrades", "/client/RequestOpenTrades/{login}", "client", [], _array("OpenTrade"), True),
-    ("client.closed_trades", "RequestClosedTrades", "/client/RequestClosedTrades/{login}", "client", RANGE, _array("ClosedTrade"), False),
-    ("client.closed_lots", "RequestClosedLots", "/client/RequestClosedLots/{login}", "client", RANGE, _ref("ClosedLots"), False),
-    ("client.bonus_statistics", "RequestBonusStatistics", "/client/RequestBonusStatistics/{login}", "client", [], _array("Bonus"), False),
-    ("client.login_history", "RequestLoginHistory", "/client/RequestLoginHistory/{login}", "client", RANGE, _array("LoginEvent"), False),
-    ("client.account_summary", "RequestAccountSummary", "/client/RequestAccountSummary/{login}", "client", [], _ref("AccountSummary"), False),
-    ("partner.check_referral", "CheckReferral", "/partner/CheckReferral/{login}/{client}", "partner",
-     [{"name": "client", "in": "path", "required": True, "schema": LOGIN, "description": "the client login to check"}],
-     {"type": "boolean"}, True),
-    ("partner.commission_records", "GetCommissionRecords", "/partner/GetCommissionRecords/{login}", "partner", RANGE, _array("Commission"), True),
-    ("partner.click_statistics", "GetClickStatistics", "/partner/GetClickStatistics/{login}", "partner", [], _array("ClickStatistics", 3), True),
-    ("mobile.analytic_signals", "GetAnalyticSignals", "/clientmobile/GetAnalyticSignals/{login}", "mobile", [
-        {"name": "tradingsystem", "in": "query", "required": False, "schema": {"type": "string", "pattern": TRADING_SYSTEM_PATTERN},
-         "description": "a whole number of ASCII digits, e.g. 3; empty means every system"},
-        {"name": "pairs", "in": "query", "required": False, "schema": STR, "description": "comma-separated symbols, e.g. EURUSD,GBPUSD"},
-        *RANGE,
-    ], _array("Signal"), True),
-]  # fmt: skip
-TOKEN_ROUTES = [
-    ("auth.request_client_token", "RequestClientApiToken", "client"),
-    ("auth.request_partner_token", "RequestPartnerApiToken", "partner"),
-    ("auth.request_mobile_token", "RequestMoblieCabinetApiToken", "mobile"),
+# Per data route (named in contract.py): its parameters besides login and passkey, and its 200 schema.
+_CLIENT = [
+    {"name": "client", "in": "path", "required": True, "schema": LOGIN, "description": "the client login to check"}
 ]
-ROUTE_NAMES: dict[str, str] = {e: n for e, n, *_ in DATA_ROUTES} | {e: n for e, n, _ in TOKEN_ROUTES}
+_SIGNALS = [
+    {"name": "tradingsystem", "in": "query", "required": False, "schema": {"type": "string", "pattern": TRADING_SYSTEM_PATTERN},
+     "description": "a whole number of ASCII digits, e.g. 3; empty means every system"},
+    {"name": "pairs", "in": "query", "required": False, "schema": STR, "description": "comma-separated symbols, e.g. EURUSD,GBPUSD"},
+    *RANGE,
+]  # fmt: skip
+ROUTE_SCHEMAS: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {
+    "RequestBalanceInformation": ([], _ref("Balance")),
+    "RequestOpenTrades": ([], _array("OpenTrade")),
+    "RequestClosedTrades": (RANGE, _array("ClosedTrade")),
+    "RequestClosedLots": (RANGE, _ref("ClosedLots")),
+    "RequestBonusStatistics": ([], _array("Bonus")),
+    "RequestLoginHistory": (RANGE, _array("LoginEvent")),
+    "RequestAccountSummary": ([], _ref("AccountSummary")),
+    "CheckReferral": (_CLIENT, {"type": "boolean"}),
+    "GetCommissionRecords": (RANGE, _array("Commission")),
+    "GetClickStatistics": ([], _array("ClickStatistics", 3)),
+    "GetAnalyticSignals": (_SIGNALS, _array("Signal")),
+}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -183,7 +180,8 @@ def build_openapi(deny_status: int = 403) -> dict[str, Any]:
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("TokenRequest")}}},
             "responses": {"200": ok(_ref("Token"), "The token as a JSON string literal"), **errors(400, 404, 413, 500)},
         }}  # fmt: skip
-    for _, name, path, kind, extra, schema, evidenced in DATA_ROUTES:
+    for _, name, path, kind, evidenced in DATA_ROUTES:
+        extra, schema = ROUTE_SCHEMAS[name]
         params = [
             {"name": "login", "in": "path", "required": True, "schema": LOGIN, "description": "the token's login"},
             *extra,

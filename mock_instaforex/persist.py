@@ -12,18 +12,24 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mock_common.clock import ClockMode, utc_now
 from mock_common.files import read_data_file
 from mock_common.persist import StateFile, StateFileError, dumps, encoded
 
-from .control import Controller
 from .errors import StoreError
 from .store import Store
 from .tokens import Token, _key
 
+if TYPE_CHECKING:  # the controller uses this module; this one only reads the controller
+    from .control import Controller
+
 API = "instaforex"
+
+
+class DamagedStateError(StoreError):
+    """Saved state that lacks a part or has one of the wrong shape."""
 
 
 def source_data(source: Any) -> Any:
@@ -42,6 +48,33 @@ def source_from(data: Any) -> Any:
     return data["data"]
 
 
+def state_rows(c: Controller, source: str | None = None) -> dict[str, str]:
+    """The emulator's state as rows of JSON text: accounts, partners, signals, tokens, clock and
+    the reset source (`source`, when its JSON is known already)."""
+    service, tokens = c.service, c.service.tokens
+    store = service.store
+    with store.lock, tokens._lock:
+        data = store.to_data()
+        rows = {f"account/{a['login']}": dumps(a) for a in data["accounts"]}
+        rows.update({f"partner/{p['login']}": dumps(p) for p in data["partners"]})
+        rows["signals"] = dumps(data["signals"])
+        rng = tokens._rng.getstate() if tokens._rng is not None else None
+        rows["tokens"] = dumps({
+            "ttl": tokens.ttl,
+            "rng": [rng[0], list(rng[1]), rng[2]] if rng is not None else None,
+            "tokens": [[t.value, t.login, t.kind, t.issued, t.expires] for t in tokens._tokens.values()],
+        })  # fmt: skip
+        clock = service.clock
+        state: dict[str, Any] = {"mode": clock.mode, "start": c._start}
+        if clock.mode == "virtual":
+            state["now"] = clock.now()
+        else:  # real time moves on its own: keep only the clock's offset from it
+            state["offset"] = round((clock.now() - utc_now()).total_seconds(), 3)
+        rows["clock"] = dumps(state)
+        rows["source"] = source if source is not None else dumps(source_data(c._source))
+        return rows
+
+
 class InstaForexState:
     """The `StateSource` of one emulator: its rows, and which changed since the last write."""
 
@@ -52,30 +85,10 @@ class InstaForexState:
 
     def _rows(self) -> dict[str, str]:
         c = self.controller
-        service, tokens = c.service, c.service.tokens
-        store = service.store
-        with store.lock, tokens._lock:
-            data = store.to_data()
-            rows = {f"account/{a['login']}": dumps(a) for a in data["accounts"]}
-            rows.update({f"partner/{p['login']}": dumps(p) for p in data["partners"]})
-            rows["signals"] = dumps(data["signals"])
-            rng = tokens._rng.getstate() if tokens._rng is not None else None
-            rows["tokens"] = dumps({
-                "ttl": tokens.ttl,
-                "rng": [rng[0], list(rng[1]), rng[2]] if rng is not None else None,
-                "tokens": [[t.value, t.login, t.kind, t.issued, t.expires] for t in tokens._tokens.values()],
-            })  # fmt: skip
-            clock = service.clock
-            state: dict[str, Any] = {"mode": clock.mode, "start": c._start}
-            if clock.mode == "virtual":
-                state["now"] = clock.now()
-            else:  # real time moves on its own: keep only the clock's offset from it
-                state["offset"] = round((clock.now() - utc_now()).total_seconds(), 3)
-            rows["clock"] = dumps(state)
-            if self._source is None or self._source[0] is not c._source:
-                self._source = (c._source, dumps(source_data(c._source)))
-            rows["source"] = self._source[1]
-            return rows
+        known = self._source[1] if self._source is not None and self._source[0] is c._source else None
+        rows = state_rows(c, known)
+        self._source = (c._source, rows["source"])
+        return rows
 
     def changes(self) -> tuple[bool, dict[str, Any], Any]:
         """The rows that differ from the last write (all of them the first time)."""
@@ -99,6 +112,17 @@ def saved_clock(rows: dict[str, Any]) -> ClockMode:
 
 def restore(controller: Controller, rows: dict[str, Any]) -> None:
     """Put the emulator in the saved state: accounts, tokens (still valid), clock, reset source."""
+    try:
+        restore_rows(controller, rows)
+    except DamagedStateError as exc:
+        raise StateFileError(f"the state file is incomplete or damaged: {exc}") from None
+    except StoreError as exc:
+        raise StateFileError(f"the state file's accounts are damaged: {exc}") from None
+
+
+def restore_rows(controller: Controller, rows: dict[str, Any], with_source: bool = True) -> None:
+    """Put the emulator in the state of `state_rows` (parsed): accounts, tokens, clock, and (with
+    `with_source`) what reset() goes back to. StoreError names what is wrong; nothing changes then."""
     service, tokens = controller.service, controller.service.tokens
     try:
         clock = rows["clock"]
@@ -123,17 +147,20 @@ def restore(controller: Controller, rows: dict[str, Any]) -> None:
         if saved["rng"] is not None:
             rng = random.Random()
             rng.setstate((saved["rng"][0], tuple(saved["rng"][1]), saved["rng"][2]))
-        source = source_from(rows["source"])
-        start = datetime.fromisoformat(clock["start"])
-    except StoreError as exc:
-        raise StateFileError(f"the state file's accounts are damaged: {exc}") from None
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise StateFileError(f"the state file is incomplete or damaged: {exc!r}") from None
+        if with_source:
+            source = source_from(rows["source"])
+            initial = controller._read(source)
+            start = datetime.fromisoformat(clock["start"])
+    except StoreError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise DamagedStateError(f"{exc!r}") from None
     service.clock.set(now)
     service.store = store
     tokens.replace(issued, rng)
-    controller._source, controller._initial = source, controller._read(source)
-    controller._start = start
+    if with_source:
+        controller._source, controller._initial = source, initial
+        controller._start = start
 
 
 def open_state(path: Any, clock: ClockMode | None) -> tuple[StateFile, ClockMode, dict[str, Any] | None]:

@@ -18,16 +18,7 @@ from typing import Any
 
 import pytest
 
-from mock_common.pytest_plugin import (
-    InProcessRoute,
-    add_report_section,
-    add_setting,
-    arguments_text,
-    describe,
-    marker_arguments,
-    resolve_path,
-    setting,
-)
+from mock_common import pytest_plugin as common
 
 from .server import InstaForexMock
 from .tokens import DEFAULT_TTL
@@ -38,21 +29,13 @@ DEMO_LOGIN, DEMO_PASSWORD = 20000001, "demo-pass"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    add_setting(parser, "instaforex-seed", "seed of the InstaForex emulator (default 0)", int, metavar="N")
-    add_setting(parser, "instaforex-accounts", "accounts file of the InstaForex emulator (default: the demo)",
+    common.add_setting(parser, "instaforex-seed", "seed of the InstaForex emulator (default 0)", int, metavar="N")
+    common.add_setting(parser, "instaforex-accounts", "accounts file of the InstaForex emulator (default: the demo)",
                 metavar="PATH")  # fmt: skip
-    add_setting(parser, "instaforex-clock", "virtual (default) or real clock for the InstaForex emulator",
+    common.add_setting(parser, "instaforex-clock", "virtual (default) or real clock for the InstaForex emulator",
                 choices=("virtual", "real"))  # fmt: skip
-    add_setting(parser, "instaforex-token-ttl", f"token lifetime in seconds (default {DEFAULT_TTL:.0f})", float,
+    common.add_setting(parser, "instaforex-token-ttl", f"token lifetime in seconds (default {DEFAULT_TTL:.0f})", float,
                 metavar="SECONDS")  # fmt: skip
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "instaforex(accounts=None, token_ttl=5400, clock='virtual', seed=0, token_seed=None, generate=None): this "
-        "test's InstaForex emulator is built with these arguments (the next test gets the defaults again)",
-    )
 
 
 @pytest.fixture(scope="session")
@@ -61,16 +44,11 @@ def instaforex_options(pytestconfig: pytest.Config) -> dict[str, Any]:
     keys `instaforex_seed`, `instaforex_accounts`, `instaforex_clock`, `instaforex_token_ttl`).
     Override it in a conftest.py."""
 
-    def clock(text: str) -> str:
-        if text not in ("virtual", "real"):
-            raise ValueError(text)
-        return text
-
     return {
-        "seed": setting(pytestconfig, "instaforex_seed", int, 0),
-        "accounts": setting(pytestconfig, "instaforex_accounts", str, None, path=True),
-        "clock": setting(pytestconfig, "instaforex_clock", clock, "virtual"),
-        "token_ttl": setting(pytestconfig, "instaforex_token_ttl", float, DEFAULT_TTL),
+        "seed": common.setting(pytestconfig, "instaforex_seed", int, 0),
+        "accounts": common.setting(pytestconfig, "instaforex_accounts", str, None, path=True),
+        "clock": common.setting(pytestconfig, "instaforex_clock", common.clock_mode, "virtual"),
+        "token_ttl": common.setting(pytestconfig, "instaforex_token_ttl", float, DEFAULT_TTL),
     }
 
 
@@ -82,27 +60,9 @@ def _arguments(options: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def instaforex_server(instaforex_options: dict[str, Any]) -> Iterator[InstaForexMock]:
-    """One emulator for the whole session (each xdist worker has its own, on a free port)."""
-    with InstaForexMock(**instaforex_options) as mock:
-        yield mock
-
-
-@pytest.fixture
-def instaforex_mock(
-    request: pytest.FixtureRequest, instaforex_server: InstaForexMock, instaforex_options: dict[str, Any]
-) -> InstaForexMock:
-    """The session's emulator as a new one would be: reset, or rebuilt as the test's marker says."""
-    marked = marker_arguments(request.node, "instaforex", MARKER_ARGUMENTS)
-    if "accounts" in marked:
-        marked["accounts"] = resolve_path(request.node, marked["accounts"])
-    wanted = _arguments({**instaforex_options, **marked})
-    if wanted != _arguments(instaforex_server.arguments):
-        instaforex_server.configure(**wanted)
-    else:
-        instaforex_server.reset()
-    return instaforex_server
+instaforex_server, instaforex_mock = common.emulator_fixtures(
+    "instaforex", InstaForexMock, MARKER_ARGUMENTS, "accounts", _arguments
+)
 
 
 @pytest.fixture
@@ -120,25 +80,25 @@ _APPS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def in_process_app(mock: InstaForexMock) -> Any:
-    """The emulator's WSGI app as its server runs it (paths matched case-insensitively)."""
-    from .app import case_insensitive
+    """The emulator's WSGI app as its server runs it (/_mock/ included; paths matched case-insensitively)."""
+    from .wire import instaforex_app
 
     entry = _APPS.get(mock)
     if entry is None or entry[0] is not mock.app:
-        entry = _APPS[mock] = (mock.app, case_insensitive(mock.app))
+        entry = _APPS[mock] = (mock.app, instaforex_app(mock.app, mock.controller))
     return entry[1]
 
 
 @pytest.fixture
-def instaforex_responses(instaforex_mock: InstaForexMock, broker_responses: Any) -> InProcessRoute:
+def instaforex_responses(instaforex_mock: InstaForexMock, broker_responses: Any) -> common.InProcessRoute:
     """The real base URLs served in process by `instaforex_mock` through `responses`."""
-    return InProcessRoute(instaforex_mock, in_process_app(instaforex_mock), URLS, broker_responses)
+    return common.InProcessRoute(instaforex_mock, in_process_app(instaforex_mock), URLS, broker_responses)
 
 
 def _section(mock: Any, lines: int) -> str:
     mock = getattr(mock, "mock", mock)
-    return describe(
-        f"InstaForexMock({arguments_text(mock.arguments)})", mock.arguments.get("seed", 0),
+    return common.describe(
+        f"InstaForexMock({common.arguments_text(mock.arguments)})", mock.arguments.get("seed", 0),
         mock.service.now().isoformat(), mock.service.clock.mode, mock.journal, lines,
     )  # fmt: skip
 
@@ -146,4 +106,6 @@ def _section(mock: Any, lines: int) -> str:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
-    add_report_section(item, outcome.get_result(), ("instaforex_mock", "instaforex_server"), "instaforex", _section)
+    common.add_report_section(
+        item, outcome.get_result(), ("instaforex_mock", "instaforex_server"), "instaforex", _section
+    )

@@ -7,23 +7,21 @@ import logging
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from mock_common.clock import Clock, ClockMode
-from mock_common.faults import FaultPlan, FaultRule
-from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal, JournalEntry, Where
-from mock_common.peers import url_host
-from mock_common.persist import Persister, StateFileError, persisting
-from mock_common.server import WSGIServer
+from mock_common.control import ControlApp
+from mock_common.handle import MockServer
+from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal
+from mock_common.persist import StateFileError, persisting
 
-from .app import Settings, case_insensitive, create_app, dumps
 from .control import Controller
-from .openapi import ROUTE_NAMES
+from .jsonio import dumps
 from .persist import InstaForexState, open_state, restore
 from .service import Service
 from .store import Account, Bonus, Store, Trade
 from .tokens import DEFAULT_TTL, TokenStore
+from .wire import Settings, create_app, instaforex_app
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +36,19 @@ def _error_body(code: int, text: str) -> tuple[str, bytes]:
     return "application/json; charset=utf-8", json.dumps({"Message": text}).encode()
 
 
-class InstaForexMock:
+class InstaForexMock(MockServer):
     """An InstaForex Client Cabinet API emulator serving on host:port (0 = a free port).
 
     `accounts`: a YAML/JSON file, fixture data (dict), or None for the demo accounts; with
     `generate=N`, a seeded store of N accounts instead. `speed` (virtual clock only): virtual
     seconds per wall-clock second, the clock running by itself. With `state=FILE` the whole state
     (accounts, trades, tokens, clock) lives in that SQLite file, saved before each reply and
-    restored on the next start, which then needs only `state`.
+    restored on the next start, which then needs only `state`. The lifecycle, the journal
+    assertions and the common control operations (reset, advance, fail, clear_faults, snapshot,
+    restore, state) are `MockServer`'s; the rest are the InstaForex ones.
     """
+
+    title = "InstaForex emulator"
 
     def __init__(
         self,
@@ -67,7 +69,6 @@ class InstaForexMock:
         state: str | Path | None = None,
     ) -> None:
         source: Any = self._source(seed, accounts, generate)
-        self.persister: Persister | None = None
         saved = None
         if state is not None:
             file, clock, saved = open_state(state, clock)
@@ -80,35 +81,27 @@ class InstaForexMock:
             self.clock = Clock(clock or "virtual", speed=speed)
             tokens = TokenStore(token_ttl, token_seed)
             self.service = Service(Store(), self.clock, tokens)
-            self.controller = Controller(
-                self.service, Journal(journal_size, journal_bytes), FaultPlan(seed, tuple(ROUTE_NAMES.values())), source
-            )
+            self.controller = Controller(self.service, Journal(journal_size, journal_bytes), seed, source)
             if saved is not None:
                 restore(self.controller, saved)
             else:
                 self.controller.reset()
             if state is not None:
-                self.persister = Persister(file, InstaForexState(self.controller))
-                self.persister.commit()
-                self.controller.on_change = self.persister.commit
+                self._keep_state(file, InstaForexState(self.controller))
             self.arguments: dict[str, Any] = {
                 "seed": seed, "accounts": accounts, "clock": self.clock.mode, "token_ttl": token_ttl,
                 "token_seed": token_seed, "generate": generate,
             }  # fmt: skip
             self.settings = Settings(deny_status, trusted_proxies)
             self.app = create_app(self.service, self.controller, self.settings)
-            handler: Any = case_insensitive(self.app)
+            handler: Any = instaforex_app(self.app, self.controller)
             if self.persister is not None:
                 handler = persisting(handler, self.persister.commit, _changes_state, _save_failed)
-            self._server = WSGIServer(
-                handler, host, port, threads=threads, name="mock-instaforex", error_body=_error_body
-            )
+            self._serve(handler, host, port, threads, "mock-instaforex", _error_body)
         except BaseException:
             if state is not None:
                 file.close()
             raise
-        self.host, self.port = host, self._server.port
-        self._started = False
 
     @staticmethod
     def _source(seed: int, accounts: str | Path | dict[str, Any] | None, generate: int | None) -> Any:
@@ -136,64 +129,14 @@ class InstaForexMock:
     @property
     def url(self) -> str:
         """Base URL with a trailing slash, as the vendor's samples build URLs."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else "::1" if self.host == "::" else self.host
-        return f"http://{url_host(host)}:{self.port}/"
+        return f"{self.base_url}/"
 
     @property
     def store(self) -> Store:
         """The account store."""
         return self.service.store
 
-    @property
-    def journal(self) -> Journal:
-        """The bounded request journal."""
-        return self.controller.journal
-
-    def start(self) -> InstaForexMock:
-        """Serve in a background thread."""
-        if not self._started:
-            self._server.start()
-            self._started = True
-            log.info("InstaForex emulator serving %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port (and the state file, closed with everything saved)."""
-        self._server.stop()
-        self._started = False
-        if self.persister is not None:
-            self.persister.close()
-
-    def __enter__(self) -> InstaForexMock:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    # ------------------------------------------------------------------ assertions on the journal
-
-    def assert_called(self, route: str, times: int | None = None, where: Where = None) -> list[JournalEntry]:
-        """The calls to `route` (case-insensitive) that `where` picks (a predicate on the entry, or text
-        in the request body or path); AssertionError unless there are `times` of them (at least one
-        when None), listing the calls seen, nearest first."""
-        return self.controller.journal.assert_called(route, times, where)
-
-    def assert_not_called(self, route: str, where: Where = None) -> None:
-        """AssertionError if a call to `route` that `where` picks was made, listing them."""
-        self.controller.journal.assert_not_called(route, where)
-
     # ------------------------------------------------------------------ control operations
-
-    def reset(self) -> None:
-        """Back to what the constructor built: accounts, clock, token and fault draws; faults and
-        journal cleared."""
-        self.controller.reset()
-
-    def advance(self, seconds: float) -> Any:
-        """Move the clock forward (tokens expire on it)."""
-        return self.controller.advance(seconds)
 
     def load_accounts(self, source: str | Path | dict[str, Any]) -> None:
         """Replace the store (reset() goes back to the constructor's accounts)."""
@@ -231,20 +174,11 @@ class InstaForexMock:
         """Expire the tokens of a login (or all) now."""
         return self.controller.expire_tokens(login)
 
-    def fail(self, route: str, kind: str = "fault", times: int | None = 1, probability: float | None = None,
-             **params: Any) -> FaultRule:  # fmt: skip
-        """Queue a failure (fault, http, delay, drop, malformed) for the next calls to a route."""
-        return self.controller.fail(route, kind, times, probability, **params)
-
-    def clear_faults(self) -> None:
-        """Drop every queued failure."""
-        self.controller.faults.clear()
-
 
 def _changes_state(environ: dict[str, Any], status: str) -> bool:
     """Token requests change state (a login-history entry, a token); data calls only read."""
     path = environ.get("PATH_INFO", "")
-    return environ.get("REQUEST_METHOD") == "POST" and not path.lower().startswith("/_mock")
+    return environ.get("REQUEST_METHOD") == "POST" and not ControlApp.handles(path.lower())
 
 
 def _save_failed(message: str) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from mock_common.clock import Clock
+from mock_common.values import parse_datetime
 
 from .errors import AccessDeniedError, BadRequestError
 from .formats import MAX_LOGIN, is_date_text, is_login_text, is_trading_system_text
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RANGE = timedelta(days=30)
 SOURCES = {"client": "ClientApi", "partner": "PartnerApi", "mobile": "MobileApi"}
+_FRACTION = re.compile(r"\.[0-9]{1,6}")  # the fraction of seconds in a date the grammar accepted
 
 
 def fmt_time(when: datetime) -> str:
@@ -65,20 +68,11 @@ def parse_date(value: str, field: str, end: bool) -> datetime:
         )
     if value.isdigit():
         return datetime(1970, 1, 1) + timedelta(seconds=int(value))
-    day = datetime(int(value[0:4]), int(value[5:7]), int(value[8:10]))
     if len(value) == 10:
+        day = datetime(int(value[0:4]), int(value[5:7]), int(value[8:10]))
         return day + timedelta(days=1, seconds=-1) if end else day
-    clock, offset = value[11:], timedelta(0)
-    if clock.endswith("Z"):
-        clock = clock[:-1]
-    elif len(clock) > 6 and clock[-6] in "+-":
-        sign = 1 if clock[-6] == "+" else -1
-        offset = sign * timedelta(hours=int(clock[-5:-3]), minutes=int(clock[-2:]))
-        clock = clock[:-6]
-    hms, _, fraction = clock.partition(".")
-    parts = [int(p) for p in hms.split(":")] + [0]
-    micro = int(fraction.ljust(6, "0")) if fraction else 0
-    return day.replace(hour=parts[0], minute=parts[1], second=parts[2], microsecond=micro) - offset
+    # Python 3.10 reads fractions of 3 or 6 digits only; the grammar allows 1 to 6.
+    return parse_datetime(_FRACTION.sub(lambda m: m.group(0).ljust(7, "0"), value), unix=False)
 
 
 class Service:
@@ -159,8 +153,8 @@ class Service:
         now = self.now()
         to = parse_date(end, "to", True) if end not in (None, "") else now
         frm = parse_date(start, "from", False) if start not in (None, "") else to - DEFAULT_RANGE
-        if frm > to:
-            raise BadRequestError(f"The range is empty: 'from' ({fmt_time(frm)}) is after 'to' ({fmt_time(to)}).")
+        # `from` after `to` is an empty range, not an error: the real service filters its rows by
+        # both bounds (a reversed pair finds none), and the OpenAPI document cannot say otherwise.
         return frm, to
 
     # ------------------------------------------------------------------ client methods

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from mock_common.files import read_data_file
+from mock_common.values import DecimalError, jsonable, parse_datetime, parse_decimal
 
 from .errors import StoreError
 from .ipmask import IpMask, parse_mask
@@ -29,38 +30,25 @@ _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 def parse_time(value: Any, where: str, now: datetime) -> datetime:
     """ISO-8601 (offsets converted to UTC), Unix seconds, or relative `now-3d4h` / `now`."""
-    if isinstance(value, datetime):
-        when = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc).replace(tzinfo=None)
-    else:
-        text = str(value).strip()
-        rel = _RELATIVE.match(text)
-        if rel:
-            seconds = 0.0
-            if rel.group(2):
-                for amount, unit in re.findall(r"(\d+(?:\.\d+)?)([dhms])", rel.group(2).lower()):
-                    seconds += float(amount) * _UNITS[unit]
-            sign = -1 if rel.group(1) == "-" else 1
-            return (now + timedelta(seconds=sign * seconds)).replace(microsecond=0)
-        try:
-            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise StoreError(
-                f"{where} must be an ISO date-time, Unix seconds or now-<n>d/h/m/s, not {value!r}"
-            ) from None
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
-    return when.replace(microsecond=0)
+    rel = _RELATIVE.match(value.strip()) if isinstance(value, str) else None
+    if rel:
+        seconds = 0.0
+        if rel.group(2):
+            for amount, unit in re.findall(r"(\d+(?:\.\d+)?)([dhms])", rel.group(2).lower()):
+                seconds += float(amount) * _UNITS[unit]
+        sign = -1 if rel.group(1) == "-" else 1
+        return (now + timedelta(seconds=sign * seconds)).replace(microsecond=0)
+    try:
+        return parse_datetime(value).replace(microsecond=0)
+    except (ValueError, OverflowError, OSError):
+        raise StoreError(f"{where} must be an ISO date-time, Unix seconds or now-<n>d/h/m/s, not {value!r}") from None
 
 
 def _dec(value: Any, where: str, places: Decimal | None = CENT) -> Decimal:
     try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise StoreError(f"{where} must be a number, not {value!r}") from None
-    if not number.is_finite():
-        raise StoreError(f"{where} must be a finite number, not {value!r}")
+        number = parse_decimal(value)
+    except DecimalError as exc:
+        raise StoreError(f"{where} must be a {'finite ' if exc.number else ''}number, not {value!r}") from None
     return number.quantize(places) if places is not None else number
 
 
@@ -72,18 +60,6 @@ def _int(value: Any, where: str) -> int:
     except ValueError:
         raise StoreError(f"{where} must be a whole number, not {value!r}") from None
     return number
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
 
 
 @dataclass
@@ -478,7 +454,7 @@ class Store:
         with self.lock:
 
             def account(a: Account) -> dict[str, Any]:
-                d = _jsonable(asdict(a))
+                d = jsonable(asdict(a))
                 d["open_trades"] = [
                     {k: v for k, v in t.items() if k not in ("close_time", "close_price")} for t in d["open_trades"]
                 ]
@@ -488,9 +464,9 @@ class Store:
             return {
                 "accounts": [account(a) for a in self.accounts.values()],
                 "partners": [
-                    {k: v for k, v in _jsonable(asdict(p)).items() if v is not None} for p in self.partners.values()
+                    {k: v for k, v in jsonable(asdict(p)).items() if v is not None} for p in self.partners.values()
                 ],
-                "signals": [_jsonable(asdict(s)) for s in self.signals],
+                "signals": [jsonable(asdict(s)) for s in self.signals],
             }
 
     def principal(self, login: int) -> Account | Partner | None:

@@ -1,157 +1,182 @@
-"""The control plane: test and offline operations on a running emulator (not the real API).
-
-`Controller` holds them once; the server handle exposes them as Python methods and the wire
-exposes the same under /_mock/ as JSON.
-"""
+"""The Streamster control plane: the common operations (mock_common.control) plus prices,
+scenarios, columns and charts, each declared once as a Python method and a /_mock/ route."""
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from mock_common.clock import ClockMode
-from mock_common.faults import FaultPlan, FaultRule
+from mock_common.control import BaseController, Param, changes, flag, reads, route, text
+from mock_common.faults import FaultPlan
+from mock_common.files import without_content
 from mock_common.journal import Journal
 
+from .contract import OPERATIONS
+from .errors import ScenarioError, StreamsterError
 from .platform import Platform
 from .scenario import Scenario
-from .soap import OPERATIONS
 
 log = logging.getLogger(__name__)
-MAX_DELAY = 600.0  # seconds an injected delay may hold a request: enough for any client timeout
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _changes(method: F) -> F:
-    """A state-changing operation: the state is saved (`on_change`) before it returns."""
-
-    @functools.wraps(method)
-    def wrapper(self: Controller, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            self.on_change()
-
-    return wrapper  # type: ignore[return-value]
+def _closed(controller: Controller, result: Any) -> dict[str, Any]:
+    return {"closed": controller.closed_charts()}
 
 
-class Controller:
+class Controller(BaseController):
     """Control operations over one platform, its fault plan and its journal."""
 
-    def __init__(self, platform: Platform, journal: Journal, faults: FaultPlan) -> None:
-        self.platform = platform
-        self.journal = journal
-        self.faults = faults
-        self.on_change: Callable[[], None] = lambda: None  # the state file's commit, with --state
+    emulator = "streamster"
+    operations = OPERATIONS
+    fault_kinds = ("fault", "http", "delay", "drop")
+    errors = (StreamsterError, ScenarioError)
 
-    @_changes
-    def reset(self) -> None:
-        """Back to what the constructor built (its seed, scenario and clock); queued faults and the
-        journal are cleared and the fault draws start again from the seed."""
+    def __init__(self, platform: Platform, journal: Journal) -> None:
+        self.platform = platform
+        super().__init__(journal, platform.seed)
+
+    # ------------------------------------------------------------------ the common operations
+
+    def _reset_state(self) -> None:
         self.platform.reset()
-        self.faults.reset()
-        self.journal.reset()
+
+    def _advance(self, seconds: float) -> datetime:
+        return self.platform.advance(seconds)
+
+    def now(self) -> datetime:
+        """The platform's clock."""
+        return self.platform.now()
+
+    def summary(self) -> dict[str, Any]:
+        """Clock, seed, scenario and counts."""
+        p = self.platform
+        return {
+            "clock": p.clock.mode,
+            "seed": p.seed,
+            "scenario": p.scenario.source,
+            "orders": len(p.orders),
+            "positions": len(p.positions),
+            "trades": len(p.trades),
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        """The platform state as JSON-ready data."""
+        with self.lock:
+            return self.platform.snapshot()
+
+    def _restore(self, data: dict[str, Any]) -> None:
+        self.platform.restore(data)
 
     def configure(
         self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
     ) -> None:
         """Become what a new emulator with these arguments would be (fault draws and journal too);
         reset() goes back to that from now on."""
-        self.platform.configure(seed, clock, scenario)
-        self.faults = FaultPlan(self.platform.seed, OPERATIONS)
-        self.journal.reset()
+        with self.lock:
+            self.platform.configure(seed, clock, scenario)
+            self.faults = FaultPlan(self.platform.seed, self.operations, self.fault_kinds)
+            self.journal.reset()
 
-    @_changes
+    # ------------------------------------------------------------------ prices
+
+    @changes
     def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:
         """Set an instrument's bid (and offer; default bid + spread) now."""
         self.platform.set_price(instrument, bid, offer)
 
-    @_changes
+    @changes
     def move_price(self, instrument: str, pips: Any) -> None:
         """Move an instrument's price by `pips`."""
         self.platform.move_price(instrument, pips)
 
-    @_changes
-    def advance(self, seconds: float) -> datetime:
-        """Move the clock forward, playing every tick on the way."""
-        return self.platform.advance(seconds)
+    @route(
+        "POST", "price", Param("instrument", text), Param("bid", required=False), Param("offer", required=False),
+        Param("pips", required=False),
+    )  # fmt: skip
+    @changes
+    def price(self, instrument: str, bid: Any = None, offer: Any = None, pips: Any = None) -> dict[str, str]:
+        """Set a price (`bid`, `offer`) or move it by `pips`; returns the quote's bid and offer."""
+        if pips is not None:
+            self.platform.move_price(instrument, pips)
+        elif bid is None:
+            raise ValueError("price needs 'bid' (and optionally 'offer') or 'pips'")
+        else:
+            self.platform.set_price(instrument, bid, offer)
+        q = self.platform.get_quote(instrument)
+        return {"instrument": instrument, "bid": str(q.bid), "offer": str(q.offer)}
 
-    @_changes
+    # ------------------------------------------------------------------ scenarios
+
+    @changes
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
         """Play a scenario (a file path or its parsed content) from its start; reset() goes back to
         the constructor's."""
         self.platform.load_scenario(scenario)
 
-    @_changes
+    @route(
+        "POST", "scenario", Param("path", text, required=False), Param("scenario", required=False, arg="content"),
+        reply=lambda c, result: c.state(),
+    )  # fmt: skip
+    def play_scenario(self, path: str | None = None, content: Any = None) -> None:
+        """Play a scenario file (`path`) or a scenario's content (`scenario`) from its start."""
+        if path is not None:
+            try:
+                self.load_scenario(path)
+            except ScenarioError as exc:  # the file may be anything: say where, never what it holds
+                raise ScenarioError(without_content("scenario file", path, str(exc))) from None
+        elif isinstance(content, dict):
+            self.load_scenario(content)
+        else:
+            raise ValueError("scenario needs 'path' (a scenario file) or 'scenario' (its content)")
+
+    # ------------------------------------------------------------------ windows
+
+    @route("GET", "columns")
+    @reads
+    def columns(self) -> dict[str, list[str]]:
+        """The visible columns of each window."""
+        return {window: list(names) for window, names in self.platform.columns.items()}
+
+    @route(
+        "POST", "columns", Param("window", text), Param("names"),
+        reply=lambda c, visible: {"window": visible[0], "visible": visible[1]},
+    )  # fmt: skip
+    @changes
+    def show_columns(self, window: str, names: list[str]) -> tuple[str, list[str]]:
+        """Show exactly `names` in `window`: (window, the columns now visible)."""
+        return window, self.platform.set_columns(window, names)
+
+    @changes
     def set_columns(self, window: str, names: list[str]) -> list[str]:
         """Show exactly `names` in `window`."""
         return self.platform.set_columns(window, names)
 
-    @_changes
+    @route(
+        "POST", "charts", Param("instrument", text), Param("period", text), Param("open", flag, required=False),
+        reply=_closed,
+    )  # fmt: skip
+    @changes
+    def chart(self, instrument: str, period: str, open: bool = False) -> None:
+        """Close a chart (GetBars on it faults), or open it again with `open`."""
+        if open:
+            self.platform.open_chart(instrument, period)
+        else:
+            self.platform.close_chart(instrument, period)
+
+    @changes
     def close_chart(self, instrument: str, period: str) -> None:
         """Close a chart, so GetBars on it faults."""
         self.platform.close_chart(instrument, period)
 
-    @_changes
+    @changes
     def open_chart(self, instrument: str, period: str) -> None:
         """Open a chart again."""
         self.platform.open_chart(instrument, period)
 
-    def fail(
-        self,
-        operation: str,
-        kind: str = "fault",
-        times: int | None = 1,
-        probability: float | None = None,
-        **params: Any,
-    ) -> FaultRule:
-        """Queue a failure for `operation` ('*' for all).
-
-        kind: 'fault' (SOAP fault: code Server|Client, message), 'http' (status, message), 'delay'
-        (seconds, then served normally) or 'drop' (connection reset, no response); for the next
-        `times` calls, or each call with `probability` drawn from the seed.
-        """
-        if kind == "malformed":
-            raise ValueError("fault kind 'malformed' is for the InstaForex emulator; use fault, http, delay or drop")
-        if "seconds" in params:
-            seconds = params["seconds"]
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_DELAY:
-                raise ValueError(f"seconds must be a number from 0 to {MAX_DELAY:.0f}, not {seconds!r}")
-        if "status" in params:
-            try:
-                params["status"] = int(params["status"])
-            except (TypeError, ValueError, OverflowError):
-                raise ValueError(f"status must be an HTTP status (100-599), not {params['status']!r}") from None
-        return self.faults.add(operation, kind=kind, times=times, probability=probability, **params)
-
-    def clear_faults(self) -> None:
-        """Drop every queued failure."""
-        self.faults.clear()
-
-    def snapshot(self) -> dict[str, Any]:
-        """The platform state as JSON-ready data."""
-        return self.platform.snapshot()
-
-    @_changes
-    def restore(self, data: dict[str, Any]) -> None:
-        """Put the platform back in a snapshot's state."""
-        self.platform.restore(data)
-
-    def state(self) -> dict[str, Any]:
-        """A short summary: clock, seed, counts."""
-        p = self.platform
-        return {
-            "now": p.now().isoformat(),
-            "clock": p.clock.mode,
-            "seed": p.seed,
-            "scenario": p.scenario.source,
-            "operations": list(OPERATIONS),
-            "orders": len(p.orders),
-            "positions": len(p.positions),
-            "trades": len(p.trades),
-            "journal": {"size": len(self.journal), "max": self.journal.maxlen, "total": self.journal.total},
-        }
+    @reads
+    def closed_charts(self) -> list[str]:
+        """The closed charts, as 'instrument Period'."""
+        return sorted(f"{i} {p}" for i, p in self.platform.closed_charts)

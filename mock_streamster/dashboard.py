@@ -7,12 +7,12 @@ from typing import Any
 
 from mock_common.dashboard import journal_rows, query_int
 
+from .contract import OPERATIONS
 from .control import Controller
 from .errors import StreamsterError
 from .market import PERIODS, canonical_period
 from .model import OPEN, WORKING
 from .platform import plain
-from .soap import OPERATIONS
 
 CLOSED_SHOWN = 15  # closed positions listed under the open ones, newest first
 

@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from mock_common.values import jsonable
+
 SIDES = ("BUY", "SELL")
 PRICE_TYPES = ("MARKET", "LIMIT", "STOP")
 DURATION_TYPES = ("GTC", "GTD", "IOC")
@@ -45,14 +47,6 @@ WINDOWS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 class Record:
     """Common conversions for the dataclass records below."""
 
@@ -61,7 +55,7 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (Decimal as text, datetime as ISO)."""
-        return {k: _jsonable(v) for k, v in asdict(self).items()}  # type: ignore[call-overload]
+        return {k: jsonable(v) for k, v in asdict(self).items()}  # type: ignore[call-overload]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:

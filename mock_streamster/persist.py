@@ -24,8 +24,9 @@ from mock_common.persist import StateFile, StateFileError, dumps, encoded
 from .errors import ScenarioError
 from .market import Instrument, to_epoch
 from .model import OPEN, WORKING
-from .platform import Platform, _rng_state
+from .platform import Platform
 from .scenario import Scenario, Tick
+from .snapshot import rng_state, series_data
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +81,6 @@ def saved_config(rows: dict[str, Any]) -> tuple[int, ClockMode, Scenario]:
 
 
 # ------------------------------------------------------------------------------ rows <-> platform
-
-
-def _series(s: Any) -> dict[str, Any]:
-    return {
-        "times": list(s.times), "bids": [str(b) for b in s.bids], "weights": list(s.weights),
-        "folded": dict(s.folded), "bid": str(s.bid), "offer": str(s.offer), "updated": s.updated,
-    }  # fmt: skip
 
 
 def _series_mark(s: Any) -> tuple[Any, ...]:
@@ -153,13 +147,13 @@ class StreamsterState:
             for key, s in p.series.items():
                 mark = _series_mark(s)
                 if marks.get(_SERIES + key) != mark:
-                    rows[_SERIES + key] = encoded(dumps(_series(s)))
+                    rows[_SERIES + key] = encoded(dumps(series_data(s)))
                     memo["marks"][_SERIES + key] = mark
             for prefix, rngs in ((_WALK, p._walk_rng), (_IDS, p._id_rng)):
                 for key, rng in rngs.items():
                     state = rng.getstate()
                     if marks.get(prefix + key) != state:
-                        rows[prefix + key] = encoded(dumps(_rng_state(rng)))
+                        rows[prefix + key] = encoded(dumps(rng_state(rng)))
                         memo["marks"][prefix + key] = state
             for prefix, items, final in ((_ORDER, p.orders, _order_final), (_POSITION, p.positions, _position_final)):
                 for index, ident in live[prefix].items():

@@ -3,173 +3,70 @@
 Plain Python, no wire: every public method takes the platform lock, first brings the market up to
 the clock (ticks, fills, stops, expiries), then validates everything before it changes anything,
 so a refused request (StreamsterError) leaves the state as it was.
+
+`Platform` is the one front door and holds the one lock; its parts live beside it:
+order_input.py (request fields, numeric bounds, the editable set), engine.py (fill, exit trigger,
+points and profit, conversion rates as pure functions), snapshot.py (snapshot and restore),
+windows.py (columns and charts).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import random
 import string
 import threading
 from copy import deepcopy
-from dataclasses import fields as dataclass_fields
 from dataclasses import replace
-from datetime import datetime, timezone
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from mock_common.clock import Clock, ClockMode
 
-from .errors import ScenarioError, StreamsterError
-from .market import Bar, Instrument, PriceSeries, canonical_period, from_epoch, to_epoch
+from . import engine
+from .errors import StreamsterError
+from .market import Bar, Instrument, PriceSeries, from_epoch, to_epoch
 from .model import (
     CANCELLED,
     CLOSED,
-    DURATION_TYPES,
     ENTRY,
     EXECUTED,
     EXIT,
     EXPIRED,
     FILLED,
     OPEN,
-    PRICE_TYPES,
-    QUANTITY_TYPES,
     REJECTED,
     SIDES,
-    WINDOWS,
     WORKING,
     Order,
     Position,
     Quote,
     Trade,
 )  # fmt: skip
-from .scenario import MAX_TICK_INTERVAL, MIN_TICK_INTERVAL, MIN_YEAR, Scenario, Tick, check_instrument, load_scenario
+from .order_input import (
+    CENT,
+    OrderInput,
+    check_levels,
+    editable_fields,
+    order_currency,
+    order_text,
+    plain,
+    price_move,
+    price_setting,
+)  # fmt: skip
+from .scenario import Scenario, Tick, load_scenario
+from .snapshot import read_snapshot, snapshot_data
+from .windows import bars_period, chart_period, chosen_columns, initial_columns
 
 log = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
-# The numbers the platform computes with. Every price, quantity, pip count and second a request
-# carries is checked against these before anything is recorded: an accepted number must never
-# make a later computation fail (a profit that no longer fits Decimal's 28 digits, a bar of
-# a billion digits, a clock past the year 9999).
-MAX_PRICE = Decimal(10) ** 9  # far above any market the platform quotes
-MAX_QUANTITY = Decimal(10) ** 9
-QUANTITY_PLACES = 8
-MAX_PIPS = Decimal(10) ** 9
-MAX_VALUE = Decimal(10) ** 22  # a position's worth at MAX_PRICE, in its desk currency
 MAX_ADVANCE = 366 * 86400.0  # seconds one advance may move the clock
 MAX_WALK_TICKS = 535_680  # random-walk ticks one advance may play: 31 days at the default 5 s
-MAX_RESTORE_TICKS = 6_324_480  # ticks a restored snapshot may be behind its clock: 366 days at 5 s
 ID_ALPHABET = string.ascii_uppercase + string.digits
-MAX_TEXT = 1000
-ORDER_EDITABLE = ("PriceType", "Price", "DurationType", "Duration", "Quantity", "QuantityType",
-                  "ExitStopLoss", "ExitTarget", "Text")  # fmt: skip
 
-
-def plain(value: Decimal) -> str:
-    """Decimal as plain text: no exponent, no trailing zeros beyond what the value carries."""
-    return format(value, "f")
-
-
-def shown(value: Any, quote: bool = True, limit: int = 40) -> str:
-    """`value` for an error message (quoted unless it is a number already parsed), cut to `limit`
-    characters: a request may send a megabyte, and `plain` of 1e999999999 is a billion digits."""
-    text = str(value)
-    text = text if len(text) <= limit else text[:limit] + "..."
-    return repr(text) if quote else text
-
-
-class _Input:
-    """The request's fields, looked up case-insensitively; empty text counts as left out."""
-
-    def __init__(self, values: Any) -> None:
-        if values is None:
-            values = {}
-        if not isinstance(values, dict):
-            values = {k: getattr(values, k) for k in dir(values) if not k.startswith("_")}
-        self._values = {str(k).lower(): v for k, v in values.items()}
-
-    def text(self, name: str) -> str | None:
-        value = self._values.get(name.lower())
-        if value is None:
-            return None
-        if isinstance(value, datetime):
-            return value.isoformat()
-        text = str(value).strip()
-        return text or None
-
-    def decimal(self, name: str) -> Decimal | None:
-        text = self.text(name)
-        if text is None:
-            return None
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise StreamsterError(f"{name} {shown(text)} is not a decimal number.") from None
-        if not value.is_finite():
-            raise StreamsterError(f"{name} {shown(text)} is not a finite decimal number.")
-        return value
-
-    def price(self, name: str, inst: Instrument) -> Decimal | None:
-        """A price rounded half-even to the instrument's digits; > 0 and within MAX_PRICE."""
-        value = self.decimal(name)
-        if value is None:
-            return None
-        if value <= 0:
-            raise StreamsterError(f"{name} must be a price > 0, not {shown(self.text(name), False)}.")
-        if value > MAX_PRICE:
-            raise StreamsterError(
-                f"{name} {shown(self.text(name), False)} is far outside any market: "
-                f"prices are at most {plain(MAX_PRICE)}."
-            )
-        rounded = value.quantize(inst.quantum, rounding=ROUND_HALF_EVEN)
-        if rounded <= 0:
-            raise StreamsterError(
-                f"{name} {shown(self.text(name), False)} is 0 at the {inst.digits} decimals of {inst.name}: "
-                "a price must be > 0."
-            )
-        return rounded
-
-    def quantity(self, name: str) -> Decimal | None:
-        """A quantity > 0, at most MAX_QUANTITY, with at most QUANTITY_PLACES decimals."""
-        value = self.decimal(name)
-        if value is None:
-            return None
-        if value <= 0:
-            raise StreamsterError(f"{name} must be greater than 0, not {shown(self.text(name), False)}.")
-        if value > MAX_QUANTITY:
-            raise StreamsterError(
-                f"{name} {shown(self.text(name), False)} is more than the platform trades: "
-                f"at most {plain(MAX_QUANTITY)}."
-            )
-        if value != value.quantize(Decimal(1).scaleb(-QUANTITY_PLACES)):
-            raise StreamsterError(f"{name} {shown(self.text(name), False)} has more than {QUANTITY_PLACES} decimals.")
-        return value.normalize()
-
-    def enum(self, name: str, allowed: tuple[str, ...], default: str) -> str:
-        text = self.text(name)
-        if text is None:
-            return default
-        if text.upper() not in allowed:
-            raise StreamsterError(f"{name} {shown(text)} is not one of {', '.join(allowed)}.")
-        return text.upper()
-
-    def datetime(self, name: str) -> datetime | None:
-        text = self.text(name)
-        if text is None:
-            return None
-        try:
-            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise StreamsterError(f"{name} {shown(text)} is not a date-time (YYYY-MM-DDThh:mm:ss).") from None
-        if when.tzinfo is not None:
-            try:
-                when = when.astimezone(timezone.utc).replace(tzinfo=None)
-            except OverflowError:
-                raise StreamsterError(f"{name} {shown(text)} is outside the years 1 to 9999 in UTC.") from None
-        return when
+__all__ = ["CENT", "Platform", "plain"]  # CENT and plain: for the wire
 
 
 class Platform:
@@ -194,7 +91,7 @@ class Platform:
         self.scenario = self._initial_scenario = self._as_scenario(scenario)
         self._build()
 
-    # ----------------------------------------------------------------- building and snapshots
+    # ----------------------------------------------------------------- building, reset, snapshots (codec: snapshot.py)
 
     @staticmethod
     def _as_scenario(scenario: Scenario | str | Path | None) -> Scenario:
@@ -239,9 +136,7 @@ class Platform:
         self._id_rng = {space: random.Random(f"ids:{seed}:{space}") for space in ("order", "position", "trade")}
         self._issued: dict[str, set[str]] = {space: set() for space in self._id_rng}
         self.last_message = ""
-        self.columns: dict[str, list[str]] = {
-            w: [c for c in cols if c not in sc.hidden_columns.get(w, [])] for w, cols in WINDOWS.items()
-        }
+        self.columns: dict[str, list[str]] = initial_columns(sc.hidden_columns)
         self.closed_charts: set[tuple[str, str]] = {(i.lower(), p) for i, p in sc.closed_charts}
         self._synced = t0
 
@@ -281,44 +176,11 @@ class Platform:
         """The whole state as JSON-ready data; `restore` brings it back exactly."""
         with self._lock:
             self._sync()
-            return {
-                "version": 1,
-                "seed": self.seed,
-                "now": self.clock.now().isoformat(),
-                "tick_interval": self.tick_interval,
-                "walk": self.walk,
-                "next_tick": self._next_tick,
-                "synced": self._synced,
-                "instruments": [i.to_dict() for i in self.instruments.values()],
-                "series": {
-                    k: {
-                        "times": list(s.times),  # copies: the snapshot must not follow the live state
-                        "bids": [str(b) for b in s.bids],
-                        "weights": list(s.weights),
-                        "folded": dict(s.folded),
-                        "bid": str(s.bid),
-                        "offer": str(s.offer),
-                        "updated": s.updated,
-                    }
-                    for k, s in self.series.items()
-                },  # fmt: skip
-                "walk_rng": {k: _rng_state(r) for k, r in self._walk_rng.items()},
-                "ticks": [[t.time.isoformat(), t.instrument, str(t.bid), str(t.offer)] for t in self._ticks],
-                "tick_index": self._tick_index,
-                "desks": {d: {c: str(a) for c, a in cur.items()} for d, cur in self.desks.items()},
-                "orders": [o.to_dict() for o in self.orders.values()],
-                "positions": [p.to_dict() for p in self.positions.values()],
-                "trades": [t.to_dict() for t in self.trades],
-                "id_rng": {k: _rng_state(r) for k, r in self._id_rng.items()},
-                "issued": {k: sorted(v) for k, v in self._issued.items()},
-                "last_message": self.last_message,
-                "columns": {w: list(names) for w, names in self.columns.items()},
-                "closed_charts": sorted([list(c) for c in self.closed_charts]),
-            }
+            return snapshot_data(self)
 
     def restore(self, data: dict[str, Any]) -> None:
         """Put the platform in the state `snapshot` returned; a bad snapshot changes nothing."""
-        state = _read_snapshot(data)  # all of it checked before any of it is applied
+        state = read_snapshot(data)  # all of it checked before any of it is applied
         with self._lock:
             self.clock.set(state.pop("now"))
             for name, value in state.items():
@@ -373,7 +235,7 @@ class Platform:
         for ids in self._working.values():
             for order_id in list(ids):
                 order = self.orders[order_id]
-                if order.duration_type == "GTD" and order.duration is not None and to_epoch(order.duration) < t:
+                if engine.expired(order, t):
                     order.status, order.active_quantity = EXPIRED, Decimal(0)
                     ids.remove(order_id)
                     self.last_message = f"Order {order_id} expired at {order.duration.isoformat()}."
@@ -402,25 +264,7 @@ class Platform:
         with self._lock:
             self._sync()
             key, inst = self._instrument(instrument)
-            fields = _Input({"Bid": bid, "Offer": offer})
-            b = fields.decimal("Bid")
-            o = fields.decimal("Offer")
-            if b is None or b <= 0:
-                raise StreamsterError(f"Bid must be a price > 0, not {shown(bid)}.")
-            for name, value in (("Bid", b), ("Offer", o)):
-                if value is not None and value > MAX_PRICE:
-                    raise StreamsterError(
-                        f"{name} {shown(fields.text(name), False)} is far outside any market: "
-                        f"prices are at most {plain(MAX_PRICE)}."
-                    )
-                if value is not None and value != inst.round(value):
-                    raise StreamsterError(
-                        f"{name} {shown(fields.text(name), False)} has more than {inst.digits} decimals for {inst.name}."
-                    )
-            if o is not None and o < b:
-                raise StreamsterError(f"Offer {shown(offer)} must not be below Bid {shown(bid)}.")
-            if o is None and b + inst.spread > MAX_PRICE:
-                raise StreamsterError(f"Bid {plain(b)} plus the spread is above {plain(MAX_PRICE)}.")
+            b, o = price_setting(inst, bid, offer)
             self._price(key, max(self._synced, self.series[key].updated), b, o)
 
     def move_price(self, instrument: str, pips: Any) -> None:
@@ -428,19 +272,8 @@ class Platform:
         with self._lock:
             self._sync()
             key, inst = self._instrument(instrument)
-            delta = _Input({"pips": pips}).decimal("pips")
-            if delta is None:
-                raise StreamsterError(f"pips must be a number, not {shown(pips)}.")
-            if not -MAX_PIPS <= delta <= MAX_PIPS:  # compared, not abs(): abs() of 1e999999999 overflows
-                raise StreamsterError(f"pips {shown(pips, False)} is more than {plain(MAX_PIPS)} pips either way.")
             s = self.series[key]
-            move = inst.round(delta * inst.pip)
-            if s.bid + move <= 0:
-                raise StreamsterError(f"moving {inst.name} by {shown(pips, False)} pips would make its price <= 0.")
-            if s.offer + move > MAX_PRICE:
-                raise StreamsterError(
-                    f"moving {inst.name} by {shown(pips, False)} pips would take its price above {plain(MAX_PRICE)}."
-                )
+            move = price_move(inst, pips, s.bid, s.offer)
             self._price(key, max(self._synced, s.updated), s.bid + move, s.offer + move)
 
     # ----------------------------------------------------------------- lookups
@@ -472,19 +305,11 @@ class Platform:
 
     def _rate(self, source: str, target: str) -> Decimal | None:
         """Units of `target` per unit of `source`, from the catalogue's mid prices (via USD)."""
-        if source == target:
-            return Decimal(1)
-        direct = self.series.get(f"{source}/{target}".lower())
-        if direct is not None:
-            return direct.mid
-        inverse = self.series.get(f"{target}/{source}".lower())
-        if inverse is not None:
-            return Decimal(1) / inverse.mid
-        if "USD" not in (source, target):
-            a, b = self._rate(source, "USD"), self._rate("USD", target)
-            if a is not None and b is not None:
-                return a * b
-        return None
+        return engine.conversion_rate(source, target, self._mid)
+
+    def _mid(self, name: str) -> Decimal | None:
+        s = self.series.get(name.lower())
+        return None if s is None else s.mid
 
     # ----------------------------------------------------------------- reads
 
@@ -541,19 +366,7 @@ class Platform:
             self._sync()
             try:
                 key, inst = self._instrument(instrument)
-                if period is None or not str(period).strip():
-                    raise StreamsterError("Period is required.")
-                canonical = canonical_period(period)
-                if canonical is None:
-                    raise StreamsterError(
-                        f"Period {period!r} is not one of 5 Minutes, 15 Minutes, 30 Minutes, Hourly, "
-                        "4 Hours, Daily, Weekly, Monthly."
-                    )
-                if (key, canonical) in self.closed_charts:
-                    raise StreamsterError(
-                        f"No {canonical} chart of {inst.name} is open: bars can only be retrieved for "
-                        "an instrument and period shown in a Charting window."
-                    )
+                canonical = bars_period(key, period, inst.name, self.closed_charts)
             except StreamsterError as exc:
                 return self._refuse(exc)
             bars = self.series[key].bars(canonical, self._synced)
@@ -577,11 +390,11 @@ class Platform:
         with self._lock:
             self._sync()
             try:
-                f = _Input(order)
+                f = OrderInput(order)
                 key, inst = self._instrument(f.text("Instrument"))
                 desk, currencies = self._desk(f.text("Desk"))
                 side = f.enum("Side", SIDES, "BUY")
-                currency = self._currency(f, desk, currencies, inst)
+                currency = order_currency(f, desk, currencies, inst, self._rate)
                 editable = self._editable(f, key, inst, side, currency, traded=Decimal(0))
             except StreamsterError as exc:
                 return self._refuse(exc)
@@ -602,7 +415,7 @@ class Platform:
         with self._lock:
             self._sync()
             try:
-                f = _Input(order)
+                f = OrderInput(order)
                 existing = self._order(f.text("OrderID"))
                 key, inst = self._instrument(existing.instrument)
                 editable = self._editable(
@@ -620,7 +433,7 @@ class Platform:
         with self._lock:
             self._sync()
             try:
-                order = self._order(_Input({"OrderID": order_id}).text("OrderID"))
+                order = self._order(OrderInput({"OrderID": order_id}).text("OrderID"))
             except StreamsterError as exc:
                 return self._refuse(exc)
             order.status, order.active_quantity = CANCELLED, Decimal(0)
@@ -631,13 +444,13 @@ class Platform:
         with self._lock:
             self._sync()
             try:
-                f = _Input(position)
+                f = OrderInput(position)
                 pos = self._position(f.text("PositionID"))
                 key, inst = self._instrument(pos.instrument)
                 stop, target = f.price("ExitStopLoss", inst), f.price("ExitTarget", inst)
                 market = self._exit_price(pos)
-                self._check_levels(pos.side, market, stop, target, "the market price")
-                text = self._text(f)
+                check_levels(pos.side, market, stop, target, "the market price")
+                text = order_text(f)
             except StreamsterError as exc:
                 return self._refuse(exc)
             pos.exit_stop_loss, pos.exit_target, pos.text = stop, target, text
@@ -647,12 +460,12 @@ class Platform:
         with self._lock:
             self._sync()
             try:
-                pos = self._position(_Input({"PositionID": position_id}).text("PositionID"))
+                pos = self._position(OrderInput({"PositionID": position_id}).text("PositionID"))
             except StreamsterError as exc:
                 return self._refuse(exc)
             self._close(pos, self._exit_price(pos), "MARKET", None)
 
-    # ----------------------------------------------------------------- validation helpers
+    # ----------------------------------------------------------------- lookups of live records, the editable set
 
     def _order(self, order_id: str | None) -> Order:
         if order_id is None:
@@ -678,95 +491,14 @@ class Platform:
             )
         return pos
 
-    def _currency(self, f: _Input, desk: str, currencies: dict[str, Decimal], inst: Instrument) -> str:
-        given = f.text("Currency")
-        if given is None:
-            if len(currencies) > 1:
-                raise StreamsterError(f"Currency is required: desk {desk!r} holds {', '.join(currencies)}.")
-            currency = next(iter(currencies))
-        else:
-            currency = given.upper()
-            if currency not in currencies:
-                raise StreamsterError(f"Currency {given!r} is not held by desk {desk!r} ({', '.join(currencies)}).")
-        if self._rate(inst.currency, currency) is None:
-            raise StreamsterError(
-                f"Currency {currency!r}: no rate converts {inst.currency} profits of {inst.name} into it."
-            )
-        return currency
-
-    @staticmethod
-    def _check_levels(side: str, reference: Decimal, stop: Decimal | None, target: Decimal | None, what: str) -> None:
-        ref = plain(reference)
-        if side == "BUY":
-            if stop is not None and stop >= reference:
-                raise StreamsterError(f"ExitStopLoss {plain(stop)} of a BUY must be below {what} {ref}.")
-            if target is not None and target <= reference:
-                raise StreamsterError(f"ExitTarget {plain(target)} of a BUY must be above {what} {ref}.")
-        else:
-            if stop is not None and stop <= reference:
-                raise StreamsterError(f"ExitStopLoss {plain(stop)} of a SELL must be above {what} {ref}.")
-            if target is not None and target >= reference:
-                raise StreamsterError(f"ExitTarget {plain(target)} of a SELL must be below {what} {ref}.")
-
-    @staticmethod
-    def _text(f: _Input) -> str | None:
-        text = f.text("Text")
-        if text is not None and len(text) > MAX_TEXT:
-            raise StreamsterError(f"Text is {len(text)} characters long; at most {MAX_TEXT} are allowed.")
-        return text
-
-    def _check_value(self, quantity: Decimal, inst: Instrument, currency: str) -> None:
-        """Refuse a quantity whose position could be worth more than the platform computes with."""
-        rate = self._rate(inst.currency, currency) or Decimal(1)
-        if quantity * inst.contract_size * MAX_PRICE * rate > MAX_VALUE:
-            raise StreamsterError(
-                f"Quantity {plain(quantity)} of {inst.name} is too large: at a price of {plain(MAX_PRICE)} the "
-                f"position would be worth more than {plain(MAX_VALUE)} {currency}, beyond what the platform computes."
-            )
-
     def _editable(
-        self, f: _Input, key: str, inst: Instrument, side: str, currency: str, traded: Decimal
+        self, f: OrderInput, key: str, inst: Instrument, side: str, currency: str, traded: Decimal
     ) -> dict[str, Any]:
-        """Parse the editable set of an order (SendOrder and ChangeOrder share it).
-
-        Prices come back rounded half-even to the instrument's digits; the side checks use the rounded values.
-        """
-        price_type = f.enum("PriceType", PRICE_TYPES, "MARKET")
-        duration_type = f.enum("DurationType", DURATION_TYPES, "GTC")
-        quantity_type = f.enum("QuantityType", QUANTITY_TYPES, "FULL")
-        quantity = f.quantity("Quantity")
-        if quantity is None:
-            raise StreamsterError("Quantity is required.")
-        if quantity <= traded:
-            raise StreamsterError(f"Quantity {plain(quantity)} must exceed the {plain(traded)} already traded.")
-        self._check_value(quantity, inst, currency)
-        price = f.price("Price", inst)
-        if price_type != "MARKET" and price is None:
-            raise StreamsterError(f"Price is required for a {price_type} order.")
-        if price_type == "MARKET":
-            price = None  # a market order has no price of its own
-        duration = f.datetime("Duration")
-        if duration_type == "GTD":
-            if duration is None:
-                raise StreamsterError("Duration is required for a GTD order.")
-            now = from_epoch(self._synced)
-            if duration <= now:
-                raise StreamsterError(
-                    f"Duration {duration.isoformat()} is not in the future (now {now.replace(microsecond=0).isoformat()})."
-                )
-        else:
-            duration = None
-        stop, target = f.price("ExitStopLoss", inst), f.price("ExitTarget", inst)
+        """The editable set of an order against the quote and the time in force (SendOrder, ChangeOrder)."""
         s = self.series[key]
-        entry = price if price is not None else (s.offer if side == "BUY" else s.bid)
-        self._check_levels(side, entry, stop, target, "the entry price")
-        return {
-            "price_type": price_type, "price": price, "duration_type": duration_type, "duration": duration,
-            "quantity": quantity, "quantity_type": quantity_type, "exit_stop_loss": stop,
-            "exit_target": target, "text": self._text(f),
-        }  # fmt: skip
+        return editable_fields(f, inst, side, currency, traded, (s.bid, s.offer), from_epoch(self._synced), self._rate)
 
-    # ----------------------------------------------------------------- the matching engine
+    # ----------------------------------------------------------------- the matching engine (its rules: engine.py)
 
     def _work(self, order: Order) -> None:
         """After entry or change: fill what can fill now; IOC cancels the rest."""
@@ -790,24 +522,10 @@ class Platform:
 
     def _try_fill(self, order: Order, t: float) -> None:
         key = order.instrument.lower()
-        inst, s = self.instruments[key], self.series[key]
-        buy = order.side == "BUY"
-        market = s.offer if buy else s.bid
-        limit = order.price
-        if order.price_type == "LIMIT":
-            assert limit is not None
-            if not (market <= limit if buy else market >= limit):
-                return
-        elif order.price_type == "STOP":
-            assert limit is not None
-            if not (market >= limit if buy else market <= limit):
-                return
-        quantity = order.active_quantity
-        if inst.depth is not None and quantity > inst.depth:
-            if order.quantity_type == "FULL":
-                return
-            quantity = inst.depth
-        self._fill(order, quantity, market, t)
+        s = self.series[key]
+        filled = engine.fill(order, self.instruments[key], s.bid, s.offer)
+        if filled is not None:
+            self._fill(order, filled[0], filled[1], t)
 
     def _fill(self, order: Order, quantity: Decimal, price: Decimal, t: float) -> None:
         when = from_epoch(t).replace(microsecond=0)
@@ -836,31 +554,18 @@ class Platform:
 
     def _exit_price(self, pos: Position) -> Decimal:
         s = self.series[pos.instrument.lower()]
-        return s.bid if pos.side == "BUY" else s.offer
+        return engine.exit_price(pos.side, s.bid, s.offer)
 
     def _pnl(self, pos: Position, price: Decimal) -> tuple[Decimal, Decimal]:
         inst = self.instruments[pos.instrument.lower()]
-        move = price - pos.open_price if pos.side == "BUY" else pos.open_price - price
-        # Points keep the decimals a price move can have in pips (EUR/USD: 1, Dow Jones: 2).
-        places = max(0, inst.digits + int(inst.pip.as_tuple().exponent))
-        points = (move / inst.pip).quantize(Decimal(1).scaleb(-places))
-        rate = self._rate(inst.currency, pos.currency) or Decimal(1)
-        profit = (move * pos.quantity * inst.contract_size * rate).quantize(CENT, rounding=ROUND_HALF_UP)
-        return points, profit
+        return engine.pnl(pos, price, inst, self._rate(inst.currency, pos.currency))
 
     def _check_exits(self, pos: Position, t: float) -> None:
-        price = self._exit_price(pos)
-        stop, target = pos.exit_stop_loss, pos.exit_target
-        if pos.side == "BUY":
-            hit_stop = stop is not None and price <= stop
-            hit_target = target is not None and price >= target
-        else:
-            hit_stop = stop is not None and price >= stop
-            hit_target = target is not None and price <= target
-        if hit_stop:
-            self._close(pos, price, "STOP", stop, t)
-        elif hit_target:
-            self._close(pos, price, "LIMIT", target, t)
+        s = self.series[pos.instrument.lower()]
+        exit_ = engine.exit_trigger(pos, s.bid, s.offer)
+        if exit_ is not None:
+            price_type, level, price = exit_
+            self._close(pos, price, price_type, level, t)
 
     def _close(
         self, pos: Position, price: Decimal, price_type: str, level: Decimal | None, t: float | None = None
@@ -891,19 +596,8 @@ class Platform:
     def set_columns(self, window: str, names: list[str]) -> list[str]:
         """Show exactly `names` in `window` (Rates, Orders, Trades, Positions); the rest are hidden."""
         with self._lock:
-            canonical = next((w for w in WINDOWS if w.lower() == str(window).lower()), None)
-            if canonical is None:
-                raise StreamsterError(f"window {window!r} is not one of {', '.join(WINDOWS)}.")
-            if isinstance(names, str) or not isinstance(names, (list, tuple)):
-                raise StreamsterError(f"columns must be a list of names, not {names!r}.")
-            valid = {c.lower(): c for c in WINDOWS[canonical]}
-            bad = [n for n in names if str(n).lower() not in valid]
-            if bad:
-                raise StreamsterError(
-                    f"{canonical} has no column(s) {bad!r}; its columns are {', '.join(valid.values())}."
-                )
-            wanted = {str(n).lower() for n in names}
-            self.columns[canonical] = [c for c in WINDOWS[canonical] if c.lower() in wanted]
+            canonical, shown_columns = chosen_columns(window, names)
+            self.columns[canonical] = shown_columns
             return list(self.columns[canonical])
 
     def visible(self, window: str) -> frozenset[str]:
@@ -913,10 +607,7 @@ class Platform:
 
     def _chart(self, instrument: str, period: str) -> tuple[str, str]:
         key, _ = self._instrument(instrument)
-        canonical = canonical_period(period)
-        if canonical is None:
-            raise StreamsterError(f"period {period!r} is not a chart period.")
-        return key, canonical
+        return key, chart_period(period)
 
     def close_chart(self, instrument: str, period: str) -> None:
         """Close the chart: GetBars on it faults, as on the real platform."""
@@ -927,207 +618,3 @@ class Platform:
         """Open the chart again."""
         with self._lock:
             self.closed_charts.discard(self._chart(instrument, period))
-
-    def desk_amount(self, desk: str, currency: str) -> Decimal:
-        """One desk balance (for tests)."""
-        with self._lock:
-            return self.desks[desk][currency.upper()]
-
-
-def _rng_state(rng: random.Random) -> list[Any]:
-    version, internal, gauss = rng.getstate()
-    return [version, list(internal), gauss]
-
-
-def _rng_from(state: list[Any]) -> random.Random:
-    rng = random.Random()
-    rng.setstate((state[0], tuple(state[1]), state[2]))
-    return rng
-
-
-# ----------------------------------------------------------------------------- reading a snapshot
-
-_RECORD_ENUMS: dict[str, tuple[str, ...]] = {
-    "side": SIDES, "phase": (ENTRY, EXIT), "price_type": PRICE_TYPES, "duration_type": DURATION_TYPES,
-    "quantity_type": QUANTITY_TYPES,
-}  # fmt: skip
-_MONEY_FIELDS = ("points", "profit", "interest")
-_OPTIONAL = ("text", "position_id")
-_STATUSES = {
-    Order: (WORKING, FILLED, CANCELLED, EXPIRED, REJECTED), Position: (OPEN, CLOSED), Trade: (EXECUTED,),
-}  # fmt: skip
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ScenarioError(f"snapshot {where} must be a finite number, not {shown(value)}")
-    return float(value)
-
-
-def _finite(value: Any, where: str, low: Decimal | None = None, high: Decimal = MAX_VALUE) -> Decimal:
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        result = Decimal("NaN")
-    if not result.is_finite() or not -high <= result <= high or (low is not None and result < low):
-        raise ScenarioError(f"snapshot {where} must be a number from {low} to {high}, not {shown(value)}")
-    return result
-
-
-def _record(cls: Any, data: Any, where: str, instruments: dict[str, Instrument], desks: dict[str, Any]) -> Any:
-    if not isinstance(data, dict):
-        raise ScenarioError(f"snapshot {where} must be a mapping, not {shown(data)}")
-    record = cls.from_dict(data)
-    for f in dataclass_fields(cls):
-        value = getattr(record, f.name)
-        if f.name in cls._datetimes:
-            if value is not None and value.tzinfo is not None:
-                raise ScenarioError(f"snapshot {where}.{f.name} must be a UTC date-time without offset")
-        elif f.name not in cls._decimals and not isinstance(value, str) and not (value is None and f.name in _OPTIONAL):
-            raise ScenarioError(f"snapshot {where}.{f.name} must be text, not {shown(value)}")
-    for name in cls._decimals:
-        value = getattr(record, name)
-        if value is not None:
-            high = MAX_QUANTITY if "quantity" in name else MAX_VALUE if name in _MONEY_FIELDS else MAX_PRICE
-            setattr(record, name, _finite(value, f"{where}.{name}", None, high))
-    for name, allowed in _RECORD_ENUMS.items():
-        if hasattr(record, name) and getattr(record, name) not in allowed:
-            raise ScenarioError(
-                f"snapshot {where}.{name} must be one of {', '.join(allowed)}, not {shown(data.get(name))}"
-            )
-    if record.status not in _STATUSES[cls]:
-        raise ScenarioError(f"snapshot {where}.status must be one of {', '.join(_STATUSES[cls])}")
-    if str(record.instrument).lower() not in instruments:
-        raise ScenarioError(
-            f"snapshot {where}.instrument {shown(record.instrument)} is not in the snapshot's catalogue"
-        )
-    if record.currency not in desks.get(record.desk, {}):
-        raise ScenarioError(f"snapshot {where}: desk {shown(record.desk)} holds no {shown(record.currency)}")
-    return record
-
-
-def _read_snapshot(data: Any) -> dict[str, Any]:
-    """The platform attributes a snapshot describes, each checked (ScenarioError names what is wrong)."""
-    if not isinstance(data, dict) or data.get("version") != 1:
-        raise ScenarioError("a snapshot must be the mapping snapshot() returned (version 1)")
-    try:
-        seed = data["seed"]
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ScenarioError(f"snapshot seed must be a whole number, not {shown(seed)}")
-        now = datetime.fromisoformat(data["now"])
-        if now.tzinfo is not None or now.year > 9998:
-            raise ScenarioError(
-                f"snapshot now must be a UTC date-time without offset before 9999, not {shown(data['now'])}"
-            )
-        tick_interval = _number(data["tick_interval"], "tick_interval")
-        if not MIN_TICK_INTERVAL <= tick_interval <= MAX_TICK_INTERVAL:
-            raise ScenarioError(
-                f"snapshot tick_interval must be from {MIN_TICK_INTERVAL} to {MAX_TICK_INTERVAL:.0f}, not {tick_interval!r}"
-            )
-        walk = data["walk"]
-        if not isinstance(walk, bool):
-            raise ScenarioError(f"snapshot walk must be true or false, not {shown(walk)}")
-        next_tick, synced = _number(data["next_tick"], "next_tick"), _number(data["synced"], "synced")
-        if not to_epoch(datetime(MIN_YEAR, 1, 1)) <= synced <= to_epoch(now) + 1:
-            raise ScenarioError(f"snapshot synced {synced!r} must be a time up to now ({data['now']})")
-        # The next random-walk tick is due within one interval of the time the market was brought up to;
-        # catching up from there to now (a real clock restarted from a state file) plays at most a year
-        # of ticks at the default interval.
-        if walk and not synced - tick_interval <= next_tick <= synced + tick_interval:
-            raise ScenarioError(f"snapshot next_tick {next_tick!r} is not within tick_interval of synced {synced!r}")
-        if walk and (to_epoch(now) - synced) / tick_interval > MAX_RESTORE_TICKS:
-            raise ScenarioError(
-                f"snapshot synced {synced!r} is more than {MAX_RESTORE_TICKS} random-walk ticks before now"
-            )
-        instruments: dict[str, Instrument] = {}
-        for n, entry in enumerate(data["instruments"]):
-            inst = Instrument.from_dict(entry)
-            check_instrument(inst, f"snapshot instruments[{n}]")
-            instruments[inst.name.lower()] = inst
-        if set(data["series"]) != set(instruments) or set(data["walk_rng"]) != set(instruments):
-            raise ScenarioError("snapshot series and walk_rng must have one entry per instrument of the catalogue")
-        series = {}
-        for key, s in data["series"].items():
-            where = f"series[{key!r}]"
-            ps = PriceSeries(
-                instruments[key],
-                [_number(t, f"{where}.times") for t in s["times"]],
-                [_finite(b, f"{where}.bids", Decimal(0), MAX_PRICE) for b in s["bids"]],
-                weights=[int(w) for w in s.get("weights", [])],  # older snapshots: one tick a point
-                folded={str(k): _number(v, f"{where}.folded") for k, v in s.get("folded", {}).items()},
-            )
-            ps.bid = _finite(s["bid"], f"{where}.bid", Decimal(0), MAX_PRICE)
-            ps.offer = _finite(s["offer"], f"{where}.offer", ps.bid, MAX_PRICE)
-            ps.updated = _number(s["updated"], f"{where}.updated")
-            # Prices are recorded in time order, never after the time the market was brought up to.
-            if ps.times != sorted(ps.times) or max(ps.times[-1:] + [ps.updated]) > synced:
-                raise ScenarioError(f"snapshot {where}.times must be in order and not after synced")
-            series[key] = ps
-        walk_rng = {k: _rng_from(v) for k, v in data["walk_rng"].items()}
-        desks = {
-            str(d): {str(c): _finite(a, f"desks[{d!r}][{c!r}]") for c, a in cur.items()}
-            for d, cur in data["desks"].items()
-        }
-        ticks = []
-        for n, (t, name, b, o) in enumerate(data["ticks"]):
-            if str(name).lower() not in instruments:
-                raise ScenarioError(f"snapshot ticks[{n}] instrument {shown(name)} is not in the catalogue")
-            bid = _finite(b, f"ticks[{n}].bid", Decimal(0), MAX_PRICE)
-            ticks.append(
-                Tick(datetime.fromisoformat(t), str(name), bid, _finite(o, f"ticks[{n}].offer", bid, MAX_PRICE))
-            )
-        if [t.time for t in ticks] != sorted(t.time for t in ticks):
-            raise ScenarioError("snapshot ticks must be in time order")
-        tick_index = data["tick_index"]
-        if isinstance(tick_index, bool) or not isinstance(tick_index, int) or not 0 <= tick_index <= len(ticks):
-            raise ScenarioError(
-                f"snapshot tick_index must be a whole number from 0 to {len(ticks)}, not {shown(tick_index)}"
-            )
-        orders = {}
-        for n, o in enumerate(data["orders"]):
-            order = _record(Order, o, f"orders[{n}]", instruments, desks)
-            orders[order.order_id] = order
-        positions = {}
-        for n, p in enumerate(data["positions"]):
-            position = _record(Position, p, f"positions[{n}]", instruments, desks)
-            positions[position.position_id] = position
-        trades = [_record(Trade, t, f"trades[{n}]", instruments, desks) for n, t in enumerate(data["trades"])]
-        spaces = ("order", "position", "trade")
-        if set(data["id_rng"]) != set(spaces) or set(data["issued"]) != set(spaces):
-            raise ScenarioError(f"snapshot id_rng and issued must have exactly the ID spaces {', '.join(spaces)}")
-        id_rng = {k: _rng_from(v) for k, v in data["id_rng"].items()}
-        issued = {k: {str(i) for i in v} for k, v in data["issued"].items()}
-        last_message = data["last_message"]
-        if not isinstance(last_message, str):
-            raise ScenarioError(f"snapshot last_message must be text, not {shown(last_message)}")
-        columns = data["columns"]
-        if not isinstance(columns, dict) or set(columns) != set(WINDOWS):
-            raise ScenarioError(f"snapshot columns must map each window ({', '.join(WINDOWS)}) to its visible columns")
-        for window, names in columns.items():
-            if not isinstance(names, list) or not set(names) <= set(WINDOWS[window]):
-                raise ScenarioError(f"snapshot columns.{window} must list columns of {window}, not {shown(names)}")
-        closed_charts = set()
-        for n, (i, p) in enumerate(data["closed_charts"]):
-            if str(i) not in instruments or canonical_period(str(p)) != p:
-                raise ScenarioError(f"snapshot closed_charts[{n}] {shown([i, p])} is not an instrument and period")
-            closed_charts.add((str(i), str(p)))
-    except ScenarioError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, InvalidOperation) as exc:
-        raise ScenarioError(f"the snapshot is incomplete or damaged: {shown(repr(exc), False, 200)}") from None
-    working: dict[str, list[str]] = {k: [] for k in instruments}
-    open_: dict[str, list[str]] = {k: [] for k in instruments}
-    for o in orders.values():
-        if o.status == WORKING:
-            working[o.instrument.lower()].append(o.order_id)
-    for p in positions.values():
-        if p.status == OPEN:
-            open_[p.instrument.lower()].append(p.position_id)
-    return {
-        "now": now, "_seed_arg": seed, "instruments": instruments, "series": series, "_walk_rng": walk_rng,
-        "tick_interval": tick_interval, "walk": walk, "_next_tick": next_tick, "_synced": synced, "_ticks": ticks,
-        "_tick_index": tick_index, "desks": desks, "orders": orders, "positions": positions, "trades": trades,
-        "_id_rng": id_rng, "_issued": issued, "last_message": last_message,
-        "columns": {w: list(c) for w, c in columns.items()}, "closed_charts": closed_charts,
-        "_working": working, "_open": open_,
-    }  # fmt: skip

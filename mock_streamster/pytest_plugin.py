@@ -17,16 +17,7 @@ from typing import Any
 
 import pytest
 
-from mock_common.pytest_plugin import (
-    InProcessRoute,
-    add_report_section,
-    add_setting,
-    arguments_text,
-    describe,
-    marker_arguments,
-    resolve_path,
-    setting,
-)
+from mock_common import pytest_plugin as common
 
 from .server import StreamsterMock
 
@@ -35,18 +26,12 @@ MARKER_ARGUMENTS = ("seed", "scenario", "clock")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    add_setting(parser, "streamster-seed", "seed of the Streamster emulator (default 0)", int, metavar="N")
-    add_setting(parser, "streamster-scenario", "scenario file the Streamster emulator starts from", metavar="PATH")
-    add_setting(parser, "streamster-clock", "virtual (default) or real clock for the Streamster emulator",
-                choices=("virtual", "real"))  # fmt: skip
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "streamster(seed=0, scenario=None, clock='virtual'): this test's Streamster emulator is built with "
-        "these arguments (the next test gets the defaults again)",
+    common.add_setting(parser, "streamster-seed", "seed of the Streamster emulator (default 0)", int, metavar="N")
+    common.add_setting(
+        parser, "streamster-scenario", "scenario file the Streamster emulator starts from", metavar="PATH"
     )
+    common.add_setting(parser, "streamster-clock", "virtual (default) or real clock for the Streamster emulator",
+                choices=("virtual", "real"))  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -54,39 +39,16 @@ def streamster_options(pytestconfig: pytest.Config) -> dict[str, Any]:
     """The arguments of the session's emulator: seed, scenario, clock (options and ini keys
     `streamster_seed`, `streamster_scenario`, `streamster_clock`). Override it in a conftest.py."""
 
-    def clock(text: str) -> str:
-        if text not in ("virtual", "real"):
-            raise ValueError(text)
-        return text
-
     return {
-        "seed": setting(pytestconfig, "streamster_seed", int, 0),
-        "scenario": setting(pytestconfig, "streamster_scenario", str, None, path=True),
-        "clock": setting(pytestconfig, "streamster_clock", clock, "virtual"),
+        "seed": common.setting(pytestconfig, "streamster_seed", int, 0),
+        "scenario": common.setting(pytestconfig, "streamster_scenario", str, None, path=True),
+        "clock": common.setting(pytestconfig, "streamster_clock", common.clock_mode, "virtual"),
     }
 
 
-@pytest.fixture(scope="session")
-def streamster_server(streamster_options: dict[str, Any]) -> Iterator[StreamsterMock]:
-    """One emulator for the whole session (each xdist worker has its own, on a free port)."""
-    with StreamsterMock(**streamster_options) as mock:
-        yield mock
-
-
-@pytest.fixture
-def streamster_mock(
-    request: pytest.FixtureRequest, streamster_server: StreamsterMock, streamster_options: dict[str, Any]
-) -> StreamsterMock:
-    """The session's emulator as a new one would be: reset, or rebuilt as the test's marker says."""
-    marked = marker_arguments(request.node, "streamster", MARKER_ARGUMENTS)
-    if "scenario" in marked:
-        marked["scenario"] = resolve_path(request.node, marked["scenario"])
-    wanted = {**streamster_options, **marked}
-    if wanted != streamster_server.arguments:
-        streamster_server.configure(**wanted)
-    else:
-        streamster_server.reset()
-    return streamster_server
+streamster_server, streamster_mock = common.emulator_fixtures(
+    "streamster", StreamsterMock, MARKER_ARGUMENTS, "scenario"
+)
 
 
 @pytest.fixture(scope="session")
@@ -120,16 +82,16 @@ def in_process_app(mock: StreamsterMock) -> Any:
 
 
 @pytest.fixture
-def streamster_responses(streamster_mock: StreamsterMock, broker_responses: Any) -> InProcessRoute:
+def streamster_responses(streamster_mock: StreamsterMock, broker_responses: Any) -> common.InProcessRoute:
     """`http://127.0.0.1:8018/` served in process by `streamster_mock` through `responses`."""
-    return InProcessRoute(streamster_mock, in_process_app(streamster_mock), URLS, broker_responses)
+    return common.InProcessRoute(streamster_mock, in_process_app(streamster_mock), URLS, broker_responses)
 
 
 def _section(mock: Any, lines: int) -> str:
     mock = getattr(mock, "mock", mock)
     p = mock.platform
-    return describe(
-        f"StreamsterMock({arguments_text(mock.arguments)})", p.seed, p.now().isoformat(), p.clock.mode,
+    return common.describe(
+        f"StreamsterMock({common.arguments_text(mock.arguments)})", p.seed, p.now().isoformat(), p.clock.mode,
         mock.journal, lines,
     )  # fmt: skip
 
@@ -137,4 +99,6 @@ def _section(mock: Any, lines: int) -> str:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
-    add_report_section(item, outcome.get_result(), ("streamster_mock", "streamster_server"), "streamster", _section)
+    common.add_report_section(
+        item, outcome.get_result(), ("streamster_mock", "streamster_server"), "streamster", _section
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
-import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -19,15 +18,14 @@ from mock_common.recording.cassette import Cassette, Request, Response
 from mock_common.recording.drift import Report, compare_shapes, xml_shape
 from mock_common.recording.profile import ApiProfile, flatten_xml
 
+from .contract import canonical
 from .server import StreamsterMock
-from .soap import OPERATIONS, SOAP_ENV
-from .wire import BadRequestError, fault_xml, infer_operation
+from .soap import SOAP_ENV, BadRequestError, action_name, fault_xml, infer_operation
 
 log = logging.getLogger(__name__)
 
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
-_OPS = {op.lower(): op for op in OPERATIONS}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True)
 
 
@@ -63,9 +61,9 @@ class StreamsterProfile(ApiProfile):
             return None
         action = req.header("SOAPAction")
         if action is not None:
-            name = re.split(r"[/#]", action.strip().strip('"').strip())[-1]
+            name = action_name(action)
             if name:
-                return _OPS.get(name.lower(), name)
+                return canonical(name) or name
         body = _body(req.body)
         try:
             return infer_operation(body) if body is not None else None

@@ -5,16 +5,18 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from mock_common.files import read_data_file
+from mock_common.values import DecimalError, parse_datetime, parse_decimal
 
 from .errors import ScenarioError
-from .market import Instrument, canonical_period, default_instruments, from_epoch
+from .market import Instrument, canonical_period, default_instruments
 from .model import WINDOWS
+from .order_input import MAX_PRICE
 
 DEFAULT_DESKS: dict[str, dict[str, Decimal]] = {
     "Virtual Forex": {"USD": Decimal("10000.00")},
@@ -50,38 +52,18 @@ class Scenario:
 
 def _decimal(value: Any, where: str) -> Decimal:
     try:
-        result = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ScenarioError(f"{where} must be a number, not {value!r}") from None
-    if not result.is_finite():
-        raise ScenarioError(f"{where} must be a finite number, not {value!r}")
-    return result
+        return parse_decimal(value)
+    except DecimalError as exc:
+        raise ScenarioError(f"{where} must be a {'finite ' if exc.number else ''}number, not {value!r}") from None
 
 
 def _datetime(value: Any, where: str) -> datetime:
     try:
-        when = _parse_datetime(value)
+        when = parse_datetime(value)
     except (ValueError, OverflowError, OSError):
         raise ScenarioError(f"{where} must be an ISO date-time or Unix seconds, not {value!r}") from None
     if not MIN_YEAR <= when.year <= MAX_YEAR:
         raise ScenarioError(f"{where} must be in the years {MIN_YEAR} to {MAX_YEAR}, not {value!r}")
-    return when
-
-
-def _parse_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        when = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        return from_epoch(float(value))
-    else:
-        text = str(value).strip()
-        try:
-            return from_epoch(float(text))
-        except ValueError:
-            pass
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
     return when
 
 
@@ -114,7 +96,6 @@ def load_ticks(path: str | Path, known: set[str] | None = None) -> list[Tick]:
 
 
 MAX_DIGITS = 10
-MAX_PRICE = Decimal(10) ** 9  # the platform's bound on prices (platform.MAX_PRICE)
 MAX_CONTRACT = Decimal(10) ** 9
 MIN_TICK_INTERVAL = 0.01  # a finer random walk would keep a real-time clock busy catching up
 MAX_TICK_INTERVAL = 86400.0

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from mock_common.clock import Clock, ClockMode
-from mock_common.faults import FaultPlan, FaultRule
-from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal, JournalEntry, Where
-from mock_common.peers import is_loopback, url_host
-from mock_common.persist import Persister, persisting
-from mock_common.server import WSGIServer
+from mock_common.control import ControlApp
+from mock_common.handle import MockServer
+from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal
+from mock_common.peers import is_loopback
+from mock_common.persist import persisting
 
+from .contract import READS
 from .control import Controller
 from .persist import StreamsterState, open_state, restore
 from .platform import Platform
 from .scenario import Scenario
-from .soap import OPERATIONS
-from .wire import StreamsterHttp, endpoint_address, fault_xml
+from .soap import action_name, fault_xml
+from .wire import StreamsterHttp, endpoint_address
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +29,19 @@ def _error_body(code: int, text: str) -> tuple[str, bytes]:
     return "text/xml; charset=utf-8", fault_xml("Client" if code < 500 else "Server", text)
 
 
-class StreamsterMock:
+class StreamsterMock(MockServer):
     """A Streamster API emulator serving on host:port (0 = a free port).
+
+    The lifecycle, the journal assertions and the common control operations (reset, advance, fail,
+    clear_faults, snapshot, restore, state) are `MockServer`'s; the rest are the Streamster ones.
 
     Use as a context manager (`with StreamsterMock(seed=7) as mock:`) or call `start()`/`stop()`.
     `speed` (virtual clock only): virtual seconds per wall-clock second; the clock runs by itself.
     With `state=FILE` the whole state lives in that SQLite file: saved before each reply, restored
     on the next start (which then needs only `state`: the file holds the seed and scenario).
     """
+
+    title = "Streamster emulator"
 
     def __init__(
         self,
@@ -51,35 +56,26 @@ class StreamsterMock:
         speed: float | None = None,
         state: str | Path | None = None,
     ) -> None:
-        self.persister: Persister | None = None
         saved = None
         if state is not None:
             file, seed, clock, scenario, saved = open_state(state, seed, clock, scenario)
         try:
             self.platform = Platform(seed=seed, clock=Clock(clock or "virtual", speed=speed), scenario=scenario)
-            self.controller = Controller(
-                self.platform, Journal(journal_size, journal_bytes), FaultPlan(self.platform.seed, OPERATIONS)
-            )
+            self.controller = Controller(self.platform, Journal(journal_size, journal_bytes))
             self.arguments: dict[str, Any] = {"seed": seed, "clock": self.platform.clock.mode, "scenario": scenario}
             if state is not None:
                 if saved is not None:
                     restore(self.platform, saved)
-                self.persister = Persister(file, StreamsterState(self.platform))
-                self.persister.commit()
-                self.controller.on_change = self.persister.commit
-            self._server = WSGIServer(
-                self._app_placeholder, host, port, threads=threads, name="mock-streamster", error_body=_error_body
-            )
+                self._keep_state(file, StreamsterState(self.platform))
+            self._serve(self._app_placeholder, host, port, threads, "mock-streamster", _error_body)
         except BaseException:
             if state is not None:
                 file.close()
             raise
-        self.host, self.port = host, self._server.port
         self.app = StreamsterHttp(self.controller, endpoint_address(host, self.port))
         self._handler: Any = self.app
         if self.persister is not None:
             self._handler = persisting(self.app, self.persister.commit, _changes_state, _save_failed)
-        self._started = False
         if not is_loopback(host):
             log.warning(
                 "bound to %s: the Streamster API refuses every peer but the local computer, so remote "
@@ -92,12 +88,6 @@ class StreamsterMock:
     # ------------------------------------------------------------------ lifecycle
 
     @property
-    def url(self) -> str:
-        """Base URL, e.g. http://127.0.0.1:54321."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else "::1" if self.host == "::" else self.host
-        return f"http://{url_host(host)}:{self.port}"
-
-    @property
     def wsdl_url(self) -> str:
         """Where the WSDL is served."""
         return f"{self.url}/service.wsdl"
@@ -107,52 +97,7 @@ class StreamsterMock:
         """Where SOAP requests are POSTed (the WSDL's soap:address)."""
         return f"{self.url}/endpoint"
 
-    def start(self) -> StreamsterMock:
-        """Serve in a background thread."""
-        if not self._started:
-            self._server.start()
-            self._started = True
-            log.info("Streamster emulator serving %s", self.wsdl_url)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port (and the state file, closed with everything saved)."""
-        self._server.stop()
-        self._started = False
-        if self.persister is not None:
-            self.persister.close()
-
-    def __enter__(self) -> StreamsterMock:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    # ------------------------------------------------------------------ assertions on the journal
-
-    def assert_called(self, operation: str, times: int | None = None, where: Where = None) -> list[JournalEntry]:
-        """The calls to `operation` (case-insensitive) that `where` picks (a predicate on the entry, or text
-        in the request body or path); AssertionError unless there are `times` of them (at least one
-        when None), listing the calls seen, nearest first."""
-        return self.controller.journal.assert_called(operation, times, where)
-
-    def assert_not_called(self, operation: str, where: Where = None) -> None:
-        """AssertionError if a call to `operation` that `where` picks was made, listing them."""
-        self.controller.journal.assert_not_called(operation, where)
-
     # ------------------------------------------------------------------ control operations
-
-    @property
-    def journal(self) -> Journal:
-        """The bounded request journal (`.entries()`, `.clear()`)."""
-        return self.controller.journal
-
-    def reset(self) -> None:
-        """Back to what the constructor built: its seed, scenario and clock, fault draws included
-        (a scenario loaded or a snapshot restored since is forgotten); faults and journal cleared."""
-        self.controller.reset()
 
     def configure(
         self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
@@ -170,10 +115,6 @@ class StreamsterMock:
         """Move an instrument's price by `pips`."""
         self.controller.move_price(instrument, pips)
 
-    def advance(self, seconds: float) -> Any:
-        """Move the virtual clock forward (ticks, fills, stops and expiries happen on the way)."""
-        return self.controller.advance(seconds)
-
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
         """Play a scenario from its start (reset() goes back to the constructor's)."""
         self.controller.load_scenario(scenario)
@@ -190,33 +131,15 @@ class StreamsterMock:
         """Open a chart again."""
         self.controller.open_chart(instrument, period)
 
-    def fail(self, operation: str, kind: str = "fault", times: int | None = 1, probability: float | None = None,
-             **params: Any) -> FaultRule:  # fmt: skip
-        """Queue a failure (fault, http, delay, drop) for the next `times` calls to `operation`."""
-        return self.controller.fail(operation, kind, times, probability, **params)
 
-    def clear_faults(self) -> None:
-        """Drop every queued failure."""
-        self.controller.clear_faults()
-
-    def snapshot(self) -> dict[str, Any]:
-        """The platform state as JSON-ready data."""
-        return self.controller.snapshot()
-
-    def restore(self, data: dict[str, Any]) -> None:
-        """Restore a snapshot."""
-        self.controller.restore(data)
-
-
-_READS = frozenset(op.lower() for op in OPERATIONS if op.startswith("Get") and op != "GetLastMessage")
+_READS = frozenset(op.lower() for op in READS)
 
 
 def _changes_state(environ: dict[str, Any], status: str) -> bool:
     """Whether a request may have changed the platform (a fault records its message; reads change nothing)."""
-    if environ.get("PATH_INFO", "").startswith("/_mock") or environ.get("REQUEST_METHOD") != "POST":
+    if ControlApp.handles(environ.get("PATH_INFO", "")) or environ.get("REQUEST_METHOD") != "POST":
         return False  # control operations save themselves (Controller.on_change)
-    action = environ.get("HTTP_SOAPACTION", "").strip().strip('"').strip()
-    operation = action.replace("#", "/").rsplit("/", 1)[-1].lower()
+    operation = action_name(environ.get("HTTP_SOAPACTION", "")).lower()
     return not (operation in _READS and status.startswith("200"))
 
 

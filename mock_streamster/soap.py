@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 from . import _spyne_compat  # noqa: F401  (must run before spyne is imported)
 
@@ -22,6 +24,7 @@ from spyne.model.complex import Array
 from spyne.protocol.soap import Soap11
 from spyne.server import ServerBase
 
+from .contract import NS, OPERATIONS, canonical
 from .errors import StreamsterError
 from .market import Bar
 from .model import (
@@ -44,12 +47,7 @@ class _QuietClientFaults(logging.Filter):
 
 logging.getLogger("spyne.application.client").addFilter(_QuietClientFaults())
 
-NS = "http://www.novativa.com/ws/streamsterapi"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-OPERATIONS = (
-    "GetQuote", "GetOrders", "GetTrades", "GetPositions", "GetDesks", "GetBars", "GetLastMessage",
-    "SendOrder", "ChangeOrder", "CancelOrder", "ChangePosition", "ClosePosition",
-)  # fmt: skip
 ENV_OPERATION = "streamster.operation"
 ENV_DOCUMENT = "streamster.document"
 
@@ -563,3 +561,71 @@ def build_soap_app(platform: Platform) -> SoapServer:
     app.platform = platform  # type: ignore[attr-defined]
     app.writer = _Writer(platform)  # type: ignore[attr-defined]
     return SoapServer(app)
+
+
+# ------------------------------------------------------------------ SOAP faults and the operation of a request
+
+
+def fault_xml(code: str, text: str) -> bytes:
+    """A SOAP 1.1 Fault envelope, with the (empty) detail element an ASMX-style service sends.
+
+    SOAP 1.1 §4.4 reads a fault without <detail> as one about the headers: .NET clients then raise
+    SoapHeaderException instead of plain SoapException. Every fault here concerns the request itself.
+    """
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<soap:Envelope xmlns:soap="{SOAP_ENV}"><soap:Body><soap:Fault>'
+        f"<faultcode>soap:{code}</faultcode><faultstring>{escape(text)}</faultstring><detail/>"
+        "</soap:Fault></soap:Body></soap:Envelope>"
+    ).encode()
+
+
+class BadRequestError(Exception):
+    """A request refused before dispatch: HTTP status and a Client fault text."""
+
+    def __init__(self, status: str, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+
+
+def action_name(action: str) -> str:
+    """The operation name a SOAPAction header carries (its last path or fragment part; '' for none)."""
+    name = action.strip().strip('"').strip()
+    return re.split(r"[/#]", name)[-1] if name else ""
+
+
+def infer_operation(body: etree._Element | None) -> str:
+    """The operation a bare body implies (used when SOAPAction is missing)."""
+    parts = [] if body is None else [etree.QName(p).localname for p in body if isinstance(p.tag, str)]
+    if not parts:
+        raise BadRequestError(
+            "400 Bad Request", "The request has no SOAPAction and an empty Body: the operation is unknown."
+        )
+    first = parts[0]
+    if first == "Instrument":
+        return "GetBars" if "Period" in parts else "GetQuote"
+    if first == "Order":
+        order = body[0]  # type: ignore[index]
+        has_id = any(etree.QName(c).localname == "OrderID" and (c.text or "").strip() for c in order)
+        return "ChangeOrder" if has_id else "SendOrder"
+    guesses = {"OrderID": "CancelOrder", "PositionID": "ClosePosition", "Position": "ChangePosition"}
+    if first in guesses:
+        return guesses[first]
+    raise BadRequestError(
+        "400 Bad Request", f"The request has no SOAPAction and its Body element {first!r} names no operation."
+    )
+
+
+def operation_of(action: str | None, document: etree._Element) -> str:
+    """The operation of a SOAP request: its SOAPAction header, else what its Body implies."""
+    if action is not None:
+        name = action_name(action)
+        if name:
+            operation = canonical(name)
+            if operation is None:
+                raise BadRequestError(
+                    "500 Internal Server Error",
+                    f"SOAPAction {action!r} is not an operation of the Streamster API ({', '.join(OPERATIONS)}).",
+                )
+            return operation
+    return infer_operation(document.find(f"{{{SOAP_ENV}}}Body"))

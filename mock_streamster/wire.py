@@ -1,4 +1,5 @@
-"""The HTTP face of the emulator: the localhost rule, limits, WSDL, SOAP dispatch, /_mock/.
+"""The HTTP face of the emulator: the localhost rule, limits, WSDL, SOAP dispatch; /_mock/ goes to
+the common control plane (mock_common.control).
 
 Everything that reaches spyne has been checked here: a loopback peer, a SOAP 1.1 POST of at most
 1 MiB of UTF-8 XML with no DTD, parsed by a hardened lxml parser, with a known operation.
@@ -7,7 +8,6 @@ Everything that reaches spyne has been checked here: a loopback peer, a SOAP 1.1
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 import threading
@@ -17,30 +17,23 @@ from http import HTTPStatus
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
-from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from mock_common.dashboard import SECURITY_HEADERS
-from mock_common.dashboard import asset as ui_asset
-from mock_common.dashboard import page as ui_page
-from mock_common.files import without_content
-from mock_common.guard import control_refusal, endpoint_host
+from mock_common.control import ControlApp
+from mock_common.faults import FaultRule, Reply, inject
+from mock_common.guard import endpoint_host
 from mock_common.peers import is_loopback, url_host
-from mock_common.server import drop_connection
 
 from .control import Controller
 from .dashboard import dashboard_data
-from .errors import ScenarioError, StreamsterError
-from .soap import ENV_DOCUMENT, ENV_OPERATION, NS, OPERATIONS, SOAP_ENV, build_soap_app
+from .soap import ENV_DOCUMENT, ENV_OPERATION, NS, SOAP_ENV, BadRequestError, build_soap_app, fault_xml, operation_of
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
-MAX_CONTROL_BODY = 64 * 1024 * 1024
 REFERENCE_ADDRESS = 'location="http://127.0.0.1:8018/endpoint"'
 LOCAL_ONLY = "The Streamster API accepts requests from the local computer only; {peer} is not allowed."
-_OPS = {op.lower(): op for op in OPERATIONS}
 
 StartResponse = Callable[..., Any]
 
@@ -60,50 +53,6 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
-def fault_xml(code: str, text: str) -> bytes:
-    """A SOAP 1.1 Fault envelope, with the (empty) detail element an ASMX-style service sends.
-
-    SOAP 1.1 §4.4 reads a fault without <detail> as one about the headers: .NET clients then raise
-    SoapHeaderException instead of plain SoapException. Every fault here concerns the request itself.
-    """
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<soap:Envelope xmlns:soap="{SOAP_ENV}"><soap:Body><soap:Fault>'
-        f"<faultcode>soap:{code}</faultcode><faultstring>{escape(text)}</faultstring><detail/>"
-        "</soap:Fault></soap:Body></soap:Envelope>"
-    ).encode()
-
-
-class BadRequestError(Exception):
-    """A request refused before dispatch: HTTP status and a Client fault text."""
-
-    def __init__(self, status: str, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-
-
-def infer_operation(body: etree._Element | None) -> str:
-    """The operation a bare body implies (used when SOAPAction is missing)."""
-    parts = [] if body is None else [etree.QName(p).localname for p in body if isinstance(p.tag, str)]
-    if not parts:
-        raise BadRequestError(
-            "400 Bad Request", "The request has no SOAPAction and an empty Body: the operation is unknown."
-        )
-    first = parts[0]
-    if first == "Instrument":
-        return "GetBars" if "Period" in parts else "GetQuote"
-    if first == "Order":
-        order = body[0]  # type: ignore[index]
-        has_id = any(etree.QName(c).localname == "OrderID" and (c.text or "").strip() for c in order)
-        return "ChangeOrder" if has_id else "SendOrder"
-    guesses = {"OrderID": "CancelOrder", "PositionID": "ClosePosition", "Position": "ChangePosition"}
-    if first in guesses:
-        return guesses[first]
-    raise BadRequestError(
-        "400 Bad Request", f"The request has no SOAPAction and its Body element {first!r} names no operation."
-    )
-
-
 class StreamsterHttp:
     """The WSGI application: one per emulator instance."""
 
@@ -113,7 +62,7 @@ class StreamsterHttp:
         self._address = address
         self._soap = build_soap_app(controller.platform)
         self._wsdl = resources.files(__package__).joinpath("streamster.wsdl").read_text(encoding="utf-8")
-        self._control = ControlRoutes(controller)
+        self._control = ControlApp(controller, dashboard_data)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         peer = environ.get("REMOTE_ADDR", "")
@@ -125,7 +74,7 @@ class StreamsterHttp:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO", "/")
         query = environ.get("QUERY_STRING", "")
-        if path.startswith("/_mock/") or path == "/_mock":
+        if ControlApp.handles(path):
             return self._control(environ, start_response)
         if method in ("GET", "HEAD"):
             wants_wsdl = path.lower() == "/service.wsdl" or (
@@ -176,28 +125,16 @@ class StreamsterHttp:
                 extra=[("Connection", "close")] if exc.status.startswith("413") else None,
             )
         record["operation"] = operation
-        rule = self.controller.faults.take(operation)
+        rule, fault = inject(self.controller.faults, operation, environ, _FAULTS)
         if rule is not None:
             record["injected"] = rule.kind
-            if rule.kind == "delay":
-                time.sleep(rule.seconds)
-            elif rule.kind == "drop":
-                record.update(status=None, response=None)
-                self.controller.journal.record(record)
-                drop_connection(environ)
-                start_response("500 Internal Server Error", [("Content-Length", "0"), ("Connection", "close")])
-                return [b""]
-            elif rule.kind == "http":  # a bare HTTP error, as a proxy or a crashed service gives
-                reply = rule.message.encode()
-                record.update(status=rule.status, response=rule.message)
-                self.controller.journal.record(record)
-                status = f"{rule.status} {HTTPStatus(rule.status).phrase}"
-                return self._respond(start_response, status, reply, ctype="text/plain; charset=utf-8")
-            else:
-                reply = fault_xml(rule.code, rule.message)
-                record.update(status=500, response=reply.decode())
-                self.controller.journal.record(record)
-                return self._respond(start_response, "500 Internal Server Error", reply)
+        if fault is not None:
+            status, headers, reply = fault
+            dropped = rule is not None and rule.kind == "drop"
+            record.update(status=None if dropped else int(status[:3]), response=None if dropped else reply.decode())
+            self.controller.journal.record(record)
+            start_response(status, headers)
+            return [reply]
         inner = dict(environ)
         inner.update({
             "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
@@ -286,186 +223,20 @@ class StreamsterHttp:
 
     @staticmethod
     def _operation(environ: dict[str, Any], document: etree._Element) -> str:
-        action = environ.get("HTTP_SOAPACTION")
-        if action is not None:
-            name = action.strip().strip('"').strip()
-            name = re.split(r"[/#]", name)[-1] if name else ""
-            if name:
-                if name.lower() not in _OPS:
-                    raise BadRequestError(
-                        "500 Internal Server Error",
-                        f"SOAPAction {action!r} is not an operation of the Streamster API ({', '.join(OPERATIONS)}).",
-                    )
-                return _OPS[name.lower()]
-        return infer_operation(document.find(f"{{{SOAP_ENV}}}Body"))
+        return operation_of(environ.get("HTTP_SOAPACTION"), document)
 
 
-class ControlRoutes:
-    """/_mock/ JSON routes over the controller."""
-
-    def __init__(self, controller: Controller) -> None:
-        self.c = controller
-
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        refused = control_refusal(environ)  # a web page cannot drive or read the control plane
-        if refused is not None:
-            return _json(start_response, f"{refused[0]} {HTTPStatus(refused[0]).phrase}", {"error": refused[1]})
-        method = environ.get("REQUEST_METHOD", "GET").upper()
-        route = environ.get("PATH_INFO", "/_mock").rstrip("/")[len("/_mock") :].strip("/").lower()
-        query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        if route == "ui" or route.startswith("ui/"):
-            return self._ui(method, route[3:], query, start_response)
-        handlers: dict[tuple[str, str], Callable[[dict[str, Any], dict[str, str]], Any]] = {
-            ("GET", ""): lambda b, q: self.c.state(),
-            ("GET", "state"): lambda b, q: self.c.state(),
-            ("POST", "reset"): lambda b, q: self.c.reset(),
-            ("POST", "price"): self._price,
-            ("POST", "advance"): lambda b, q: {"now": self.c.advance(_number(b, "seconds")).isoformat()},
-            ("POST", "scenario"): self._scenario,
-            ("GET", "columns"): lambda b, q: self.c.platform.columns,
-            ("POST", "columns"): lambda b, q: {
-                "window": b.get("window"),
-                "visible": self.c.set_columns(_str(b, "window"), b.get("names")),
-            },  # type: ignore[arg-type]
-            ("POST", "charts"): self._charts,
-            ("GET", "faults"): lambda b, q: [r.to_dict() for r in self.c.faults.rules()],
-            ("POST", "faults"): self._fail,
-            ("DELETE", "faults"): lambda b, q: self.c.clear_faults(),
-            ("GET", "journal"): self._journal,
-            ("DELETE", "journal"): lambda b, q: self.c.journal.clear(),
-            ("GET", "snapshot"): lambda b, q: self.c.snapshot(),
-            ("PUT", "snapshot"): lambda b, q: self.c.restore(b),
-            ("POST", "snapshot"): lambda b, q: self.c.restore(b),
-        }
-        handler = handlers.get((method, route))
-        if handler is None:
-            known = {r for _, r in handlers}
-            if route in known:
-                allowed = ", ".join(sorted(m for m, r in handlers if r == route))
-                return _json(
-                    start_response,
-                    "405 Method Not Allowed",
-                    {"error": f"{method} /_mock/{route} is not allowed; use {allowed}"},
-                )
-            return _json(
-                start_response,
-                "404 Not Found",
-                {
-                    "error": f"no control route /_mock/{route}",
-                    "routes": sorted({f"{m} /_mock/{r}" for m, r in handlers}),
-                },
-            )
-        try:
-            body = self._body(environ) if method in ("POST", "PUT") else {}
-            result = handler(body, query)
-        except (ValueError, StreamsterError, ScenarioError, TypeError, OverflowError) as exc:
-            return _json(start_response, "400 Bad Request", {"error": str(exc)})
-        return _json(start_response, "200 OK", {"ok": True} if result is None else result)
-
-    def _ui(self, method: str, name: str, query: dict[str, str], start_response: StartResponse) -> Iterable[bytes]:
-        """The dashboard: its page, its static files, and its data (GET only)."""
-        if method not in ("GET", "HEAD"):
-            return _json(start_response, "405 Method Not Allowed", {"error": f"{method} /_mock/ui is not allowed"})
-        if name == "data":
-            try:
-                data = dashboard_data(self.c, query)
-            except (ValueError, StreamsterError) as exc:
-                return _json(start_response, "400 Bad Request", {"error": str(exc)})
-            return _json(start_response, "200 OK", data, SECURITY_HEADERS)
-        found = ui_page("streamster") if name == "" else ui_asset(name)
-        if found is None:
-            return _json(start_response, "404 Not Found", {"error": f"no dashboard file /_mock/ui/{name}"})
-        body, ctype = found
-        start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body))), *SECURITY_HEADERS])
-        return [b"" if method == "HEAD" else body]
-
-    @staticmethod
-    def _body(environ: dict[str, Any]) -> dict[str, Any]:
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            raise ValueError("Content-Length is not a number") from None
-        if length > MAX_CONTROL_BODY:
-            raise ValueError(f"control request body of {length} bytes is over {MAX_CONTROL_BODY}")
-        raw = environ["wsgi.input"].read(length) if length else b""
-        if not raw.strip():
-            return {}
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"the body is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise ValueError("the body must be a JSON object")
-        return data
-
-    def _price(self, body: dict[str, Any], query: dict[str, str]) -> Any:
-        instrument = _str(body, "instrument")
-        if "pips" in body:
-            self.c.move_price(instrument, body["pips"])
-        else:
-            if "bid" not in body:
-                raise ValueError("price needs 'bid' (and optionally 'offer') or 'pips'")
-            self.c.set_price(instrument, body["bid"], body.get("offer"))
-        q = self.c.platform.get_quote(instrument)
-        return {"instrument": instrument, "bid": str(q.bid), "offer": str(q.offer)}
-
-    def _scenario(self, body: dict[str, Any], query: dict[str, str]) -> Any:
-        if "path" in body:
-            path = _str(body, "path")
-            try:
-                self.c.load_scenario(path)
-            except ScenarioError as exc:  # the file may be anything: say where, never what it holds
-                raise ScenarioError(without_content("scenario file", path, str(exc))) from None
-        elif isinstance(body.get("scenario"), dict):
-            self.c.load_scenario(body["scenario"])
-        else:
-            raise ValueError("scenario needs 'path' (a scenario file) or 'scenario' (its content)")
-        return self.c.state()
-
-    def _charts(self, body: dict[str, Any], query: dict[str, str]) -> Any:
-        instrument, period = _str(body, "instrument"), _str(body, "period")
-        if body.get("open", False):
-            self.c.open_chart(instrument, period)
-        else:
-            self.c.close_chart(instrument, period)
-        return {"closed": sorted(f"{i} {p}" for i, p in self.c.platform.closed_charts)}
-
-    def _fail(self, body: dict[str, Any], query: dict[str, str]) -> Any:
-        params = {k: body[k] for k in ("status", "code", "message", "seconds") if k in body}
-        rule = self.c.fail(
-            _str(body, "operation"), kind=body.get("kind", "fault"), times=body.get("times", 1),
-            probability=body.get("probability"), **params,
-        )  # fmt: skip
-        return rule.to_dict()
-
-    def _journal(self, body: dict[str, Any], query: dict[str, str]) -> Any:
-        entries = self.c.journal.entries(query.get("operation"))
-        if "limit" in query:
-            entries = entries[-int(query["limit"]) :] if int(query["limit"]) > 0 else []
-        return [e.to_dict() for e in entries]
+def _reply(status: int, body: bytes, ctype: str = "text/xml; charset=utf-8") -> Reply:
+    headers = [("Content-Type", ctype), ("Content-Length", str(len(body)))]
+    return f"{status} {HTTPStatus(status).phrase}", headers, body
 
 
-def _str(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"'{key}' must be a non-empty string, not {value!r}")
-    return value
-
-
-def _number(body: dict[str, Any], key: str) -> float:
-    value = body.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"'{key}' must be a number, not {value!r}")
-    return float(value)
-
-
-def _json(
-    start_response: StartResponse, status: str, data: Any, extra: list[tuple[str, str]] | None = None
-) -> list[bytes]:
-    body = json.dumps(data, default=str).encode()
-    headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))]
-    start_response(status, headers + (extra or []))
-    return [body]
+# The Streamster faults an injected rule answers with: a SOAP fault (500), or a bare HTTP error as
+# a proxy or a crashed service gives. Delays and drops are the common pipeline's (mock_common.faults).
+_FAULTS: dict[str, Callable[[FaultRule], Reply]] = {
+    "fault": lambda rule: _reply(500, fault_xml(rule.code, rule.message)),
+    "http": lambda rule: _reply(rule.status, rule.message.encode(), "text/plain; charset=utf-8"),
+}
 
 
 def endpoint_address(host: str, port: int) -> Callable[[dict[str, Any]], str]:

@@ -13,12 +13,11 @@ JSON = {"Content-Type": "application/json"}
 
 
 def _control_routes_with_a_body(ifx: InstaForexMock) -> list[tuple[str, str]]:
-    routes = []
-    for rule in ifx.app.url_map.iter_rules():
-        if rule.rule.startswith("/_mock"):
-            for method in sorted(rule.methods & {"POST", "PATCH", "PUT"}):
-                routes.append((method, rule.rule.replace("<int:login>", "20000001")))
-    return routes
+    return [
+        (r.method, f"/_mock/{r.path}".replace("<login>", "20000001"))
+        for r in ifx.controller.routes()
+        if r.method in ("POST", "PATCH", "PUT")
+    ]
 
 
 @pytest.mark.parametrize("kind", sorted(KIND_ROUTE))

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.strategies.instaforex import account_stores, date_ranges, ip_masks
 from mock_instaforex import InstaForexMock
 from mock_instaforex.ipmask import parse_mask
-from mock_instaforex.strategies import account_stores, date_ranges, ip_masks
 
 from .ifxutil import Api, decimal_json
 

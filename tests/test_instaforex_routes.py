@@ -182,3 +182,15 @@ def test_signals_filter_by_pairs_system_and_range(api: Api) -> None:
 def test_openapi_document_is_served(api: Api) -> None:
     doc = api.get("openapi.json").json()
     assert doc["openapi"].startswith("3.") and len(doc["paths"]) == 15
+
+
+def test_a_reversed_range_is_empty_not_an_error(api: Api) -> None:
+    # The OpenAPI document cannot tie `from` to `to`, so a schema-valid pair in the wrong order is
+    # answered, as the real service's two-sided filter would: nothing in it.
+    key = api.passkey("client", 20000001)
+    query = "?from=2030-01-01&to=1970-01-02"
+    for route in ("RequestClosedTrades", "RequestLoginHistory"):
+        r = api.get(f"client/{route}/20000001{query}", key)
+        assert r.status_code == 200 and r.json() == [], (route, r.text)
+    lots = api.get(f"client/RequestClosedLots/20000001{query}", key).json()
+    assert lots["Lots"] == 0 and lots["TradesCount"] == 0

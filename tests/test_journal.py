@@ -86,7 +86,7 @@ def test_instaforex_routes_are_entries_too(instaforex_mock: InstaForexMock) -> N
         AssertionError, match="(?s)RequestClosedTrades.*0 times.*nearest first:\n  #3 [^\n]* RequestOpenTrades"
     ):
         instaforex_mock.assert_called("RequestClosedTrades")
-    served = requests.get(instaforex_mock.url + "_mock/journal?route=requestopentrades", timeout=10).json()
+    served = requests.get(instaforex_mock.url + "_mock/journal?operation=requestopentrades", timeout=10).json()
     assert [(e["route"], e["injected"], e["status"]) for e in served] == [("RequestOpenTrades", "http", 500)]
 
 

@@ -15,7 +15,7 @@ from conformance.instaforex import InstaForexMachine
 from conformance.streamster import StreamsterMachine
 from mock_instaforex import InstaForexMock
 from mock_instaforex.service import Service
-from mock_streamster import StreamsterMock
+from mock_streamster import StreamsterMock, engine
 from mock_streamster.platform import Platform
 
 HUNT = settings(
@@ -42,36 +42,35 @@ def change_order_keeps_old_stop_loss(mp: pytest.MonkeyPatch) -> None:
 
 
 def stop_loss_fills_on_the_wrong_side(mp: pytest.MonkeyPatch) -> None:
-    def mutant(self: Platform, pos: Any) -> Decimal:
-        s = self.series[pos.instrument.lower()]
-        return s.offer if pos.side == "BUY" else s.bid
+    def mutant(side: str, bid: Decimal, offer: Decimal) -> Decimal:
+        return offer if side == "BUY" else bid
 
-    mp.setattr(Platform, "_exit_price", mutant)
+    mp.setattr(engine, "exit_price", mutant)
 
 
 def exits_wait_for_the_price_to_pass_the_level(mp: pytest.MonkeyPatch) -> None:
-    def mutant(self: Platform, pos: Any, t: float) -> None:
-        price = self._exit_price(pos)
+    def mutant(pos: Any, bid: Decimal, offer: Decimal) -> tuple[str, Decimal, Decimal] | None:
+        price = engine.exit_price(pos.side, bid, offer)
         stop, target = pos.exit_stop_loss, pos.exit_target
         buy = pos.side == "BUY"
         if stop is not None and (price < stop if buy else price > stop):
-            self._close(pos, price, "STOP", stop, t)
-        elif target is not None and (price > target if buy else price < target):
-            self._close(pos, price, "LIMIT", target, t)
+            return "STOP", stop, price
+        if target is not None and (price > target if buy else price < target):
+            return "LIMIT", target, price
+        return None
 
-    mp.setattr(Platform, "_check_exits", mutant)
+    mp.setattr(engine, "exit_trigger", mutant)
 
 
 def entries_wait_for_the_price_to_pass_their_price(mp: pytest.MonkeyPatch) -> None:
-    original = Platform._try_fill
+    original = engine.fill
 
-    def mutant(self: Platform, order: Any, t: float) -> None:
-        s = self.series[order.instrument.lower()]
-        if order.price_type != "MARKET" and (s.offer if order.side == "BUY" else s.bid) == order.price:
-            return
-        original(self, order, t)
+    def mutant(order: Any, inst: Any, bid: Decimal, offer: Decimal) -> tuple[Decimal, Decimal] | None:
+        if order.price_type != "MARKET" and (offer if order.side == "BUY" else bid) == order.price:
+            return None
+        return original(order, inst, bid, offer)
 
-    mp.setattr(Platform, "_try_fill", mutant)
+    mp.setattr(engine, "fill", mutant)
 
 
 def token_accepted_for_another_login(mp: pytest.MonkeyPatch) -> None:

@@ -30,9 +30,9 @@ from mock_common.recording import (
 from mock_common.recording.match import ReplayEngine
 from mock_common.recording.profile import rewrite_soap_address
 from mock_instaforex import InstaForexMock
-from mock_instaforex.app import case_insensitive
 from mock_instaforex.recording import PROFILE as INSTAFOREX
 from mock_instaforex.recording import check_cassette as check_instaforex
+from mock_instaforex.wire import case_insensitive
 from mock_streamster import StreamsterMock
 from mock_streamster.recording import PROFILE as STREAMSTER
 from mock_streamster.recording import check_cassette as check_streamster

@@ -15,8 +15,8 @@ from mock_common.recording import RecorderServer, RecordingSession, load, replay
 from mock_instaforex.cli import main as instaforex_main
 from mock_instaforex.recording import PROFILE as INSTAFOREX
 from mock_streamster.cli import main as streamster_main
+from mock_streamster.contract import OPERATIONS
 from mock_streamster.recording import PROFILE as STREAMSTER
-from mock_streamster.soap import OPERATIONS
 
 from .cassette_sessions import (
     INSTAFOREX_CLIENT,

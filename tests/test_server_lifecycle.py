@@ -56,3 +56,22 @@ def test_the_suite_fails_when_a_test_leaves_a_server_running(tmp_path: Path) -> 
     assert "1 passed" in done.stdout, done.stdout
     assert "THREADS LEFT RUNNING AFTER THE LAST TEST" in done.stdout and "mock-streamster-" in done.stdout
     assert done.returncode == 1
+
+
+def test_stop_after_the_event_loop_ended_writes_to_no_closed_descriptor() -> None:
+    # The loop can see the stop flag (its poll times out every second) and close the trigger's pipe
+    # before stop() wakes it: stop() must not write to the closed, possibly reused, descriptor.
+    from mock_common.server import WSGIServer
+
+    def app(environ: dict, start_response: object) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])  # type: ignore[operator]
+        return [b"ok"]
+
+    server = WSGIServer(app, "127.0.0.1", 0, threads=1, name="race")
+    server.start()
+    assert urllib.request.urlopen(f"http://127.0.0.1:{server.port}/", timeout=10).read() == b"ok"
+    server._stopping.set()  # what stop() does first; the loop ends on its next poll timeout
+    assert server._thread is not None
+    server._thread.join(timeout=10)
+    assert not server._thread.is_alive()
+    server.stop()  # used to raise OSError: [Errno 9] Bad file descriptor

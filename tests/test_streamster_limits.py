@@ -12,7 +12,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_streamster import ScenarioError, StreamsterMock
+from mock_streamster import ScenarioError, StreamsterMock, engine
 from mock_streamster.errors import StreamsterError
 from mock_streamster.platform import Platform
 from mock_streamster.scenario import Scenario, scenario_from_dict
@@ -160,10 +160,10 @@ def test_close_position_computes_before_it_records(
     position_id = _positions(streamster_mock)[-1]["PositionID"]
     before = _state(streamster_mock)
 
-    def broken(self: Platform, pos: Any, price: Decimal) -> tuple[Decimal, Decimal]:
+    def broken(pos: Any, price: Decimal, inst: Any, rate: Decimal | None) -> tuple[Decimal, Decimal]:
         raise ArithmeticError("the profit cannot be computed")
 
-    monkeypatch.setattr(Platform, "_pnl", broken)
+    monkeypatch.setattr(engine, "pnl", broken)
     for _ in range(3):
         assert call(streamster_mock, "ClosePosition", element("PositionID", position_id)).status == 500
     monkeypatch.undo()

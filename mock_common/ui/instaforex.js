@@ -19,7 +19,7 @@
     $("#clock-mode").textContent = d.clock + " clock" + (d.speed ? ` ×${d.speed}` : "");
     $("#ttl").textContent = `tokens live ${duration(d.token_ttl)}`;
     $("#calls").textContent = d.journal_total + " calls";
-    options($("#fault-route"), ["*", ...d.routes]);
+    options($("#fault-route"), ["*", ...d.operations]);
     $("#accounts-count").textContent = d.accounts_total > d.accounts.length ? `${d.accounts.length} of ${d.accounts_total}` : d.accounts_total;
 
     table($("#accounts"), [
@@ -123,7 +123,7 @@
   $("#fault-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const kind = $("#fault-kind").value;
-    const body = { route: $("#fault-route").value, kind, times: numberOrText($("#fault-times").value) };
+    const body = { operation: $("#fault-route").value, kind, times: numberOrText($("#fault-times").value) };
     if (kind === "http") body.status = numberOrText($("#fault-value").value);
     if (kind === "delay") body.seconds = numberOrText($("#fault-value").value);
     control("/_mock/faults", body);

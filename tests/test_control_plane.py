@@ -1,0 +1,122 @@
+"""One control plane for both emulators (mock_common.control): the same routes and names, declared once."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from mock_common.control import BaseController
+from mock_instaforex import InstaForexMock
+from mock_instaforex.control import Controller as InstaForexController
+from mock_streamster import StreamsterMock
+from mock_streamster.control import Controller as StreamsterController
+
+ROOT = Path(__file__).resolve().parents[1]
+JSON = {"Content-Type": "application/json"}
+
+
+def _base(mock: Any) -> str:
+    return mock.url.rstrip("/") + "/_mock/"
+
+
+@pytest.fixture(params=["streamster", "instaforex"])
+def emulator(request: pytest.FixtureRequest, streamster_mock: StreamsterMock, instaforex_mock: InstaForexMock) -> Any:
+    return streamster_mock if request.param == "streamster" else instaforex_mock
+
+
+def test_both_controllers_serve_the_common_routes_declared_once() -> None:
+    common = {(r.method, r.path): r.action for r in BaseController.routes()}
+    assert {("POST", "reset"), ("GET", "state"), ("POST", "advance"), ("POST", "faults"), ("GET", "journal"),
+            ("GET", "snapshot"), ("PUT", "snapshot")} <= set(common)  # fmt: skip
+    for controller in (StreamsterController, InstaForexController):
+        mine = {(r.method, r.path): r.action for r in controller.routes()}
+        assert {k: mine[k] for k in common} == common, controller
+    assert ("POST", "price") in {(r.method, r.path) for r in StreamsterController.routes()}
+    assert ("PATCH", "account/<login>") in {(r.method, r.path) for r in InstaForexController.routes()}
+
+
+def test_faults_and_journal_take_the_same_parameter_names_on_both(emulator: Any) -> None:
+    name = "GetDesks" if isinstance(emulator, StreamsterMock) else "RequestOpenTrades"
+    r = requests.post(_base(emulator) + "faults", json={"operation": name.lower(), "kind": "delay", "seconds": 0},
+                      headers=JSON, timeout=10)  # fmt: skip
+    assert r.status_code == 200 and r.json()["target"] == name, r.text
+    assert [f["target"] for f in requests.get(_base(emulator) + "faults", timeout=10).json()] == [name]
+    r = requests.post(_base(emulator) + "faults", json={"operation": "Nope"}, headers=JSON, timeout=10)
+    assert r.status_code == 400 and "Nope" in r.json()["error"]
+    assert requests.get(_base(emulator) + "journal?operation=x&limit=-1", timeout=10).status_code == 400
+    r = requests.get(_base(emulator) + "nothing", timeout=10)
+    assert r.status_code == 404 and "GET /_mock/state" in r.json()["routes"]
+    r = requests.get(_base(emulator) + "reset", timeout=10)
+    assert r.status_code == 405 and r.headers["Allow"] == "POST"
+    state = requests.get(_base(emulator) + "state", timeout=10).json()
+    assert name in state["operations"] and state["journal"]["size"] == 0
+
+
+def test_the_former_instaforex_name_route_is_still_accepted(instaforex_mock: InstaForexMock) -> None:
+    r = requests.post(_base(instaforex_mock) + "faults", json={"route": "RequestOpenTrades"}, headers=JSON, timeout=10)
+    assert r.status_code == 200 and r.json()["target"] == "RequestOpenTrades"
+    assert requests.get(_base(instaforex_mock) + "journal?route=RequestOpenTrades", timeout=10).json() == []
+
+
+def test_an_instaforex_snapshot_restores_accounts_tokens_and_clock(instaforex_mock: InstaForexMock) -> None:
+    snap = requests.get(_base(instaforex_mock) + "snapshot", timeout=10).json()
+    before = instaforex_mock.store.to_data()
+    now = instaforex_mock.controller.now()
+    instaforex_mock.add_account(login=20000080, level="open", balance="5.00")
+    instaforex_mock.advance(600)
+    r = requests.put(_base(instaforex_mock) + "snapshot", json=snap, headers=JSON, timeout=10)
+    assert r.status_code == 200, r.text
+    assert instaforex_mock.store.to_data() == before and instaforex_mock.controller.now() == now
+    assert instaforex_mock.snapshot() == snap
+    instaforex_mock.add_account(login=20000081, level="open")
+    changed = instaforex_mock.store.to_data()
+    damaged = {**snap, "state": {**snap["state"], "tokens": "lots"}}
+    for bad in (damaged, {"version": 2}, {}):
+        r = requests.put(_base(instaforex_mock) + "snapshot", json=bad, headers=JSON, timeout=10)
+        assert r.status_code == 400 and "snapshot" in r.json()["error"], r.text
+    assert instaforex_mock.store.to_data() == changed  # nothing changed
+    instaforex_mock.reset()  # reset still goes back to the constructor's accounts
+    assert 20000080 not in instaforex_mock.store.accounts and 20000081 not in instaforex_mock.store.accounts
+
+
+def _imports(package: str) -> dict[str, set[str]]:
+    """Module -> the sibling modules it imports anywhere, in functions too (not for type checking only)."""
+    graph: dict[str, set[str]] = {}
+    for file in (ROOT / package).glob("*.py"):
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+        typing_only = {
+            id(n) for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.dump(block.test) for n in ast.walk(block)
+        }  # fmt: skip
+        found: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and id(node) not in typing_only:
+                found.update([node.module] if node.module else [a.name for a in node.names])
+        graph[file.stem] = {m.split(".")[0] for m in found}
+    return graph
+
+
+@pytest.mark.parametrize("package", ["mock_streamster", "mock_instaforex", "mock_common"])
+def test_no_module_imports_itself_through_others(package: str) -> None:
+    graph = _imports(package)
+
+    def reaches(start: str, node: str, seen: set[str]) -> bool:
+        for nxt in graph.get(node, ()):
+            if nxt == start or (nxt not in seen and (seen.add(nxt) or reaches(start, nxt, seen))):
+                return True
+        return False
+
+    circles = [m for m in graph if reaches(m, m, set())]
+    assert circles == [], f"import circle through {circles}"
+
+
+def test_both_emulators_have_the_same_files_for_the_same_roles() -> None:
+    roles = {"contract", "control", "wire", "server", "cli", "pytest_plugin", "dashboard", "persist", "recording",
+             "strategies", "errors"}  # fmt: skip
+    for package in ("mock_streamster", "mock_instaforex"):
+        assert roles <= {f.stem for f in (ROOT / package).glob("*.py")}, package
+    assert not (ROOT / "mock_instaforex" / "app.py").exists()
