@@ -80,12 +80,16 @@ _APPS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def in_process_app(mock: InstaForexMock) -> Any:
-    """The emulator's WSGI app as its server runs it (/_mock/ included; paths matched case-insensitively)."""
+    """The emulator's WSGI app as its server runs it (/_mock/ included; paths matched case-insensitively),
+    plain GETs of the data routes answered without Flask's request context (mock_instaforex/direct.py)."""
+    from .direct import direct
     from .wire import instaforex_app
 
     entry = _APPS.get(mock)
     if entry is None or entry[0] is not mock.app:
-        entry = _APPS[mock] = (mock.app, instaforex_app(mock.app, mock.controller))
+        app, config = mock.app, mock.app.config
+        whole = direct(instaforex_app(app, mock.controller), config["SERVICE"], mock.controller, config["SETTINGS"])
+        entry = _APPS[mock] = (app, whole)
     return entry[1]
 
 
