@@ -26,48 +26,21 @@ from mock_common.faults import inject
 from .contract import ROUTE_NAMES
 from .errors import AccessDeniedError, BadRequestError, StoreError
 from .jsonio import json_response, message
+from .routes import DATA_ROUTES, FAMILIES, Call
 from .service import Service, parse_login
 from .wire import _FAULTS, ORIGINAL_URI, Settings, caller_ip
 
 log = logging.getLogger("mock_instaforex.wire")  # the wire's own logger: the same records as through Flask
 
-Call = Callable[[Service, list[str], Callable[[str, str], Any]], Any]
-
-# (API family, route) -> (Flask endpoint, how many path values, the call). The calls are the views of
-# routes.py with no query string (each `_arg` None); `who(kind, login)` is their `_who`.
+# (API family, route) -> (Flask endpoint, how many path values, the call): routes.py's one table.
 _ROUTES: dict[tuple[str, str], tuple[str, int, Call]] = {
-    ("client", "requestbalanceinformation"): ("client.balance", 1, lambda s, v, who: s.balance(who("client", v[0]))),
-    ("client", "requestopentrades"): ("client.open_trades", 1, lambda s, v, who: s.open_trades(who("client", v[0]))),
-    ("client", "requestclosedtrades"): (
-        "client.closed_trades", 1, lambda s, v, who: s.closed_trades(who("client", v[0]), None, None)
-    ),
-    ("client", "requestclosedlots"): (
-        "client.closed_lots", 1, lambda s, v, who: s.closed_lots(who("client", v[0]), None, None)
-    ),
-    ("client", "requestbonusstatistics"): (
-        "client.bonus_statistics", 1, lambda s, v, who: s.bonus_statistics(who("client", v[0]))
-    ),
-    ("client", "requestloginhistory"): (
-        "client.login_history", 1, lambda s, v, who: s.login_history(who("client", v[0]), None, None)
-    ),
-    ("client", "requestaccountsummary"): (
-        "client.account_summary", 1, lambda s, v, who: s.account_summary(who("client", v[0]))
-    ),
-    ("partner", "checkreferral"): (
-        "partner.check_referral", 2,
-        lambda s, v, who: s.check_referral(who("partner", v[0]), parse_login(v[1], "client", padded=False)),
-    ),
-    ("partner", "getcommissionrecords"): (
-        "partner.commission_records", 1, lambda s, v, who: s.commission_records(who("partner", v[0]), None, None)
-    ),
-    ("partner", "getclickstatistics"): (
-        "partner.click_statistics", 1, lambda s, v, who: s.click_statistics(who("partner", v[0]))
-    ),
-    ("clientmobile", "getanalyticsignals"): (
-        "mobile.analytic_signals", 1,
-        lambda s, v, who: (who("mobile", v[0]), s.analytic_signals(None, None, None, None))[1],
-    ),
-}  # fmt: skip
+    key: (f"{FAMILIES[key[0]].name}.{endpoint}", len(params), call)
+    for key, (endpoint, params, call, _doc) in DATA_ROUTES.items()
+}
+
+
+def _no_query(name: str) -> None:
+    return None  # this layer serves only requests without a query string
 
 
 def _normal(path: str) -> str:
@@ -143,7 +116,7 @@ def direct(flask_side: Callable[..., Any], service: Service, controller: Any, se
                 )
 
             try:
-                response = json_response(call(service, values, who))
+                response = json_response(call(service, who, values, _no_query))
             except Exception as exc:  # as wire.py's error handlers answer
                 response = _error_reply(exc, settings)
         controller.journal.record({

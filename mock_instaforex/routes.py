@@ -6,6 +6,7 @@ Route names (for the journal, faults and assert_called) come from contract.py by
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
@@ -66,76 +67,79 @@ def _arg(name: str) -> str | None:
     return lowered.get(name)
 
 
-@client.get("/requestbalanceinformation/<login>")
-def balance(login: str) -> Response:
-    """Balance, equity and margin."""
-    return json_response(_svc().balance(_who("client", login)))
+# The data routes, declared once: (API family, route in lower case) -> (endpoint, path parameters,
+# the call, what it answers). A call gets the service, `who(kind, login)` (the token check), the
+# path's values in order and `arg(name)` (a query parameter, None when absent). Flask serves them
+# through the views made below; the in-process route's hot path (direct.py) calls the same table.
+Who = Callable[[str, str], Any]
+Arg = Callable[[str], "str | None"]
+Call = Callable[[Service, Who, list[str], Arg], Any]
+DATA_ROUTES: dict[tuple[str, str], tuple[str, tuple[str, ...], Call, str]] = {
+    ("client", "requestbalanceinformation"): (
+        "balance", ("login",), lambda s, who, v, arg: s.balance(who("client", v[0])), "Balance, equity and margin."
+    ),
+    ("client", "requestopentrades"): (
+        "open_trades", ("login",), lambda s, who, v, arg: s.open_trades(who("client", v[0])), "Open trades."
+    ),
+    ("client", "requestclosedtrades"): (
+        "closed_trades", ("login",),
+        lambda s, who, v, arg: s.closed_trades(who("client", v[0]), arg("from"), arg("to")),
+        "Closed trades in a range.",
+    ),
+    ("client", "requestclosedlots"): (
+        "closed_lots", ("login",),
+        lambda s, who, v, arg: s.closed_lots(who("client", v[0]), arg("from"), arg("to")),
+        "Lots closed in a range.",
+    ),
+    ("client", "requestbonusstatistics"): (
+        "bonus_statistics", ("login",), lambda s, who, v, arg: s.bonus_statistics(who("client", v[0])), "Bonuses."
+    ),
+    ("client", "requestloginhistory"): (
+        "login_history", ("login",),
+        lambda s, who, v, arg: s.login_history(who("client", v[0]), arg("from"), arg("to")),
+        "Authorisations in a range.",
+    ),
+    ("client", "requestaccountsummary"): (
+        "account_summary", ("login",), lambda s, who, v, arg: s.account_summary(who("client", v[0])),
+        "Account summary.",
+    ),
+    ("partner", "checkreferral"): (
+        "check_referral", ("partner_login", "client_login"),
+        lambda s, who, v, arg: s.check_referral(who("partner", v[0]), parse_login(v[1], "client", padded=False)),
+        "Whether a client is the partner's referral.",
+    ),
+    ("partner", "getcommissionrecords"): (
+        "commission_records", ("login",),
+        lambda s, who, v, arg: s.commission_records(who("partner", v[0]), arg("from"), arg("to")),
+        "Commissions in a range.",
+    ),
+    ("partner", "getclickstatistics"): (
+        "click_statistics", ("login",), lambda s, who, v, arg: s.click_statistics(who("partner", v[0])),
+        "Clicks and referral accounts per period.",
+    ),
+    ("clientmobile", "getanalyticsignals"): (
+        "analytic_signals", ("login",),
+        lambda s, who, v, arg: (
+            who("mobile", v[0]), s.analytic_signals(arg("tradingsystem"), arg("pairs"), arg("from"), arg("to"))
+        )[1],
+        "Analytic signals.",
+    ),
+}  # fmt: skip
+
+FAMILIES = {"client": client, "partner": partner, "clientmobile": mobile}
 
 
-@client.get("/requestopentrades/<login>")
-def open_trades(login: str) -> Response:
-    """Open trades."""
-    return json_response(_svc().open_trades(_who("client", login)))
+def _view(call: Call, params: tuple[str, ...], doc: str) -> Callable[..., Response]:
+    def view(**values: str) -> Response:
+        return json_response(call(_svc(), _who, [values[p] for p in params], _arg))
+
+    view.__doc__ = doc
+    return view
 
 
-@client.get("/requestclosedtrades/<login>")
-def closed_trades(login: str) -> Response:
-    """Closed trades in a range."""
-    who = _who("client", login)
-    return json_response(_svc().closed_trades(who, _arg("from"), _arg("to")))
-
-
-@client.get("/requestclosedlots/<login>")
-def closed_lots(login: str) -> Response:
-    """Lots closed in a range."""
-    who = _who("client", login)
-    return json_response(_svc().closed_lots(who, _arg("from"), _arg("to")))
-
-
-@client.get("/requestbonusstatistics/<login>")
-def bonus_statistics(login: str) -> Response:
-    """Bonuses."""
-    return json_response(_svc().bonus_statistics(_who("client", login)))
-
-
-@client.get("/requestloginhistory/<login>")
-def login_history(login: str) -> Response:
-    """Authorisations in a range."""
-    who = _who("client", login)
-    return json_response(_svc().login_history(who, _arg("from"), _arg("to")))
-
-
-@client.get("/requestaccountsummary/<login>")
-def account_summary(login: str) -> Response:
-    """Account summary."""
-    return json_response(_svc().account_summary(_who("client", login)))
-
-
-@partner.get("/checkreferral/<partner_login>/<client_login>")
-def check_referral(partner_login: str, client_login: str) -> Response:
-    """Whether a client is the partner's referral."""
-    who = _who("partner", partner_login)
-    return json_response(_svc().check_referral(who, parse_login(client_login, "client", padded=False)))
-
-
-@partner.get("/getcommissionrecords/<login>")
-def commission_records(login: str) -> Response:
-    """Commissions in a range."""
-    who = _who("partner", login)
-    return json_response(_svc().commission_records(who, _arg("from"), _arg("to")))
-
-
-@partner.get("/getclickstatistics/<login>")
-def click_statistics(login: str) -> Response:
-    """Clicks and referral accounts per period."""
-    return json_response(_svc().click_statistics(_who("partner", login)))
-
-
-@mobile.get("/getanalyticsignals/<login>")
-def analytic_signals(login: str) -> Response:
-    """Analytic signals."""
-    _who("mobile", login)
-    return json_response(_svc().analytic_signals(_arg("tradingsystem"), _arg("pairs"), _arg("from"), _arg("to")))
+for (_family, _name), (_endpoint, _params, _call, _doc) in DATA_ROUTES.items():
+    _rule = "/" + "/".join([_name, *(f"<{p}>" for p in _params)])
+    FAMILIES[_family].add_url_rule(_rule, _endpoint, _view(_call, _params, _doc), methods=["GET"])
 
 
 BLUEPRINTS = (auth, client, partner, mobile)
