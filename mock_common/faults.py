@@ -126,6 +126,7 @@ class FaultPlan:
             self._rng = random.Random(f"faults:{self._seed}")
 
 
+DROP_KEY = "broker_mocks.drop"  # set in the environ when a drop fires
 DROPPED: Reply = ("500 Internal Server Error", [("Content-Length", "0"), ("Connection", "close")], b"")
 
 
@@ -135,7 +136,8 @@ def inject(
     """Fire the rule queued for this call to `target`, if any: (the rule, the reply to send instead).
 
     The reply is None when the call goes on (no rule, or a delay, already slept); a drop resets
-    the client's connection (`DROPPED` is what the application returns, discarded); any other kind
+    the client's connection (`DROPPED` is what the application returns, discarded; the server
+    resets the connection after the application returns, when `environ[DROP_KEY]` is set); any other kind
     is `render[kind](rule)`, the emulator's own words for it.
     """
     rule = plan.take(target) if target else None
@@ -145,8 +147,8 @@ def inject(
         time.sleep(rule.seconds)
         return rule, None
     if rule.kind == "drop":
-        from .server import drop_connection  # the waitress machinery, only when a drop fires
-
-        drop_connection(environ)
+        # The server resets the connection once the application has returned, so the call is in
+        # the journal before the client sees the reset (a client may read the journal at once).
+        environ[DROP_KEY] = True
         return rule, DROPPED
     return rule, render[rule.kind](rule)

@@ -21,6 +21,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import pytest
 import requests
 
+from .faults import DROP_KEY
 from .server import SOCKET_KEY
 
 GROUP = "broker-mocks"
@@ -315,7 +316,7 @@ def call_wsgi(app: Callable[..., Iterable[bytes]], request: requests.PreparedReq
         close = getattr(result, "close", None)
         if close is not None:
             close()
-    if sock.dropped:
+    if environ.get(DROP_KEY) or sock.dropped:
         return requests.ConnectionError(f"{request.method} {request.url}: connection reset by peer (injected drop)")
     status, headers = captured
     headers = [(k, v) for k, v in headers if k.lower() not in ("content-length", "connection")]

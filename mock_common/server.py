@@ -24,6 +24,8 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import Error
 
+from .faults import DROP_KEY
+
 log = logging.getLogger(__name__)
 
 CHANNEL_KEY = "broker_mocks.channel"
@@ -102,7 +104,8 @@ class _Task(WSGITask):
 
 
 def _connection_header(app: Callable[..., Any]) -> Callable[..., Any]:
-    """Let the application say `Connection: close` (PEP 3333 leaves that header to the server)."""
+    """Let the application say `Connection: close` (PEP 3333 leaves that header to the server), and
+    reset the connection when the application asked for a drop (`faults.DROP_KEY`)."""
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -115,7 +118,10 @@ def _connection_header(app: Callable[..., Any]) -> Callable[..., Any]:
                 environ[TASK_KEY].set_close_on_finish()
             return write
 
-        return app(environ, start)
+        result = app(environ, start)
+        if environ.get(DROP_KEY):  # an injected drop: reset now that the call is journaled
+            drop_connection(environ)
+        return result
 
     return wrapped
 

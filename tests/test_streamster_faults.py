@@ -350,3 +350,23 @@ def test_a_utf16_body_without_a_dtd_is_still_served(streamster_mock: StreamsterM
     text = '<?xml version="1.0" encoding="UTF-16"?>' + envelope(element("Instrument", "EUR/USD")).split("?>", 1)[1]
     r = post(streamster_mock.endpoint_url, text.encode("utf-16-le"), "GetQuote")
     assert r.status == 200 and r.fields("Quote")["Currency"] == "USD"
+
+
+def test_a_dropped_call_is_in_the_journal_before_the_client_sees_the_reset(
+    streamster_mock: StreamsterMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client may read the journal the moment its connection resets: the entry must be there.
+    journal = streamster_mock.controller.journal
+    record = journal.record
+
+    def slow_record(entry: Any) -> Any:
+        import time
+
+        time.sleep(0.3)  # a busy server thread: the reset must still wait for the entry
+        return record(entry)
+
+    monkeypatch.setattr(journal, "record", slow_record)
+    streamster_mock.fail("GetQuote", kind="drop")
+    with pytest.raises(requests.ConnectionError):
+        call(streamster_mock, "GetQuote", element("Instrument", "EUR/USD"))
+    assert [e.injected for e in streamster_mock.journal.entries("GetQuote")] == ["drop"]
