@@ -98,9 +98,11 @@ class Figures:
 Request = Callable[[http.client.HTTPConnection], int]
 
 
-def load(url: str, name: str, request: Request, threads: int, per_thread: int) -> Figures:
-    """`threads` clients, each on one keep-alive connection, each sending `per_thread` requests."""
-    parts = urlsplit(url)
+Client = tuple[Callable[[], int], Callable[[], None]]  # (send one request -> status, close)
+
+
+def run_clients(name: str, open_client: Callable[[], Client], threads: int, per_thread: int) -> Figures:
+    """`threads` clients started together, each from `open_client()`, each sending `per_thread` requests."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -108,16 +110,16 @@ def load(url: str, name: str, request: Request, threads: int, per_thread: int) -
 
     def client() -> None:
         nonlocal errors
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        send, close = open_client()
         mine: list[float] = []
         bad = 0
         barrier.wait()
         for _ in range(per_thread):
             t0 = time.perf_counter()
-            status = request(conn)
+            status = send()
             mine.append(time.perf_counter() - t0)
             bad += status >= 400
-        conn.close()
+        close()
         with lock:
             latencies.extend(mine)
             errors += bad
@@ -130,6 +132,17 @@ def load(url: str, name: str, request: Request, threads: int, per_thread: int) -
     for w in workers:
         w.join()
     return Figures(name, threads, threads * per_thread, time.perf_counter() - t0, latencies, errors)
+
+
+def load(url: str, name: str, request: Request, threads: int, per_thread: int) -> Figures:
+    """`threads` clients, each on one keep-alive connection, each sending `per_thread` requests."""
+    parts = urlsplit(url)
+
+    def open_client() -> Client:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        return (lambda: request(conn)), conn.close
+
+    return run_clients(name, open_client, threads, per_thread)
 
 
 def request(method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Request:

@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +41,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench._common import DEMO_LOGIN, ENV, NS, TOKEN_PATH, Figures, Request, load, request, scale, soap
+from bench._common import (
+    DEMO_LOGIN,
+    ENV,
+    NS,
+    TOKEN_PATH,
+    Client,
+    Figures,
+    Request,
+    load,
+    request,
+    run_clients,
+    scale,
+    soap,
+)
 
 log = logging.getLogger("bench.peers")
 
@@ -302,41 +314,25 @@ class _InProcess:
         self.mock.reset()
 
     def load(self, api: str, threads: int, per_thread: int) -> Figures:
-        latencies: list[float] = []
-        lock = threading.Lock()
-        barrier = threading.Barrier(threads + 1)
         streamster = api.startswith("Streamster")
         body = (
             f'<s:Envelope xmlns:s="{ENV}"><s:Body><Instrument xmlns="{NS}">EUR/USD</Instrument></s:Body></s:Envelope>'
         )
-        errors = 0
 
-        def client() -> None:
-            nonlocal errors
+        def open_client() -> Client:
             session = self.requests.Session()
-            mine, bad = [], 0
-            barrier.wait()
-            for _ in range(per_thread):
-                t0 = time.perf_counter()
+
+            def send() -> int:
                 if streamster:
                     r = session.post("http://mock.test/endpoint", data=body, headers={"SOAPAction": '"GetQuote"'})
                 else:
                     r = session.get(f"http://mock.test{BALANCE_PATH}", headers={"passkey": "x"})
                 r.content  # noqa: B018  (read the body, as a client does)
-                mine.append(time.perf_counter() - t0)
-                bad += r.status_code >= 400
-            with lock:
-                latencies.extend(mine)
-                errors += bad
+                return int(r.status_code)
 
-        workers = [threading.Thread(target=client) for _ in range(threads)]
-        for w in workers:
-            w.start()
-        barrier.wait()
-        t0 = time.perf_counter()
-        for w in workers:
-            w.join()
-        return Figures(api, threads, threads * per_thread, time.perf_counter() - t0, latencies, errors)
+            return send, session.close
+
+        return run_clients(api, open_client, threads, per_thread)
 
 
 def _inprocess_cold_and_memory(api: str, n: int) -> tuple[float, float]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .values import json_default
+from .wsgi import run_app
 
 log = logging.getLogger(__name__)
 
@@ -265,22 +266,10 @@ def persisting(
     """
 
     def wrapper(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        captured: list[Any] = []
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
-            captured[:] = [status, headers, exc_info]
-            return lambda data: None  # pragma: no cover (our apps return their body)
-
-        result = app(environ, capture)
-        try:
-            body = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        if not captured:  # the app answered nothing (a dropped connection)
+        started, body = run_app(app, environ)
+        if started is None:  # the app answered nothing (a dropped connection)
             return [body]
-        status, headers, exc_info = captured
+        status, headers, exc_info = started
         if changes_state(environ, status):
             try:
                 commit()

@@ -23,6 +23,7 @@ import requests
 
 from .faults import DROP_KEY
 from .server import SOCKET_KEY
+from .wsgi import run_app
 
 GROUP = "broker-mocks"
 DEFAULT_JOURNAL_LINES = 20
@@ -303,22 +304,10 @@ def call_wsgi(app: Callable[..., Iterable[bytes]], request: requests.PreparedReq
     sock = _Socket()
     environ = wsgi_environ(request, _body_bytes(request.body))
     environ[SOCKET_KEY] = sock
-    captured: list[Any] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
-        captured[:] = [status, headers]
-        return lambda data: None
-
-    result = app(environ, start_response)
-    try:
-        body = b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-    if environ.get(DROP_KEY) or sock.dropped:
+    started, body = run_app(app, environ)
+    if environ.get(DROP_KEY) or sock.dropped or started is None:
         return requests.ConnectionError(f"{request.method} {request.url}: connection reset by peer (injected drop)")
-    status, headers = captured
+    status, headers, _ = started
     headers = [(k, v) for k, v in headers if k.lower() not in ("content-length", "connection")]
     return int(status[:3]), headers, body
 

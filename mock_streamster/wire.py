@@ -24,6 +24,7 @@ from mock_common.control import ControlApp
 from mock_common.faults import FaultRule, Reply, inject
 from mock_common.guard import endpoint_host
 from mock_common.peers import is_loopback, url_host
+from mock_common.wsgi import run_app
 
 from .control import Controller
 from .dashboard import dashboard_data
@@ -140,16 +141,12 @@ class StreamsterHttp:
             "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
             ENV_DOCUMENT: document, ENV_OPERATION: operation,
         })  # fmt: skip
-        captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-            captured["status"], captured["headers"] = status, headers
-
-        reply = b"".join(self._soap(inner, capture))
-        record.update(status=int(captured["status"][:3]), response=reply.decode("utf-8", "replace"))
+        answered, reply = run_app(self._soap, inner)
+        status = answered[0] if answered is not None else "500 Internal Server Error"  # spyne always answers
+        record.update(status=int(status[:3]), response=reply.decode("utf-8", "replace"))
         record["duration_ms"] = round((time.monotonic() - started) * 1000, 3)
         self.controller.journal.record(record)
-        return self._respond(start_response, captured["status"], reply)
+        return self._respond(start_response, status, reply)
 
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> bytes:
