@@ -105,7 +105,7 @@ def routes(n: int, rounds: int = 6) -> None:
     """The same call through the in-process route and through a stub answering its recorded bytes:
     raw `requests`, then the reference client as a bot would call (its parsing included). Each side
     runs `rounds` times `n // 2` calls, alternating, and its best round counts."""
-    from client import InstaForexClient, StreamsterClient
+    from broker_mocks.client import InstaForexClient, StreamsterClient
 
     http = requests.Session()
     ifx, base = InstaForexMock(), IFX_URLS[0]

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from .errors import ApiError, BrokerError, StreamsterFault, TransportError
 
-log = logging.getLogger("client")
+log = logging.getLogger("broker_mocks.client")
 T = TypeVar("T")
 
 

@@ -21,7 +21,7 @@ import requests
 from . import _retry
 from .errors import AccessDenied, ApiError, TransportError
 
-log = logging.getLogger("client")
+log = logging.getLogger("broker_mocks.client")
 
 Kind = Literal["client", "partner", "mobile"]
 TOKEN_ROUTES = {

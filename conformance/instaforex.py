@@ -46,12 +46,12 @@ class ReferenceAdapter:
     """The reference client (`client.InstaForexClient`) as an adapter."""
 
     def __init__(self) -> None:
-        from client import AccessDenied
+        from broker_mocks.client import AccessDenied
 
         self.denied = AccessDenied
 
     def open(self, base_url: str, login: int, password: str, kind: str) -> Any:
-        from client import InstaForexClient
+        from broker_mocks.client import InstaForexClient
 
         return InstaForexClient(base_url, login=login, password=password, kind=kind, retries=0)  # type: ignore[arg-type]
 

@@ -1,7 +1,7 @@
 """Run a conformance state machine against your own client, from a test, with the plugin's fixtures.
 
-    from conformance.run import run_machine
-    from conformance.streamster import StreamsterMachine
+    from broker_mocks.conformance.run import run_machine
+    from broker_mocks.conformance.streamster import StreamsterMachine
 
     def test_my_bot_conforms(streamster_server):
         run_machine(StreamsterMachine, streamster_server, lambda url: MyAdapter(url + "/service.wsdl"))

@@ -64,7 +64,7 @@ class ReferenceAdapter:
     """The reference client (`client.StreamsterClient`) as an adapter."""
 
     def __init__(self, wsdl_url: str) -> None:
-        from client import NewOrder, OrderChange, PositionChange, StreamsterClient, StreamsterFault
+        from broker_mocks.client import NewOrder, OrderChange, PositionChange, StreamsterClient, StreamsterFault
 
         self._new, self._change, self._position = NewOrder, OrderChange, PositionChange
         self.api = StreamsterClient(wsdl_url, retries=0)

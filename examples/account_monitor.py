@@ -18,8 +18,8 @@ import sys
 import time
 from decimal import Decimal
 
-from client.errors import BrokerError
-from client.instaforex import InstaForexClient
+from broker_mocks.client.errors import BrokerError
+from broker_mocks.client.instaforex import InstaForexClient
 
 log = logging.getLogger("account_monitor")
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-ttl", type=float, default=5400, help="renew the token after this many seconds")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    logging.getLogger("client").setLevel(logging.WARNING)
+    logging.getLogger("broker_mocks.client").setLevel(logging.WARNING)
     api = InstaForexClient(args.url, args.login, args.password, retries=0, token_ttl=args.token_ttl)
     summary = run(api, args.polls, args.interval)
     print(json.dumps(summary), flush=True)

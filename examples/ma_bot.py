@@ -17,8 +17,8 @@ import sys
 import time
 from decimal import Decimal
 
-from client.errors import StreamsterFault
-from client.streamster import NewOrder, Period, Phase, PositionStatus, PriceType, Side, StreamsterClient
+from broker_mocks.client.errors import StreamsterFault
+from broker_mocks.client.streamster import NewOrder, Period, Phase, PositionStatus, PriceType, Side, StreamsterClient
 
 log = logging.getLogger("ma_bot")
 
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", type=int, default=25, help="target distance in pips")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    logging.getLogger("client").setLevel(logging.WARNING)  # one line per call is too much here
+    logging.getLogger("broker_mocks.client").setLevel(logging.WARNING)  # one line per call is too much here
     summary = run(StreamsterClient(args.wsdl), args)
     print(json.dumps(summary), flush=True)  # the last line, for scripts and the test
     return 0 if summary["reconciled"] else 1

@@ -69,7 +69,7 @@ instaforex_server, instaforex_mock = common.emulator_fixtures(
 def instaforex_client(instaforex_mock: InstaForexMock) -> Iterator[Any]:
     """The reference client bound to `instaforex_mock`, for the demo login 20000001 (client methods);
     it requests its token on its first call."""
-    from client import InstaForexClient
+    from broker_mocks.client import InstaForexClient
 
     api = InstaForexClient(instaforex_mock.url, login=DEMO_LOGIN, password=DEMO_PASSWORD, kind="client")
     yield api

@@ -60,7 +60,7 @@ def _streamster_clients() -> dict[str, Any]:
 def streamster_client(streamster_mock: StreamsterMock, _streamster_clients: dict[str, Any]) -> Any:
     """The reference client (`client.StreamsterClient`) bound to `streamster_mock` (its WSDL is
     read once per session)."""
-    from client import StreamsterClient
+    from broker_mocks.client import StreamsterClient
 
     url = streamster_mock.wsdl_url
     if url not in _streamster_clients:

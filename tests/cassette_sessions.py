@@ -16,8 +16,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from client import InstaForexClient, NewOrder, OrderChange, PositionChange, PriceType, Side, StreamsterClient
-from client.errors import StreamsterFault
+from broker_mocks.client import (
+    InstaForexClient,
+    NewOrder,
+    OrderChange,
+    PositionChange,
+    PriceType,
+    Side,
+    StreamsterClient,
+)
+from broker_mocks.client.errors import StreamsterFault
 from mock_common.recording import RecorderServer, RecordingSession
 from mock_common.recording import cassette as cassette_io
 from mock_instaforex import InstaForexMock

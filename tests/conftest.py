@@ -86,7 +86,7 @@ class _Recorder(logging.Handler):
 
 
 def _remember_secrets() -> None:
-    from client.instaforex import InstaForexClient
+    from broker_mocks.client.instaforex import InstaForexClient
     from mock_instaforex.tokens import TokenStore
 
     issue, init = TokenStore.issue, InstaForexClient.__init__

@@ -11,7 +11,7 @@ import pytest
 import requests
 import responses
 
-from client import AccessDenied, ApiError, InstaForexClient, TradeType, TransportError
+from broker_mocks.client import AccessDenied, ApiError, InstaForexClient, TradeType, TransportError
 from mock_instaforex import InstaForexMock
 
 

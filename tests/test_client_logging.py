@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from client import AccessDenied, InstaForexClient, StreamsterClient
+from broker_mocks.client import AccessDenied, InstaForexClient, StreamsterClient
 from mock_instaforex import InstaForexMock
 from mock_streamster import StreamsterMock
 
@@ -24,7 +24,7 @@ def test_calls_are_logged_without_passwords_or_tokens(
     s = StreamsterClient(streamster_mock.wsdl_url)
     s.get_desks()
     s.send_order(instrument="EUR/USD", desk="Virtual Forex", quantity=1)
-    ours = [r for r in caplog.records if r.name == "client"]
+    ours = [r for r in caplog.records if r.name == "broker_mocks.client"]
     messages = [r.getMessage() for r in ours]
     assert any(m.startswith("instaforex.balance ok in") for m in messages)
     assert any(m.startswith("streamster.SendOrder ok in") for m in messages)

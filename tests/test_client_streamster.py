@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from client import (
+from broker_mocks.client import (
     ApiError,
     DurationType,
     NewOrder,

@@ -9,13 +9,13 @@ import subprocess
 import sys
 
 MODULES = (
-    "conformance",
-    "conformance.run",
-    "conformance.controlplane",
-    "conformance.streamster",
-    "conformance.instaforex",
-    "conformance.strategies.streamster",
-    "conformance.strategies.instaforex",
+    "broker_mocks.conformance",
+    "broker_mocks.conformance.run",
+    "broker_mocks.conformance.controlplane",
+    "broker_mocks.conformance.streamster",
+    "broker_mocks.conformance.instaforex",
+    "broker_mocks.conformance.strategies.streamster",
+    "broker_mocks.conformance.strategies.instaforex",
 )
 FORBIDDEN = ("spyne", "flask", "werkzeug", "waitress", "lxml", "mock_common", "mock_streamster", "mock_instaforex")
 
@@ -31,11 +31,3 @@ def test_importing_conformance_loads_no_emulator_spyne_or_flask() -> None:
     assert set(MODULES) <= set(loaded)
     leaked = sorted(m for m in loaded if m.split(".")[0] in FORBIDDEN)
     assert leaked == [], f"importing conformance loaded {leaked}"
-
-
-def test_the_old_strategy_import_paths_still_work() -> None:
-    from conformance.strategies import instaforex, streamster
-    from mock_instaforex.strategies import account_stores
-    from mock_streamster.strategies import order_specs
-
-    assert order_specs is streamster.order_specs and account_stores is instaforex.account_stores

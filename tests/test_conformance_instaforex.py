@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.instaforex import InstaForexMachine
+from broker_mocks.conformance.instaforex import InstaForexMachine
 from mock_instaforex import InstaForexMock
 
 # Bound now (the URL is known at class definition), served only while this module runs.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.streamster import StreamsterMachine
+from broker_mocks.conformance.streamster import StreamsterMachine
 from mock_streamster import StreamsterMock
 
 # Bound now (the URL is known at class definition), served only while this module runs.

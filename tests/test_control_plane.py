@@ -116,7 +116,7 @@ def test_no_module_imports_itself_through_others(package: str) -> None:
 
 def test_both_emulators_have_the_same_files_for_the_same_roles() -> None:
     roles = {"contract", "control", "wire", "server", "cli", "pytest_plugin", "dashboard", "persist", "recording",
-             "strategies", "errors"}  # fmt: skip
+             "errors"}  # fmt: skip
     for package in ("mock_streamster", "mock_instaforex"):
         assert roles <= {f.stem for f in (ROOT / package).glob("*.py")}, package
     assert not (ROOT / "mock_instaforex" / "app.py").exists()

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.strategies.instaforex import account_stores, date_ranges, ip_masks
+from broker_mocks.conformance.strategies.instaforex import account_stores, date_ranges, ip_masks
 from mock_instaforex import InstaForexMock
 from mock_instaforex.ipmask import parse_mask
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.instaforex import InstaForexMachine
-from conformance.streamster import StreamsterMachine
+from broker_mocks.conformance.instaforex import InstaForexMachine
+from broker_mocks.conformance.streamster import StreamsterMachine
 from mock_instaforex import InstaForexMock
 from mock_instaforex.service import Service
 from mock_streamster import StreamsterMock, engine

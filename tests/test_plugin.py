@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from client import InstaForexClient, StreamsterClient
-from client.errors import ApiError, TransportError
+from broker_mocks.client import InstaForexClient, StreamsterClient
+from broker_mocks.client.errors import ApiError, TransportError
 from mock_instaforex import InstaForexMock
 from mock_streamster import StreamsterMock
 

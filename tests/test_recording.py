@@ -16,8 +16,8 @@ import pytest
 import requests
 import zeep
 
-from client import InstaForexClient, StreamsterClient
-from client.errors import ApiError, StreamsterFault
+from broker_mocks.client import InstaForexClient, StreamsterClient
+from broker_mocks.client.errors import ApiError, StreamsterFault
 from mock_common.recording import (
     CassetteError,
     RecorderServer,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from client import InstaForexClient, StreamsterClient
+from broker_mocks.client import InstaForexClient, StreamsterClient
 from mock_common.recording import RecorderServer, RecordingSession, load, replay
 from mock_instaforex.cli import main as instaforex_main
 from mock_instaforex.recording import PROFILE as INSTAFOREX

@@ -2,8 +2,8 @@
 
 from hypothesis import settings
 
-from conformance.run import run_machine
-from conformance.streamster import ReferenceAdapter, StreamsterMachine
+from broker_mocks.conformance.run import run_machine
+from broker_mocks.conformance.streamster import ReferenceAdapter, StreamsterMachine
 
 
 class MyAdapter(ReferenceAdapter):  # your bot's client behind the machine's calls; here the reference one

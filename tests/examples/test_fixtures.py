@@ -1,6 +1,6 @@
 """README example: the fixtures and the reference clients bound to them."""
 
-from client import NewOrder, Side
+from broker_mocks.client import NewOrder, Side
 
 
 def test_the_bot_opens_a_position(streamster_mock, streamster_client):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from client import NewOrder, PriceType, Side
-from client.errors import StreamsterFault
+from broker_mocks.client import NewOrder, PriceType, Side
+from broker_mocks.client.errors import StreamsterFault
 
 
 def test_what_the_bot_sent(streamster_mock, streamster_client):

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from client import InstaForexClient
+from broker_mocks.client import InstaForexClient
 
 
 @pytest.mark.streamster(scenario="scenario.yaml", seed=7)  # a path relative to this file
