@@ -31,11 +31,13 @@ docs: $(VENV)/.docs-installed
 docs-serve: $(VENV)/.docs-installed
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/python -m mkdocs serve --livereload --dev-addr $(DOCS_ADDR)
 
-# Both emulators in the foreground, printing their URLs; Ctrl-C stops both.
+# Both emulators in the foreground, printing their URLs; Ctrl-C stops both. Port 0 picks a free one.
+STREAMSTER_PORT ?= 8018
+INSTAFOREX_PORT ?= 8080
 run: install
-	@$(VENV)/bin/mock-instaforex serve --host 127.0.0.1 --port 8080 & pid=$$!; \
+	@$(VENV)/bin/mock-instaforex serve --host 127.0.0.1 --port $(INSTAFOREX_PORT) & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
-	$(VENV)/bin/mock-streamster serve --host 127.0.0.1 --port 8018 --scenario fixtures/streamster/demo.yaml
+	$(VENV)/bin/mock-streamster serve --host 127.0.0.1 --port $(STREAMSTER_PORT) --scenario fixtures/streamster/demo.yaml
 
 test: install
 	$(VENV)/bin/ruff check .

@@ -90,7 +90,9 @@ def chart_svg(data: dict[str, Any]) -> str:
         ax.tick_params(axis="both", labelsize=8)
         ax.set_ylim(len(names) - 0.5, -0.5)
         ax.set_yticks(range(len(names)), names if index % columns == 0 else [""] * len(names))
-    fig.suptitle(f"broker-mocks next to each peer: times better (right of 1x) or worse (left), {data['date']}", fontsize=10)
+    fig.suptitle(
+        f"broker-mocks next to each peer: times better (right of 1x) or worse (left), {data['date']}", fontsize=10
+    )
     fig.tight_layout()
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})

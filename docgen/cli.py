@@ -77,7 +77,9 @@ def parser_markdown(parser: argparse.ArgumentParser, level: int = 2) -> str:
     subs = list(_subcommands(parser))
     if subs:
         out += ["| command | what it does |", "|---|---|"]
-        out += [f"| [{code(parser.prog + ' ' + name)}](#{_anchor(parser.prog, name)}) | {cell(h)} |" for name, h, _ in subs]
+        out += [
+            f"| [{code(parser.prog + ' ' + name)}](#{_anchor(parser.prog, name)}) | {cell(h)} |" for name, h, _ in subs
+        ]
         out += [""]
     own = [a for a in parser._actions if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))]
     if own or not subs:
