@@ -286,11 +286,13 @@ class Served:
         assert self.ready.wait(60), f"{where}: `{self.command}` printed no URL in 60 s"
         text = "".join(self.output)
         found = {}
-        for program, url in re.findall(
-            r"^(Streamster|InstaForex|streamster|instaforex)\b.*?\n.*?(http://\S+)", text, re.M
-        ):
+        for banner in text.split("Press Ctrl-C to stop.")[: self.banners]:
+            urls = re.findall(r"http://\S+", banner)
+            assert urls, f"{where}: `{self.command}` printed no URL:\n{text}"
+            url = next((u for u in urls if u.endswith(".wsdl")), urls[0])
             assert _answers(url) < 500, f"{where}: {url} from `{self.command}` does not answer"
-            found["8018" if program.lower() == "streamster" else "8080"] = re.search(r":(\d+)/", url + "/").group(1)  # type: ignore[union-attr]
+            usual = "8018" if "streamster" in banner.split(None, 1)[0].lower() else "8080"
+            found[usual] = re.search(r":(\d+)/", url).group(1)  # type: ignore[union-attr]
         assert len(found) == self.banners, f"{where}: `{self.command}` printed {found}:\n{text}"
         return found
 
@@ -325,8 +327,12 @@ def _env() -> dict[str, str]:
 
 
 def _client_command(command: str) -> bool:
+    """A line that calls a served emulator on its own: curl, or inline PHP or Python (`-r`, `-c`);
+    a line that runs a program of the reader's (`php my_bot.php`) is theirs to run."""
     argv = words(command)
-    return bool(argv) and argv[0] in ("curl", "php", "python") and not starts_an_emulator(command)
+    if not argv or starts_an_emulator(command):
+        return False
+    return argv[0] == "curl" or (argv[0] == "php" and "-r" in argv) or (argv[0] == "python" and "-c" in argv)
 
 
 def serving_blocks() -> list[tuple[str, str]]:
