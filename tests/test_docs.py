@@ -50,6 +50,7 @@ INSTAFOREX_ADDRESSES = ("127.0.0.1:8080", "localhost:8080")
 COMMANDS = {"mock-streamster": "mock_streamster.cli", "mock-instaforex": "mock_instaforex.cli"}
 STARTS = ("serve", "replay")
 INTEROP_REQUIRED = os.environ.get("REQUIRE_INTEROP") == "1"
+MONO = ("wsdl", "mcs", "mono")  # the .NET tool chain of docs/how-to/php-dotnet.md (Debian: mono-devel)
 
 
 # ----------------------------------------------------------------------------- the Markdown
@@ -144,6 +145,8 @@ def served_as_usual(
 def like_a_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working folder that looks like a checkout (fixtures/ there) where files can be written."""
     (tmp_path / "fixtures").symlink_to(ROOT / "fixtures")
+    for example in (ROOT / "tests" / "examples" / "dotnet").iterdir():  # the files the .NET commands name
+        shutil.copy(example, tmp_path / example.name)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -332,7 +335,8 @@ def _client_command(command: str) -> bool:
     argv = words(command)
     if not argv or starts_an_emulator(command):
         return False
-    return argv[0] == "curl" or (argv[0] == "php" and "-r" in argv) or (argv[0] == "python" and "-c" in argv)
+    inline = argv[0] == "curl" or (argv[0] == "php" and "-r" in argv) or (argv[0] == "python" and "-c" in argv)
+    return inline or argv[0] in MONO
 
 
 def serving_blocks() -> list[tuple[str, str]]:
@@ -364,9 +368,10 @@ def test_every_shell_block_that_serves_an_emulator_serves_it(where: str, body: s
 def run_client(where: str, command: str, ports: dict[str, str], env: dict[str, str], cwd: Path) -> None:
     """A client line of a serving block, run against the emulators it started."""
     program = words(command)[0]
-    if program == "php" and shutil.which("php") is None:
+    needs = MONO if program in MONO else (program,)
+    if program in ("php", *MONO) and not all(shutil.which(tool) for tool in needs):
         if INTEROP_REQUIRED:
-            raise AssertionError("php is not installed (REQUIRE_INTEROP=1)")
+            raise AssertionError(f"{', '.join(needs)} not installed (REQUIRE_INTEROP=1)")
         return
     for usual, port in ports.items():
         for host in ("127.0.0.1", "localhost"):
