@@ -29,7 +29,7 @@ def _argument(action: argparse.Action) -> str:
     if action.nargs == 0:
         return ""
     if action.choices is not None:
-        return " \\| ".join(code(str(c)) for c in action.choices)
+        return " or ".join(code(str(c)) for c in action.choices)
     metavar = action.metavar or (action.dest.upper() if action.option_strings else action.dest)
     text = str(metavar) if not isinstance(metavar, tuple) else " ".join(metavar)
     if action.type is int:

@@ -7,6 +7,7 @@ Each route is declared where its operation is written (`@route(method, path, Par
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from .markdown import cell, code
@@ -20,7 +21,10 @@ class RouteDocError(ValueError):
 
 
 def _kind(param: Any) -> str:
-    """The parameter's type in words: the first line of its converter's docstring."""
+    """The parameter's type in words: the first line of its converter's docstring ('' for `anything`,
+    whose value the operation itself checks)."""
+    if getattr(param.kind, "__name__", "") == "anything":
+        return ""
     doc = (getattr(param.kind, "__doc__", None) or "").strip()
     if not doc:
         return code(getattr(param.kind, "__name__", "value"))
@@ -31,7 +35,8 @@ def _param(param: Any) -> str:
     if param.name == BODY:
         return "the whole JSON body"
     where = {"body": "", "query": "query ", "path": "path "}[param.source]
-    text = f"{where}{code(param.name)}: {_kind(param)}"
+    kind = _kind(param)
+    text = f"{where}{code(param.name)}" + (f": {kind}" if kind else "")
     if not param.required:
         text += " (optional)"
     if param.aliases:
@@ -39,14 +44,24 @@ def _param(param: Any) -> str:
     return text
 
 
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _what(controller: type, route: Any) -> str:
+    """What the route does: the first paragraph of its operation's docstring."""
+    doc = inspect.getdoc(getattr(controller, route.action, None)) or ""
+    return " ".join(doc.split("\n\n")[0].split()) or route.doc
+
+
 def route_rows(controller: type) -> list[tuple[str, str, list[str], str]]:
-    """(method, path, parameter descriptions, what it does) for every declared route, in order."""
+    """(method, path, parameter descriptions, what it does) for every declared route, by path and method."""
     rows = []
-    for route in controller.routes():
+    ordered = sorted(controller.routes(), key=lambda r: (r.path, METHOD_ORDER.index(r.method)))
+    for route in ordered:
         if not route.doc:
             raise RouteDocError(f"{controller.__module__}.{controller.__name__}.{route.action}: no docstring to say "
                                 f"what {route.method} {PREFIX}{route.path} does")  # fmt: skip
-        rows.append((route.method, PREFIX + route.path, [_param(p) for p in route.params], route.doc))
+        rows.append((route.method, PREFIX + route.path, [_param(p) for p in route.params], _what(controller, route)))
     return rows
 
 
