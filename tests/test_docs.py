@@ -559,3 +559,13 @@ def test_the_pytest_page_lists_every_option_of_the_plugin(pytester: pytest.Pytes
     assert offered and offered == listed, (
         f"only in pytest --help: {offered - listed}; only on the page: {listed - offered}"
     )
+
+
+@pytest.mark.parametrize("name", ["scenario", "accounts", "cassette"])
+def test_the_format_pages_list_every_top_level_key_of_the_shipped_schemas(name: str) -> None:
+    """Runs once the schemas ship (mock_common.schemas, issue 17); skipped before."""
+    pytest.importorskip("mock_common.schemas", reason="the file formats' JSON Schemas are not in this checkout yet")
+    schema = schemas.load(name)
+    page = schemas.schema_markdown(schema)
+    for key in schema.get("properties", {}):
+        assert f"| `{key}` |" in page, f"{name}: {key}"
