@@ -5,7 +5,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 MATRIX ?= 3.10 3.11 3.12 3.13
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-matrix test-thorough mutation-check conformance-example bench bench-soak bench-peers lint clean screenshots examples example-php example-python example-monitor
+.PHONY: install docs docs-serve run test test-matrix test-thorough mutation-check conformance-example bench bench-soak bench-peers lint clean screenshots examples example-php example-python example-monitor
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,29 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Both emulators in the foreground, printing their URLs; Ctrl-C stops both.
+# The docs site (docs/, mkdocs.yml): built strictly (a broken link, a missing reference or a page left
+# out of the navigation fails), the reference pages generated from the code; diagrams need Graphviz's `dot`.
+DOCS_ADDR ?= 127.0.0.1:8000
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet -e '.[test,docs]'
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	@command -v dot >/dev/null || { echo "make docs: the diagrams need Graphviz's dot (Debian: apt-get install graphviz)" >&2; exit 1; }
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/python -m mkdocs build --strict
+	$(VENV)/bin/python -m docgen.check_site site
+
+# The site with live reload on http://$(DOCS_ADDR)/ (loopback only).
+docs-serve: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/python -m mkdocs serve --livereload --dev-addr $(DOCS_ADDR)
+
+# Both emulators in the foreground, printing their URLs; Ctrl-C stops both. Port 0 picks a free one.
+STREAMSTER_PORT ?= 8018
+INSTAFOREX_PORT ?= 8080
 run: install
-	@$(VENV)/bin/mock-instaforex serve --host 127.0.0.1 --port 8080 & pid=$$!; \
+	@$(VENV)/bin/mock-instaforex serve --host 127.0.0.1 --port $(INSTAFOREX_PORT) & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
-	$(VENV)/bin/mock-streamster serve --host 127.0.0.1 --port 8018 --scenario fixtures/streamster/demo.yaml
+	$(VENV)/bin/mock-streamster serve --host 127.0.0.1 --port $(STREAMSTER_PORT) --scenario fixtures/streamster/demo.yaml
 
 test: install
 	$(VENV)/bin/ruff check .
@@ -83,7 +101,7 @@ example-monitor: install
 	$(call WAIT_READY,http://127.0.0.1:8080/_mock/state); \
 	$(VENV)/bin/python -m examples.account_monitor --url http://127.0.0.1:8080/ --polls 10 --interval 1
 
-# The README's dashboard screenshots (docs/*.png), taken by the browser tests in headless chromium.
+# The docs' dashboard screenshots (docs/images/dashboard-*.png), taken by the browser tests in headless chromium.
 screenshots: install
 	DASHBOARD_SCREENSHOTS=1 $(VENV)/bin/python -m pytest -q tests/test_dashboard.py -k screenshot
 
@@ -104,4 +122,4 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf .venv .venv-* .pytest_cache .hypothesis build *.egg-info bench/.peers
+	rm -rf .venv .venv-* .pytest_cache .hypothesis build *.egg-info bench/.peers site

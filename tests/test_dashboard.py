@@ -1,7 +1,7 @@
 """The dashboards (/_mock/ui) in a real browser: Debian's chromium driven by Playwright.
 
-`DASHBOARD_SCREENSHOTS=1` (or `make screenshots`) also writes docs/dashboard-streamster.png and
-docs/dashboard-instaforex.png from the screenshot tests.
+`DASHBOARD_SCREENSHOTS=1` (or `make screenshots`) also writes docs/images/dashboard-streamster.png and
+docs/images/dashboard-instaforex.png from the screenshot tests.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .conftest import require
 pytestmark = pytest.mark.interop
 
 CHROMIUM = "/usr/bin/chromium"
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "images"
 TWO_SECONDS = 2000  # ms: how soon an API call must show on the page (the page polls once a second)
 
 
@@ -180,7 +180,7 @@ def test_streamster_dashboard_screenshot(streamster_mock: StreamsterMock, page: 
     png = page.screenshot(path=str(tmp_path / "s.png"), full_page=True)
     assert len(png) > 50_000  # a drawn page, not an empty one
     if os.environ.get("DASHBOARD_SCREENSHOTS") == "1":
-        DOCS.mkdir(exist_ok=True)
+        DOCS.mkdir(parents=True, exist_ok=True)
         (DOCS / "dashboard-streamster.png").write_bytes(png)
 
 
@@ -256,5 +256,5 @@ def test_instaforex_dashboard_screenshot(instaforex_mock: InstaForexMock, page: 
     png = page.screenshot(path=str(tmp_path / "i.png"), full_page=True)
     assert len(png) > 50_000
     if os.environ.get("DASHBOARD_SCREENSHOTS") == "1":
-        DOCS.mkdir(exist_ok=True)
+        DOCS.mkdir(parents=True, exist_ok=True)
         (DOCS / "dashboard-instaforex.png").write_bytes(png)

@@ -1,4 +1,4 @@
-"""The README's examples ("Testing your bot with pytest"), run as tests; `options/` is a project of
-its own (a conftest overriding the options), run through pytester by tests/test_readme_examples.py."""
+"""The docs' examples (docs/how-to/pytest.md, the tutorial), run as tests; `options/` is a project of
+its own (a conftest overriding the options), run through pytester by tests/test_docs_pytest_page.py."""
 
 collect_ignore = ["options"]

@@ -1,4 +1,4 @@
-"""README example: your own client through the conformance state machine (Hypothesis)."""
+"""Docs example (docs/how-to/conformance.md): your own client through the conformance state machine (Hypothesis)."""
 
 from hypothesis import settings
 

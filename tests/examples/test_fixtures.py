@@ -1,4 +1,4 @@
-"""README example: the fixtures and the reference clients bound to them."""
+"""Docs example (docs/how-to/pytest.md): the fixtures and the reference clients bound to them."""
 
 from broker_mocks.client import NewOrder, Side
 

@@ -1,4 +1,4 @@
-"""README example: a bot with the real URLs hard-coded, served in process (no socket, no port)."""
+"""Docs example (docs/how-to/in-process.md): a bot with the real URLs hard-coded, served in process (no socket)."""
 
 import pytest
 import requests

@@ -1,4 +1,4 @@
-"""README example: assertions on what the bot sent, and injected faults."""
+"""Docs example (docs/how-to/pytest.md): assertions on what the bot sent, and injected faults."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""README example: markers set up one test's emulator; the next test gets the defaults again."""
+"""Docs example (docs/how-to/pytest.md): markers set up one test's emulator; the next test gets the defaults again."""
 
 from decimal import Decimal
 
