@@ -49,7 +49,6 @@ class InstaForexProfile(ApiProfile):
     name = "instaforex"
     contract_kind = "openapi"
     default_upstream = "https://client-api.instaforex.com/"
-    password_keys = frozenset({"password"})
     login_keys = frozenset({"login", "referalaccounts"})
     ip_keys = frozenset({"ip"})
     token_headers = frozenset({"passkey"})

@@ -11,8 +11,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from lxml import etree
 
+from ..masking import dumps_like, is_form
 from .cassette import Cassette, Request, Response
-from .scrub import FakeMap, dumps_like
+from .fakes import FakeMap
 
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 _ADDRESS = re.compile(r'(<(?:[\w.-]+:)?address\b[^>]*\blocation\s*=\s*")([^"]*)(")')
@@ -91,7 +92,6 @@ class ApiProfile:
     contract_kind = "none"
     default_upstream = ""  # the real API's base URL
     entry = ""  # what a client opens first, relative to the base URL (the WSDL for SOAP)
-    password_keys: frozenset[str] = frozenset()  # request JSON keys (lower case) holding passwords
     login_keys: frozenset[str] = frozenset()  # JSON keys holding account logins (numbers or lists of them)
     ip_keys: frozenset[str] = frozenset()  # response JSON keys holding IP addresses
     token_headers: frozenset[str] = frozenset()  # request headers (lower case) carrying a token
@@ -131,14 +131,17 @@ class ApiProfile:
         return ()
 
     def json_features(self, body: str, feats: dict[str, Any]) -> None:
-        """Add a JSON body's leaves (or the stripped text when it is not JSON)."""
+        """Add a JSON or form-encoded body's leaves (or the stripped text when it is neither)."""
         if not body.strip():
             return
         try:
             data = json.loads(body, parse_float=Decimal)
         except ValueError:
-            feats["body"] = body.strip()
-            return
+            if not is_form(body):
+                feats["body"] = body.strip()
+                return
+            # A form-encoded body: its fields, as a JSON object's would be (a scrubbed password matches any).
+            data = dict(parse_qsl(body.strip(), keep_blank_values=True))
         flatten_json(data, "body", feats, self.login_keys)
 
     def describe(self, req: Request) -> str:
