@@ -99,6 +99,11 @@ class StreamsterProfile(ApiProfile):
         """A soap:Client fault, as the API answers a request it cannot serve."""
         return Response(500, {"Content-Type": "text/xml; charset=utf-8"}, fault_xml("Client", text).decode())
 
+    def error_response(self, status: int, text: str) -> Response:
+        """A SOAP fault (soap:Client for the client's mistakes, soap:Server for the upstream's) with `status`."""
+        code = "Client" if status < 500 else "Server"
+        return Response(status, {"Content-Type": "text/xml; charset=utf-8"}, fault_xml(code, text).decode())
+
     def fallback(self, req: Request) -> Response | None:
         """The reference WSDL, when the cassette holds none."""
         path, _, query = req.url.partition("?")

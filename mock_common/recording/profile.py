@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
+from xml.sax.saxutils import escape, unescape
 
 from lxml import etree
 
@@ -33,11 +34,12 @@ def is_wsdl(resp: Response) -> bool:
 
 
 def rewrite_soap_address(wsdl: str, base: str) -> str:
-    """Point every soap:address (SOAP 1.1 and 1.2) at `base`, keeping each location's own path."""
+    """Point every soap:address (SOAP 1.1 and 1.2) at `base`, keeping each location's own path (escaped
+    for the attribute: a base made from a request never adds markup)."""
 
     def swap(m: re.Match[str]) -> str:
-        path = urlsplit(m.group(2)).path or "/"
-        return m.group(1) + base.rstrip("/") + path + m.group(3)
+        path = urlsplit(unescape(m.group(2))).path or "/"
+        return m.group(1) + escape(base.rstrip("/") + path, {'"': "&quot;"}) + m.group(3)
 
     return _ADDRESS.sub(swap, wsdl)
 
@@ -144,6 +146,12 @@ class ApiProfile:
             data = dict(parse_qsl(body.strip(), keep_blank_values=True))
         flatten_json(data, "body", feats, self.login_keys)
 
+    def is_api(self, target: str) -> bool:
+        """Whether a request target belongs to the API (recorded), not to an emulator's control plane or
+        dashboard (`/_mock/...`) or a browser's `/favicon.ico`."""
+        path = unquote(target.partition("?")[0]).lower().rstrip("/")
+        return not (path == "/_mock" or path.startswith("/_mock/") or path == "/favicon.ico")
+
     def describe(self, req: Request) -> str:
         """A short name for a request in messages."""
         return f"{req.method} {req.url}"
@@ -161,6 +169,11 @@ class ApiProfile:
     def miss_response(self, text: str) -> Response:
         """The answer to a request no recorded interaction matches."""
         return Response(404, {"Content-Type": "application/json; charset=utf-8"}, json.dumps({"Message": text}))
+
+    def error_response(self, status: int, text: str) -> Response:
+        """An error the recorder or replay server gives itself (400, 403, 413, 502), in the API's format."""
+        body = json.dumps({"Message": text})
+        return Response(status, {"Content-Type": "application/json; charset=utf-8"}, body)
 
     def fallback(self, req: Request) -> Response | None:
         """An answer for a request the cassette does not hold but the API always serves (e.g. its WSDL)."""
