@@ -53,6 +53,9 @@ def add_commands(
     )
     check.add_argument("file", help="cassette file (YAML)")
     check_options(check)
+    check.add_argument(
+        "--strict", action="store_true", help="exit 1 on state differences too (default: on contract drift only)"
+    )
     check.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v, -vv)")
 
 
@@ -66,8 +69,8 @@ def run_command(args: argparse.Namespace, profile: ApiProfile, check: Check) -> 
         except (CassetteError, ValueError) as exc:
             print(f"{prog}: {exc}", file=sys.stderr)
             return 2
-        print("\n".join(report.lines()))
-        return 0 if report.ok else 1
+        print("\n".join(report.lines(verbose=args.verbose > 0)))
+        return 0 if report.ok and (report.same or not args.strict) else 1
     if not 0 <= args.port <= 65535:
         print(f"{prog}: --port must be 0-65535, not {args.port}", file=sys.stderr)
         return 2
