@@ -207,8 +207,13 @@ def test_replay_engine_binds_each_login_to_one_fake_only() -> None:
 
 def test_record_modes_none_once_new_episodes_all(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
-    with pytest.raises(CassetteError, match="record mode 'none' replays only"):
+    with pytest.raises(CassetteError, match="record mode 'none' only replays") as missing:
         RecordingSession(INSTAFOREX, path, "none")
+    # it says how to record one (17.5)
+    assert f"`mock-instaforex record --upstream https://client-api.instaforex.com/ --cassette {path}`" in str(
+        missing.value
+    )
+    assert "--broker-record-mode=once" in str(missing.value) and "--record-mode once" in str(missing.value)
     with InstaForexMock() as mock:
         once = RecordingSession(INSTAFOREX, path, "once", upstream=mock.url)
         assert once.recording and not once.replaying

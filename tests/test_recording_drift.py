@@ -1,4 +1,5 @@
-"""The drift check tells contract drift from state (issue 19, item 12)."""
+"""The drift check tells contract drift from state (issue 19, item 12); a missing cassette says how to
+record one (issue 17.5)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_common.recording import load
+from mock_common.recording import CassetteError, load
 from mock_instaforex.cli import main as instaforex_main
 from mock_instaforex.recording import check_cassette as check_instaforex
 from mock_streamster.cli import main as streamster_main
@@ -86,3 +87,33 @@ def test_a_refusal_where_the_emulator_serves_is_state_but_a_changed_fault_code_i
     cassette_io.save(cas, served)
     item = check_streamster(load(served)).items[number]
     assert item.ok and any(s.startswith("outcome: recorded 200, emulator 500 soap:Client fault") for s in item.state)
+
+
+# ----------------------------------------------------------------------------- 17.5: say how to record
+
+
+def test_a_missing_cassette_says_how_to_record_one(
+    tmp_path: Path, pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mock_common.recording import replay
+
+    missing = tmp_path / "missing.yaml"
+    assert streamster_main(["replay", "--cassette", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"`mock-streamster record --upstream http://127.0.0.1:8018/ --cassette {missing}`" in err
+    with pytest.raises(CassetteError, match=r"replay\(\) only replays. Record it first: record\(path, api"):
+        replay(missing)
+    pytester.makepyfile(
+        test_bot="""
+        import pytest
+
+        @pytest.mark.broker_cassette("instaforex", path="missing.yaml")
+        def test_bot(broker_cassette):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str()
+    assert "pytest --broker-record-mode=once" in out and "mock-instaforex record --upstream" in out
+    assert "Traceback" not in out and "recording/session.py" not in out

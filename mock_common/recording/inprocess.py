@@ -102,8 +102,13 @@ class InProcess:
 def replay(cassette: str | Path, api: str | ApiProfile | None = None, base_url: str | None = None,
            exhausted: str = "repeat") -> InProcess:  # fmt: skip
     """A cassette loaded into a `responses.RequestsMock` (use `with replay(path) as r:`)."""
-    from .cassette import load
+    from .cassette import CassetteError, load
 
+    if api is None and not Path(cassette).exists():
+        raise CassetteError(
+            f"{cassette}: no such cassette, and replay() only replays. Record it first: "
+            "record(path, api, base_url=...) in Python, or `mock-<api> record --upstream URL --cassette PATH`"
+        )
     profile = api if isinstance(api, ApiProfile) else profile_for(api or load(cassette).api)
     session = RecordingSession(profile, cassette, "none", exhausted=exhausted)
     return InProcess(session, base_url)

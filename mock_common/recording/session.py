@@ -75,7 +75,12 @@ class RecordingSession:
         self.profile, self.path, self.mode = profile, Path(path), mode
         exists = self.path.exists()
         if mode == "none" and not exists:
-            raise CassetteError(f"{self.path}: no such cassette (record mode 'none' replays only)")
+            raise CassetteError(
+                f"{self.path}: no such cassette, and record mode 'none' only replays. Record it first: "
+                f"`mock-{profile.name} record --upstream {profile.default_upstream} --cassette {self.path}` "
+                "(then point the bot at the URL it prints), or record on first use with record mode 'once' "
+                "(pytest --broker-record-mode=once; --record-mode once; record(...) in Python)"
+            )
         if mode == "all" or not exists:
             self.cassette = Cassette(api=profile.name, upstream=upstream)
             profile.header(self.cassette)
