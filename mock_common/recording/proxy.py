@@ -111,7 +111,9 @@ class RecorderApp:
         self, session: RecordingSession, forward: Forwarder | None = None, base: Any = None, addresses: bool = False
     ) -> None:
         self.session, self.forward = session, forward
-        self.base = base or (lambda environ: f"http://{endpoint_host(environ, '127.0.0.1')}")
+        self.base = base or (
+            lambda environ: f"http://{endpoint_host(environ, '127.0.0.1:' + str(environ.get('SERVER_PORT', 80)))}/"
+        )
         self.addresses = addresses
         self.who = f"The {session.profile.name} {'recorder' if forward is not None else 'replay server'}"
 
