@@ -175,7 +175,7 @@ def new_session() -> requests.Session:
 # ------------------------------------------------------------------------------------ one exchange
 
 
-Send = Callable[[float], requests.Response]  # (seconds left) -> a streamed response
+Send = Callable[[float], requests.Response]  # (the deadline in seconds, as the per-step timeout) -> a streamed response
 
 
 def fetch(send: Send, what: str, deadline: float = UPSTREAM_DEADLINE, max_body: int = MAX_UPSTREAM_BODY) -> Response:
