@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from importlib import resources
 from typing import Any
+
+from .masking import mask, mask_target
 
 UI_PREFIX = "/_mock/ui"
 MAX_BODY_SHOWN = 8000  # characters of a journal body sent to the page; the rest is cut, and says so
@@ -57,20 +60,29 @@ def cut(text: Any, limit: int = MAX_BODY_SHOWN) -> str:
     return f"{text[:limit]}\n… ({len(text) - limit} more characters)"
 
 
-_PASSWORD = re.compile(r'("password"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\s]+)', re.IGNORECASE)
-_TOKEN = re.compile(r'^"([0-9a-f]{6})[0-9a-f]{26}"$')
+_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
-def scrub(text: str) -> str:
-    """A body with passwords and bare API tokens masked (the page shows bodies to whoever looks)."""
-    text = _PASSWORD.sub(lambda m: m.group(1) + '"•••"', text)
-    return _TOKEN.sub(lambda m: f'"{m.group(1)}…"', text.strip()) if len(text) < 40 else text
+def scrub(text: Any) -> str | None:
+    """A body with its secret fields masked (`mock_common.masking`, on the parsed body) and a bare API
+    token cut to its first characters: the page shows bodies to whoever looks."""
+    if text is None:
+        return None
+    text = mask(str(text)) or ""
+    if len(text) < 40 and text.strip().startswith('"'):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(value, str) and _TOKEN.fullmatch(value):
+            return f'"{value[:6]}…"'
+    return text
 
 
 def journal_rows(
     entries: list[dict[str, Any]], limit: int, name_key: str, total: int | None = None
 ) -> list[dict[str, Any]]:
-    """The newest `limit` journal records, newest first, with bodies cut and scrubbed and failures flagged."""
+    """The newest `limit` journal records, newest first, with bodies masked and cut and failures flagged."""
     rows = []
     newest = total if total is not None else len(entries)
     for n, e in enumerate(reversed(entries[-limit:] if limit > 0 else [])):
@@ -78,9 +90,9 @@ def journal_rows(
         failed = bool(e.get("injected")) or status is None or (isinstance(status, int) and status >= 400)
         rows.append({
             "seq": e.get("seq", newest - n), "time": e.get("time"), "name": e.get(name_key) or e.get("path") or "?",
-            "method": e.get("method", "POST"), "path": e.get("path"), "status": status,
+            "method": e.get("method", "POST"), "path": mask_target(e.get("path")), "status": status,
             "injected": e.get("injected"), "failed": failed, "duration_ms": e.get("duration_ms"),
-            "peer": e.get("ip") or e.get("peer"), "request": scrub(cut(e.get("request"))), "response": scrub(cut(e.get("response"))),
+            "peer": e.get("ip") or e.get("peer"), "request": cut(scrub(e.get("request"))), "response": cut(scrub(e.get("response"))),
         })  # fmt: skip
     return rows
 

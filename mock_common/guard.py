@@ -53,6 +53,41 @@ def loopback_host(value: str | None) -> str | None:
     return f"{shown}:{int(port)}" if has_port else shown
 
 
+def address_host(value: str) -> bool:
+    """Whether a Host header names an IP address (with an optional port): no name a DNS answer could rebind."""
+    text = value.strip()
+    if text.startswith("["):  # an IPv6 address in a Host header is in brackets
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            return False
+        port = rest[1:] if rest else None
+    elif text.count(":") > 1:
+        return False
+    else:
+        host, sep, port_text = text.partition(":")
+        port = port_text if sep else None
+    if port is not None and (not _PORT.fullmatch(port) or not 0 < int(port) < 65536):
+        return False
+    return "%" not in host and parse_ip(host) is not None
+
+
+def host_refusal(environ: dict[str, Any], who: str, addresses: bool = False) -> str | None:
+    """Why a request must be refused for its Host header (DNS rebinding), or None when it may be served.
+
+    A loopback name or address passes; with `addresses`, any IP address does too (a server bound beyond
+    loopback is reached by address). A request without a Host header (HTTP/1.0) passes.
+    """
+    host = environ.get("HTTP_HOST")
+    if host is None or loopback_host(host) is not None or (addresses and address_host(host)):
+        return None
+    shown = host if len(host) <= 80 else host[:80] + "..."
+    allowed = "127.0.0.1, [::1], localhost" + (" or an IP address" if addresses else " or *.localhost")
+    return (
+        f"{who} answer requests addressed to this computer only (Host {allowed}), not Host {shown!r}: "
+        "a web page cannot reach them through DNS rebinding."
+    )
+
+
 def _content_length(environ: dict[str, Any]) -> int:
     try:
         return int(environ.get("CONTENT_LENGTH") or 0)
@@ -66,13 +101,9 @@ def control_refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
     A Host header that is not a loopback name or address gets 403. POST, PUT and PATCH (and any
     request that carries a body) need Content-Type application/json, else 415.
     """
-    host = environ.get("HTTP_HOST")
-    if host is not None and loopback_host(host) is None:
-        shown = host if len(host) <= 80 else host[:80] + "..."
-        return 403, (
-            f"The control routes answer requests addressed to this computer only (Host 127.0.0.1, [::1] or "
-            f"localhost), not Host {shown!r}: a web page cannot reach them through DNS rebinding."
-        )
+    refused = host_refusal(environ, "The control routes")
+    if refused is not None:
+        return 403, refused
     method = environ.get("REQUEST_METHOD", "GET").upper()
     has_body = _content_length(environ) > 0 or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
     if method in WRITES or has_body:

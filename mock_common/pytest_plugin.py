@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from .faults import DROP_KEY
+from .masking import mask_entry
 from .server import SOCKET_KEY
 from .wsgi import run_app
 
@@ -199,7 +200,7 @@ def describe(title: str, seed: Any, now: str, clock: str, journal: Any, lines: i
     total = journal.total
     shown = journal.last(lines)
     out = [f"{title}: seed {seed}, {clock} clock, time {now}", f"journal: last {len(shown)} of {total} calls"]
-    out += [f"  {e.summary(160)}" for e in shown]
+    out += [f"  {mask_entry(e).summary(160)}" for e in shown]  # secrets masked on the parsed body
     return "\n".join(out)
 
 

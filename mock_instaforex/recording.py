@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from mock_common.files import read_data_file
 from mock_common.recording.cassette import Cassette, Request, Response
-from mock_common.recording.drift import Report, compare_shapes, json_shape
+from mock_common.recording.drift import REFUSAL, SUCCESS, Answer, Report, compare, json_shape
 from mock_common.recording.profile import ApiProfile, Login
 
 from .errors import StoreError
@@ -49,7 +49,6 @@ class InstaForexProfile(ApiProfile):
     name = "instaforex"
     contract_kind = "openapi"
     default_upstream = "https://client-api.instaforex.com/"
-    password_keys = frozenset({"password"})
     login_keys = frozenset({"login", "referalaccounts"})
     ip_keys = frozenset({"ip"})
     token_headers = frozenset({"passkey"})
@@ -172,7 +171,7 @@ def _login_kinds(cassette: Cassette) -> dict[str, str]:
 
 def check_cassette(cassette: Cassette, accounts: str | None = None) -> Report:
     """Validate every recorded response against /openapi.json, then replay the requests against a fresh
-    emulator and compare each answer's structure with the recorded one.
+    emulator and compare each answer with the recorded one: contract drift apart from state.
 
     The cassette's fake logins become open-level accounts of the fresh emulator (any password), and the
     tokens it answers stand in for the cassette's fake tokens, so the recorded requests get through.
@@ -183,7 +182,7 @@ def check_cassette(cassette: Cassette, accounts: str | None = None) -> Report:
     for login, kind in _login_kinds(cassette).items():
         if int(login) not in taken:
             data["partners" if kind == "partner" else "accounts"].append({"login": int(login), "level": "open"})
-    report = Report(cassette)
+    report = Report(cassette, f"a fresh emulator ({'accounts ' + accounts if accounts else 'the demo accounts'})")
     tokens: dict[str, str] = {}
     import requests  # only for a drift check: serving does not need it
 
@@ -191,7 +190,7 @@ def check_cassette(cassette: Cassette, accounts: str | None = None) -> Report:
         for n, i in enumerate(cassette.interactions, 1):
             req = i.request
             item = report.item(n, PROFILE.describe(req), i.line)
-            item.schema += validate_response(req.method, req.url, i.response.status, i.response.body)
+            item.contract += validate_response(req.method, req.url, i.response.status, i.response.body)
             headers = {k: v for k, v in req.headers.items() if k.lower() in ("content-type", "passkey", "accept")}
             passkey = _passkey(req)
             if passkey:
@@ -200,18 +199,30 @@ def check_cassette(cassette: Cassette, accounts: str | None = None) -> Report:
             path, query = _path(req.url)
             url = mock.url.rstrip("/") + path + (f"?{query}" if query else "")
             r = http.request(req.method, url, data=req.body.encode("utf-8") or None, headers=headers, timeout=30)
+            recorded, emulator = _answer(i.response.status, i.response.body), _answer(r.status_code, r.text)
             if PROFILE.is_token_response(req, i.response) and r.status_code == 200:
                 tokens[json.loads(i.response.body)] = json.loads(r.text)
-            if r.status_code != i.response.status:
-                item.structure.append(f"status: recorded {i.response.status}, emulator {r.status_code}")
-            try:
-                rec = json.loads(i.response.body) if i.response.body.strip() else None
-                emu = json.loads(r.text) if r.text.strip() else None
-            except ValueError:
-                item.structure.append("one answer is not JSON")
-                continue
-            item.structure += compare_shapes(json_shape(rec), json_shape(emu))
+                emulator.tree = recorded.tree  # a new token is no difference: later requests carry it instead
+            compare(item, recorded, emulator, {})
     return report
+
+
+def _answer(status: int, text: str) -> Answer:
+    """An InstaForex answer for the drift check: 2xx is a success, anything else a refusal."""
+    outcome = SUCCESS if 200 <= status < 300 else REFUSAL
+    try:
+        data = json.loads(text, parse_float=Decimal) if text.strip() else None
+    except ValueError:
+        return Answer(status, outcome, summary=f"{status} (not JSON)")
+    words = text.strip() if len(text.strip()) <= 60 else text.strip()[:57] + "..."
+    return Answer(
+        status,
+        outcome,
+        None,
+        json_shape(data),
+        data,
+        summary=str(status) if outcome == SUCCESS else f"{status} {words}",
+    )
 
 
 def check_options(parser: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from lxml import etree
 
 from mock_common.recording.cassette import Cassette, Request, Response
-from mock_common.recording.drift import Report, compare_shapes, xml_shape
+from mock_common.recording.drift import REFUSAL, SUCCESS, Answer, Report, compare, xml_shape, xml_tree
 from mock_common.recording.profile import ApiProfile, flatten_xml
 
 from .contract import canonical
@@ -99,6 +100,11 @@ class StreamsterProfile(ApiProfile):
         """A soap:Client fault, as the API answers a request it cannot serve."""
         return Response(500, {"Content-Type": "text/xml; charset=utf-8"}, fault_xml("Client", text).decode())
 
+    def error_response(self, status: int, text: str) -> Response:
+        """A SOAP fault (soap:Client for the client's mistakes, soap:Server for the upstream's) with `status`."""
+        code = "Client" if status < 500 else "Server"
+        return Response(status, {"Content-Type": "text/xml; charset=utf-8"}, fault_xml(code, text).decode())
+
     def fallback(self, req: Request) -> Response | None:
         """The reference WSDL, when the cassette holds none."""
         path, _, query = req.url.partition("?")
@@ -166,11 +172,36 @@ class WsdlSchema:
         return problems
 
 
+def _answer(status: int, text: str) -> Answer:
+    """A Streamster answer for the drift check: a SOAP fault is a refusal, anything else a success."""
+    body = _body(text)
+    if body is None:
+        return Answer(status, SUCCESS if status == 200 else REFUSAL, summary=f"{status} (not a SOAP envelope)")
+    children = [c for c in body if isinstance(c.tag, str)]
+    fault = children[0] if children and etree.QName(children[0]).localname == "Fault" else None
+    if fault is None:
+        return Answer(status, SUCCESS, None, xml_shape(body), xml_tree(body), xml=True, summary=str(status))
+    code = (fault.findtext("faultcode") or "").strip()
+    words = " ".join((fault.findtext("faultstring") or "").split())
+    words = words if len(words) <= 80 else words[:77] + "..."
+    summary = f"{status} {code} fault {words!r}"
+    return Answer(status, REFUSAL, code, xml_shape(body), xml_tree(body), xml=True, summary=summary)
+
+
+def _with_ids(body: str, ids: dict[str, str]) -> str:
+    """The request body with every recorded ID the emulator answered with another ID replaced by that one."""
+    for recorded, emulator in ids.items():
+        if recorded in body:
+            body = re.sub(rf">(\s*){re.escape(recorded)}(\s*)<", rf">\g<1>{emulator}\g<2><", body)
+    return body
+
+
 def check_cassette(cassette: Cassette, seed: int = 0, scenario: str | None = None) -> Report:
     """Validate every recorded message against the WSDL, then replay the requests against a fresh
-    emulator and compare each answer's structure with the recorded one."""
+    emulator and compare each answer with the recorded one: contract drift apart from state."""
     schema = WsdlSchema()
-    report = Report(cassette)
+    report = Report(cassette, f"a fresh emulator (seed {seed}{f', scenario {scenario}' if scenario else ''})")
+    ids: dict[str, str] = {}  # recorded ID -> the emulator's ID for the same object
     import requests  # only for a drift check: serving does not need it
 
     with StreamsterMock(seed=seed, scenario=scenario) as mock, requests.Session() as http:
@@ -180,18 +211,12 @@ def check_cassette(cassette: Cassette, seed: int = 0, scenario: str | None = Non
             if req.method != "POST":
                 continue  # the WSDL itself: compared by its hash in the header
             op = PROFILE.soap_action(req)
-            item.schema += schema.check(op, req.body, output=False)
-            item.schema += schema.check(op, i.response.body, output=True)
+            item.contract += schema.check(op, req.body, output=False)
+            item.contract += schema.check(op, i.response.body, output=True)
             headers = {k: v for k, v in req.headers.items() if k.lower() in ("content-type", "soapaction")}
-            r = http.post(mock.endpoint_url, data=req.body.encode("utf-8"), headers=headers, timeout=30)
-            if r.status_code != i.response.status:
-                item.structure.append(f"status: recorded {i.response.status}, emulator {r.status_code}")
-            rec, emu = _body(i.response.body), _body(r.text)
-            if rec is None or emu is None:
-                if (rec is None) != (emu is None):
-                    item.structure.append("one answer is not a SOAP envelope")
-                continue
-            item.structure += compare_shapes(xml_shape(rec), xml_shape(emu))
+            body = _with_ids(req.body, ids).encode("utf-8")
+            r = http.post(mock.endpoint_url, data=body, headers=headers, timeout=30)
+            compare(item, _answer(i.response.status, i.response.body), _answer(r.status_code, r.text), ids)
     return report
 
 

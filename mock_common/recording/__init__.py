@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "RECORD_MODES": "cassette", "Cassette": "cassette", "CassetteError": "cassette", "Interaction": "cassette",
+    "Limits": "cassette",
     "Request": "cassette", "Response": "cassette", "load": "cassette", "loads": "cassette", "save": "cassette",
     "InProcess": "inprocess", "record": "inprocess", "replay": "inprocess",
     "Hit": "match", "Miss": "match", "ReplayEngine": "match",
@@ -32,7 +33,18 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .cassette import RECORD_MODES, Cassette, CassetteError, Interaction, Request, Response, load, loads, save
+    from .cassette import (
+        RECORD_MODES,
+        Cassette,
+        CassetteError,
+        Interaction,
+        Limits,
+        Request,
+        Response,
+        load,
+        loads,
+        save,
+    )
     from .inprocess import InProcess, record, replay
     from .match import Hit, Miss, ReplayEngine
     from .profile import ApiProfile, profile_for
@@ -41,7 +53,7 @@ if TYPE_CHECKING:
     from .session import RecordingSession
 
 __all__ = [
-    "RECORD_MODES", "ApiProfile", "Cassette", "CassetteError", "Hit", "InProcess", "Interaction", "Miss",
+    "RECORD_MODES", "ApiProfile", "Cassette", "CassetteError", "Hit", "InProcess", "Interaction", "Limits", "Miss",
     "RecorderServer", "RecordingSession", "ReplayEngine", "Request", "Response", "Scrubber", "SecretLeakError",
     "load", "loads", "profile_for", "record", "replay", "save",
 ]  # fmt: skip

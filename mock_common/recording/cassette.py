@@ -3,13 +3,20 @@
 A cassette is a header (API, recorder version, contract hash, when and where it was recorded)
 followed by the interactions in the order they happened, and an `end:` line that marks a complete
 file (a truncated copy has none, so it is refused rather than replayed half).
+
+Loading is bounded (`Limits`): the file's size is checked before it is parsed, its nesting, aliases
+and values are counted on the parser's events before anything is built, and the whole load has a
+deadline. A file over a limit is refused with its name and the limit, never half read.
 """
 
 from __future__ import annotations
 
 import base64
+import math
 import os
+import re
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -22,6 +29,24 @@ FORMAT_VERSION = 1
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 _HEADER_KEYS = ("version", "api", "recorder", "contract", "recorded_at", "upstream", "source", "logins")
 _TOP_KEYS = set(_HEADER_KEYS) | {"interactions", "end"}
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP header name (RFC 9110 token)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # not allowed in a header value (HTAB is)
+_URL_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What loading one cassette may cost; a file over any limit is refused, naming it."""
+
+    max_bytes: int = 64 * MIB  # the file's size
+    max_depth: int = 32  # nested mappings and lists (a cassette needs 6)
+    max_aliases: int = 1000  # YAML aliases (`*name`); the recorder writes none
+    max_nodes: int = 2_000_000  # values of any kind (a 1,000-interaction cassette has about 20,000)
+    max_seconds: float = 20.0  # parsing and building, together
+
+
+LIMITS = Limits()
 
 
 class CassetteError(ValueError):
@@ -161,8 +186,25 @@ def save(cassette: Cassette, path: str | Path, text: str | None = None) -> None:
 # ------------------------------------------------------------------------------------ loading
 
 
-class _Loader(yaml.SafeLoader):
-    """Keeps each mapping's line, so errors can point at it."""
+# libyaml when PyYAML has it (ten times faster), else the pure-Python parser: the same documents load.
+_BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _OverrunError(Exception):
+    """A load ran past its deadline."""
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """Keeps each mapping's line, so errors can point at it, and stops at its deadline."""
+
+    deadline = math.inf
+    _built = 0
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        self._built += 1
+        if not self._built & 4095 and time.monotonic() > self.deadline:
+            raise _OverrunError
+        return super().construct_object(node, deep)
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[str, Any]:
@@ -174,30 +216,96 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[str, Any]:
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-def load(path: str | Path) -> Cassette:
-    """Read a cassette; a malformed, truncated or unknown-version file raises `CassetteError`."""
+def _size(limits: Limits) -> str:
+    mib = limits.max_bytes / MIB
+    return f"{mib:g} MiB" if mib >= 1 else f"{limits.max_bytes} bytes"
+
+
+def load(path: str | Path, limits: Limits = LIMITS) -> Cassette:
+    """Read a cassette; a malformed, truncated, unknown-version or over-limit file raises `CassetteError`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            # Never more than the limit is read: /dev/zero or a huge file is refused, not swallowed.
+            size = os.fstat(f.fileno()).st_size
+            raw = f.read(limits.max_bytes + 1) if size <= limits.max_bytes else b""
     except FileNotFoundError:
         raise CassetteError(f"{path}: no such cassette") from None
-    except UnicodeDecodeError as exc:
-        raise CassetteError(f"{path}: not UTF-8 text (byte offset {exc.start})") from None
+    except IsADirectoryError:
+        raise CassetteError(f"{path}: is a directory, not a cassette file") from None
     except OSError as exc:
         raise CassetteError(f"{path}: cannot be read: {exc.strerror}") from None
-    return loads(text, str(path), path)
-
-
-def loads(text: str, name: str = "<cassette>", path: Path | None = None) -> Cassette:
-    """Parse cassette text; `name` is used in error messages."""
+    if size > limits.max_bytes or len(raw) > limits.max_bytes:
+        raise CassetteError(f"{path}: larger than the limit of {_size(limits)} for a cassette; not read")
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CassetteError(f"{path}: not UTF-8 text (byte offset {exc.start})") from None
+    return loads(text, str(path), path, limits)
+
+
+def _scan(text: str, name: str, limits: Limits, deadline: float) -> None:
+    """Count nesting, aliases and values on the parser's events, before anything is built."""
+    depth = aliases = nodes = 0
+    for n, event in enumerate(yaml.parse(text, Loader=_BASE_LOADER)):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            nodes += 1
+            if depth > limits.max_depth:
+                line = event.start_mark.line + 1
+                raise CassetteError(f"{name}, line {line}: nested deeper than the limit of {limits.max_depth} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > limits.max_aliases:
+                line = event.start_mark.line + 1
+                raise CassetteError(
+                    f"{name}, line {line}: more than the limit of {limits.max_aliases} YAML aliases in a cassette"
+                )
+        if nodes > limits.max_nodes:
+            line = event.start_mark.line + 1
+            raise CassetteError(f"{name}, line {line}: more than the limit of {limits.max_nodes} values in a cassette")
+        if not n & 4095 and time.monotonic() > deadline:
+            raise _OverrunError
+
+
+def _parse(text: str, name: str, limits: Limits) -> Any:
+    """The YAML document, within the limits."""
+    if len(text) > limits.max_bytes or len(text.encode("utf-8")) > limits.max_bytes:
+        raise CassetteError(f"{name}: larger than the limit of {_size(limits)} for a cassette; not read")
+    deadline = time.monotonic() + limits.max_seconds
+    try:
+        _scan(text, name, limits, deadline)
+        loader = _Loader(text)
+        loader.deadline = deadline
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+    except _OverrunError:
+        raise CassetteError(
+            f"{name}: reading it took longer than the limit of {limits.max_seconds:g} s for a cassette"
+        ) from None
+    except RecursionError:  # the depth limit stops this first; a smaller stack must not give a traceback
+        raise CassetteError(f"{name}: nested too deeply to read") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else "?"
+        if "nesting depth" in str(exc.problem):  # libyaml's own (larger) depth limit: say ours
+            raise CassetteError(
+                f"{name}, line {line}: nested deeper than the limit of {limits.max_depth} levels"
+            ) from None
         raise CassetteError(f"{name}, line {line}: not valid YAML: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise CassetteError(f"{name}: not valid YAML: {exc}") from None
+
+
+def loads(text: str, name: str = "<cassette>", path: Path | None = None, limits: Limits = LIMITS) -> Cassette:
+    """Parse cassette text within `limits`; `name` is used in error messages."""
+    data = _parse(text, name, limits)
     last_line = text.count("\n") + 1
     if not isinstance(data, dict):
         raise CassetteError(f"{name}, line 1: a cassette is a YAML mapping with a header and interactions")
@@ -256,7 +364,23 @@ def _headers(value: Any, line: int, what: str, err: _Errors) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         err.fail(line, f"{what} headers must be a mapping, not {type(value).__name__}")
-    return {str(k): str(v) for k, v in value.items() if k != "__line__"}
+    line = value.get("__line__", line)
+    out: dict[str, str] = {}
+    for name, raw in value.items():
+        if name == "__line__":
+            continue
+        # A name or value that could not go on the wire as it is would make the replay server fail, or
+        # split one header into two: refused here, with the file's line.
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            err.fail(line, f"{what} header name {name!r} is not an HTTP token (letters, digits, !#$%&'*+-.^_`|~)")
+        if isinstance(raw, (dict, list)) or raw is None:
+            err.fail(line, f"{what} header {name}: the value must be text, not {type(raw).__name__}")
+        text = str(raw)
+        bad = _CONTROL.search(text)
+        if bad:
+            err.fail(line, f"{what} header {name}: the value holds a control character ({bad.group()!r}: CR, LF, ...)")
+        out[name] = text
+    return out
 
 
 def _interaction(item: Any, n: int, err: _Errors) -> Interaction:
@@ -269,9 +393,9 @@ def _interaction(item: Any, n: int, err: _Errors) -> Interaction:
     if not isinstance(resp, dict):
         err.fail(line, f"interaction {n} has no response mapping")
     method, url = req.get("method"), req.get("url")
-    if not isinstance(method, str) or not method.isalpha():
+    if not isinstance(method, str) or not _TOKEN.fullmatch(method) or not method.isalpha():
         err.fail(req["__line__"], f"interaction {n}: request method must be an HTTP method, not {method!r}")
-    if not isinstance(url, str) or not url:
+    if not isinstance(url, str) or not url or _URL_CONTROL.search(url):
         err.fail(req["__line__"], f"interaction {n}: request url must be a path or URL, not {url!r}")
     status = resp.get("status")
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
@@ -289,8 +413,8 @@ def _interaction(item: Any, n: int, err: _Errors) -> Interaction:
         except ValueError:
             err.fail(resp["__line__"], f"interaction {n}: body_base64 is not base64")
     offset = item.get("offset", 0.0)
-    if isinstance(offset, bool) or not isinstance(offset, (int, float)) or offset < 0:
-        err.fail(line, f"interaction {n}: offset must be seconds >= 0, not {offset!r}")
+    if isinstance(offset, bool) or not isinstance(offset, (int, float)) or not 0 <= offset < math.inf:
+        err.fail(line, f"interaction {n}: offset must be a finite number of seconds >= 0, not {offset!r}")
     action = req.get("soap_action")
     return Interaction(
         request=Request(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable
 
 from mock_common.cli import catch_stop_signals, setup_logging, wait_for_interrupt
 
-from .cassette import RECORD_MODES, Cassette, CassetteError, load
+from .cassette import MIB, RECORD_MODES, Cassette, CassetteError, load
 from .drift import Report
 from .match import EXHAUSTED
 from .profile import ApiProfile
+from .targets import MAX_UPSTREAM_BODY, UPSTREAM_DEADLINE
 
 COMMANDS = ("record", "replay", "check-cassette")
 Check = Callable[[Cassette, argparse.Namespace], Report]
@@ -39,12 +41,21 @@ def add_commands(
         p.add_argument("--secret", action="append", default=[], metavar="TEXT", help="also scrub (and check) this text")
         p.add_argument("--insecure", action="store_true", help="do not verify the upstream's TLS certificate")
         p.add_argument("--ca-bundle", metavar="FILE", help="verify the upstream's TLS certificate with these CAs")
+        p.add_argument("--upstream-deadline", type=float, default=UPSTREAM_DEADLINE, metavar="SECONDS",
+                       help=f"the most a forwarded request may take in all (default {UPSTREAM_DEADLINE:g})")  # fmt: skip
+        p.add_argument("--upstream-max-body", type=float, default=MAX_UPSTREAM_BODY / MIB, metavar="MIB",
+                       help=f"the largest upstream answer recorded (default {MAX_UPSTREAM_BODY // MIB} MiB)")  # fmt: skip
+        p.add_argument("--record-all-paths", action="store_true",
+                       help="record the emulators' /_mock/ control plane and dashboard too (default: the API only)")  # fmt: skip
         p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v, -vv)")
     check = sub.add_parser(
         "check-cassette", help="validate a cassette against the contract and compare it with a fresh emulator"
     )
     check.add_argument("file", help="cassette file (YAML)")
     check_options(check)
+    check.add_argument(
+        "--strict", action="store_true", help="exit 1 on state differences too (default: on contract drift only)"
+    )
     check.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v, -vv)")
 
 
@@ -58,10 +69,13 @@ def run_command(args: argparse.Namespace, profile: ApiProfile, check: Check) -> 
         except (CassetteError, ValueError) as exc:
             print(f"{prog}: {exc}", file=sys.stderr)
             return 2
-        print("\n".join(report.lines()))
-        return 0 if report.ok else 1
+        print("\n".join(report.lines(verbose=args.verbose > 0)))
+        return 0 if report.ok and (report.same or not args.strict) else 1
     if not 0 <= args.port <= 65535:
         print(f"{prog}: --port must be 0-65535, not {args.port}", file=sys.stderr)
+        return 2
+    if not 0 < args.upstream_deadline < math.inf or not 0 < args.upstream_max_body < math.inf:
+        print(f"{prog}: --upstream-deadline and --upstream-max-body must be numbers > 0", file=sys.stderr)
         return 2
     # Here, not at the top: `mock-* serve` loads this module too, and need not load `requests`.
     from .proxy import RecorderServer
@@ -70,10 +84,11 @@ def run_command(args: argparse.Namespace, profile: ApiProfile, check: Check) -> 
     try:
         session = RecordingSession(
             profile, args.cassette, args.record_mode, upstream=args.upstream or "", patterns=args.scrub,
-            secrets=args.secret, exhausted=args.exhausted,
+            secrets=args.secret, exhausted=args.exhausted, record_all_paths=args.record_all_paths,
         )  # fmt: skip
         verify: bool | str = False if args.insecure else (args.ca_bundle or True)
-        server = RecorderServer(session, args.host, args.port, verify=verify)
+        server = RecorderServer(session, args.host, args.port, verify=verify, deadline=args.upstream_deadline,
+                                max_body=int(args.upstream_max_body * MIB))  # fmt: skip
     except (CassetteError, ValueError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2

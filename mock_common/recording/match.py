@@ -9,8 +9,9 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from .cassette import Cassette, Interaction, Request
+from .fakes import FakeMap, fake_login
 from .profile import ApiProfile, Login, is_wsdl
-from .scrub import PLACEHOLDER, FakeMap, fake_login
+from .scrub import PLACEHOLDER
 
 log = logging.getLogger(__name__)
 

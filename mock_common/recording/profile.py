@@ -7,12 +7,14 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
+from xml.sax.saxutils import escape, unescape
 
 from lxml import etree
 
+from ..masking import dumps_like, is_form
 from .cassette import Cassette, Request, Response
-from .scrub import FakeMap, dumps_like
+from .fakes import FakeMap
 
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 _ADDRESS = re.compile(r'(<(?:[\w.-]+:)?address\b[^>]*\blocation\s*=\s*")([^"]*)(")')
@@ -32,11 +34,12 @@ def is_wsdl(resp: Response) -> bool:
 
 
 def rewrite_soap_address(wsdl: str, base: str) -> str:
-    """Point every soap:address (SOAP 1.1 and 1.2) at `base`, keeping each location's own path."""
+    """Point every soap:address (SOAP 1.1 and 1.2) at `base`, keeping each location's own path (escaped
+    for the attribute: a base made from a request never adds markup)."""
 
     def swap(m: re.Match[str]) -> str:
-        path = urlsplit(m.group(2)).path or "/"
-        return m.group(1) + base.rstrip("/") + path + m.group(3)
+        path = urlsplit(unescape(m.group(2))).path or "/"
+        return m.group(1) + escape(base.rstrip("/") + path, {'"': "&quot;"}) + m.group(3)
 
     return _ADDRESS.sub(swap, wsdl)
 
@@ -91,7 +94,6 @@ class ApiProfile:
     contract_kind = "none"
     default_upstream = ""  # the real API's base URL
     entry = ""  # what a client opens first, relative to the base URL (the WSDL for SOAP)
-    password_keys: frozenset[str] = frozenset()  # request JSON keys (lower case) holding passwords
     login_keys: frozenset[str] = frozenset()  # JSON keys holding account logins (numbers or lists of them)
     ip_keys: frozenset[str] = frozenset()  # response JSON keys holding IP addresses
     token_headers: frozenset[str] = frozenset()  # request headers (lower case) carrying a token
@@ -131,15 +133,24 @@ class ApiProfile:
         return ()
 
     def json_features(self, body: str, feats: dict[str, Any]) -> None:
-        """Add a JSON body's leaves (or the stripped text when it is not JSON)."""
+        """Add a JSON or form-encoded body's leaves (or the stripped text when it is neither)."""
         if not body.strip():
             return
         try:
             data = json.loads(body, parse_float=Decimal)
         except ValueError:
-            feats["body"] = body.strip()
-            return
+            if not is_form(body):
+                feats["body"] = body.strip()
+                return
+            # A form-encoded body: its fields, as a JSON object's would be (a scrubbed password matches any).
+            data = dict(parse_qsl(body.strip(), keep_blank_values=True))
         flatten_json(data, "body", feats, self.login_keys)
+
+    def is_api(self, target: str) -> bool:
+        """Whether a request target belongs to the API (recorded), not to an emulator's control plane or
+        dashboard (`/_mock/...`) or a browser's `/favicon.ico`."""
+        path = unquote(target.partition("?")[0]).lower().rstrip("/")
+        return not (path == "/_mock" or path.startswith("/_mock/") or path == "/favicon.ico")
 
     def describe(self, req: Request) -> str:
         """A short name for a request in messages."""
@@ -158,6 +169,11 @@ class ApiProfile:
     def miss_response(self, text: str) -> Response:
         """The answer to a request no recorded interaction matches."""
         return Response(404, {"Content-Type": "application/json; charset=utf-8"}, json.dumps({"Message": text}))
+
+    def error_response(self, status: int, text: str) -> Response:
+        """An error the recorder or replay server gives itself (400, 403, 413, 502), in the API's format."""
+        body = json.dumps({"Message": text})
+        return Response(status, {"Content-Type": "application/json; charset=utf-8"}, body)
 
     def fallback(self, req: Request) -> Response | None:
         """An answer for a request the cassette does not hold but the API always serves (e.g. its WSDL)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .cassette import RECORD_MODES, load
+from .cassette import RECORD_MODES, CassetteError, load
 from .inprocess import InProcess
 from .profile import profile_for
 from .session import RecordingSession
@@ -68,10 +68,13 @@ def broker_cassette(request: pytest.FixtureRequest) -> Iterator[InProcess]:
         api = load(path).api
     profile = profile_for(api)
     base_url = kwargs.pop("base_url", None) or profile.default_upstream
-    session = RecordingSession(
-        profile, path, record_mode(request.config), upstream=base_url, exhausted=kwargs.pop("exhausted", "repeat"),
-        patterns=kwargs.pop("scrub", ()), secrets=kwargs.pop("secrets", ()),
-    )  # fmt: skip
+    try:
+        session = RecordingSession(
+            profile, path, record_mode(request.config), upstream=base_url, exhausted=kwargs.pop("exhausted", "repeat"),
+            patterns=kwargs.pop("scrub", ()), secrets=kwargs.pop("secrets", ()),
+        )  # fmt: skip
+    except CassetteError as exc:  # a missing or bad cassette: one line that says what to do, not a traceback
+        pytest.fail(f"{request.node.nodeid}: {exc}", pytrace=False)
     with InProcess(session, base_url) as route:
         yield route
     if session.refused:

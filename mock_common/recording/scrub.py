@@ -12,18 +12,17 @@ import ipaddress
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..masking import is_secret_field, may_hold_secret, rewrite_fields, rewrite_form
 from .cassette import Request, Response
-
-if TYPE_CHECKING:
-    from .profile import ApiProfile
+from .fakes import FakeMap, fake_ip, fake_login, fake_token
+from .profile import ApiProfile
 
 PLACEHOLDER = "SCRUBBED"
-FIRST_FAKE_LOGIN = 90000001
 MIN_SECRET_LENGTH = 4  # shorter passwords are still scrubbed, but searching for them would match anything
 # Never recorded: they describe the connection, not the exchange (and some carry addresses).
 DROPPED_HEADERS = frozenset({
@@ -36,79 +35,6 @@ SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "s
 
 class SecretLeakError(ValueError):
     """A known secret survived scrubbing; the message names its kind and where, never the value."""
-
-
-class FakeMap:
-    """real -> fake for one kind of value, consistent for the life of the map; thread-safe."""
-
-    def __init__(self, make: Callable[[int], str], used: Iterable[str] = ()) -> None:
-        self._make = make
-        self._lock = threading.Lock()
-        self._fake: dict[str, str] = {}
-        self._real: dict[str, str] = {}
-        self._used = set(used)
-        self._n = 0
-        self.version = 0  # moves on every new pairing, so answers computed from the map can be cached
-
-    def fake(self, real: str) -> str:
-        """The fake for `real`, made on first sight (a value that is already a fake stays itself)."""
-        with self._lock:
-            if real in self._fake:
-                return self._fake[real]
-            if real in self._used and real not in self._real:
-                return real  # a fake from the cassette, sent back by a client in replay
-            while True:
-                self._n += 1
-                candidate = self._make(self._n)
-                if candidate not in self._used:
-                    break
-            self._fake[real], self._real[candidate] = candidate, real
-            self._used.add(candidate)
-            self.version += 1
-            return candidate
-
-    def bind(self, real: str, fake: str) -> None:
-        """Remember that `real` is what the cassette's `fake` stands for (learned in replay)."""
-        with self._lock:
-            self._fake[real], self._real[fake] = fake, real
-            self._used.add(fake)
-            self.version += 1
-
-    def known_fake(self, real: str) -> str | None:
-        """The fake already bound to `real`, if any."""
-        with self._lock:
-            return self._fake.get(real)
-
-    def real_of(self, fake: str) -> str | None:
-        """The real value a fake was bound to, if any."""
-        with self._lock:
-            return self._real.get(fake)
-
-    def reals(self) -> list[str]:
-        """Every real value seen."""
-        with self._lock:
-            return list(self._fake)
-
-    def fakes(self) -> list[str]:
-        """Every fake handed out or bound."""
-        with self._lock:
-            return sorted(self._real)
-
-
-def fake_login(n: int) -> str:
-    """90000001, 90000002, ...: eight digits like a real login, in a range kept for fakes."""
-    return str(FIRST_FAKE_LOGIN + n - 1)
-
-
-def fake_token(n: int) -> str:
-    """00000000000000000000000000000001, ...: 32 lowercase hex digits, visibly not a real token."""
-    return format(n, "032x")
-
-
-def fake_ip(real: str) -> Callable[[int], str]:
-    """Documentation addresses: 192.0.2.N (TEST-NET-1) for IPv4, 2001:db8::N for IPv6."""
-    v6 = ":" in real
-    return lambda n: f"2001:db8::{n:x}" if v6 else f"192.0.2.{n}" if n < 255 else f"198.51.100.{n - 254}"
 
 
 @dataclass
@@ -170,7 +96,7 @@ class Scrubber:
                 value = PLACEHOLDER
             headers[name] = value
         url = self._url(req.url)
-        body = self._json_text(req.body, request=True)
+        body = self._fields(req.body)
         return self._text(replace(req, url=url, headers=headers, body=body))
 
     def response(self, req: Request, resp: Response) -> Response:
@@ -188,7 +114,7 @@ class Scrubber:
         if not resp.binary:
             if self.profile.is_token_response(req, resp):
                 body = self._token_body(body)
-            body = self._json_text(body, request=False)
+            body = self._fields(body)
         return self._text(replace(resp, headers=headers, body=body))
 
     # ------------------------------------------------------------------ pieces
@@ -236,39 +162,32 @@ class Scrubber:
 
     def _url(self, url: str) -> str:
         pattern = self.profile.login_path
-        if pattern is None:
-            return url
         path, sep, query = url.partition("?")
-        m = pattern.search(path)
+        m = pattern.search(path) if pattern is not None else None
         if not m:
-            return url
+            return path + sep + (rewrite_form(query, self._field) if query else query)
         out, last = [], 0
         for g in range(1, (pattern.groups or 0) + 1):
             if m.group(g) is None:
                 continue
             out += [path[last : m.start(g)], self.fake_login(m.group(g))]
             last = m.end(g)
-        return "".join(out) + path[last:] + sep + query
+        return "".join(out) + path[last:] + sep + (rewrite_form(query, self._field) if query else query)
 
-    def _json_text(self, text: str, request: bool) -> str:
-        if not text.strip() or text.lstrip()[:1] not in "{[":
-            return text
-        try:
-            data = json.loads(text, parse_float=Decimal)
-        except ValueError:
-            return text
-        changed = self._walk(data, request)
-        return dumps_like(changed, text) if changed != data else text
-
-    def _walk(self, value: Any, request: bool, key: str = "") -> Any:
+    def _fields(self, text: str) -> str:
+        """A body (JSON, form-encoded or XML) with its secret fields scrubbed and its logins and addresses faked."""
         p = self.profile
-        if isinstance(value, dict):
-            return {k: self._walk(v, request, k.lower()) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._walk(v, request, key) for v in value]
-        if key in p.password_keys and isinstance(value, str) and value:
-            if len(value) >= MIN_SECRET_LENGTH:
-                self.known.add("password", value)
+        if not text.strip() or (not (p.login_keys or p.ip_keys) and not may_hold_secret(text)):
+            return text
+        return rewrite_fields(text, self._field)
+
+    def _field(self, name: str, value: Any) -> Any:
+        p, key = self.profile, name.lower()
+        if is_secret_field(name):
+            if value is None or value == "" or isinstance(value, bool):
+                return value
+            if isinstance(value, (str, int, Decimal)) and len(str(value)) >= MIN_SECRET_LENGTH:
+                self.known.add("password", str(value))
             return PLACEHOLDER
         if key in p.login_keys and not isinstance(value, bool) and isinstance(value, (int, str)):
             text = str(value).strip()
@@ -326,22 +245,3 @@ class Scrubber:
                 f"{where}: a known secret survived scrubbing ({', '.join(kinds)}); nothing was written. "
                 "Add a --scrub PATTERN that covers it."
             )
-
-
-def dumps_like(data: Any, original: str) -> str:
-    """JSON text for `data` (Decimal numbers keep their digits), spaced like `original` was."""
-    spaced = bool(re.search(r'"\s*:\s+|,\s+"', original))
-    sep_item, sep_key = (", ", ": ") if spaced else (",", ":")
-
-    def enc(v: Any) -> str:
-        if isinstance(v, dict):
-            return (
-                "{" + sep_item.join(f"{json.dumps(k, ensure_ascii=False)}{sep_key}{enc(x)}" for k, x in v.items()) + "}"
-            )
-        if isinstance(v, list):
-            return "[" + sep_item.join(enc(x) for x in v) + "]"
-        if isinstance(v, Decimal):
-            return str(v)
-        return json.dumps(v, ensure_ascii=False)
-
-    return enc(data)

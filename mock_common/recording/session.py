@@ -19,14 +19,11 @@ from .cassette import RECORD_MODES, Cassette, CassetteError, Interaction, Reques
 from .match import Hit, ReplayEngine
 from .profile import ApiProfile
 from .scrub import Scrubber, SecretLeakError
+from .targets import UpstreamError
 
 log = logging.getLogger(__name__)
 
 Forward = Callable[[Request], Response]
-
-
-class UpstreamError(Exception):
-    """The upstream could not be reached (the recorder answers 502)."""
 
 
 _PRETTY = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True, load_dtd=False)
@@ -49,20 +46,6 @@ def readable(body: str) -> str:
     return text.replace("<?xml version='1.0' encoding='UTF-8'?>", '<?xml version="1.0" encoding="UTF-8"?>', 1)
 
 
-def relative_url(url: str, upstream: str) -> str:
-    """`url` relative to `upstream` when it lies under it (path and query from the upstream's root)."""
-    base = upstream.rstrip("/")
-    if base and url.startswith(base):
-        rest = url[len(base) :]
-        return rest if rest.startswith("/") else "/" + rest
-    return url
-
-
-def absolute_url(url: str, upstream: str) -> str:
-    """A recorded `url` as an absolute URL."""
-    return url if "://" in url else upstream.rstrip("/") + url
-
-
 class RecordingSession:
     """One cassette under one record mode.
 
@@ -70,6 +53,9 @@ class RecordingSession:
     - `once`: record everything if the cassette does not exist yet, else behave as `none`.
     - `new_episodes`: replay what the cassette holds, record (append) what it does not.
     - `all`: record everything again (the old cassette is replaced at the first write).
+
+    Only the API is recorded: a request the profile says is not part of it (the emulators' `/_mock/`
+    control plane and dashboard) is forwarded and answered but never written, unless `record_all_paths`.
     """
 
     def __init__(
@@ -82,13 +68,19 @@ class RecordingSession:
         secrets: Iterable[str] = (),
         exhausted: str = "repeat",
         source: str = "",
+        record_all_paths: bool = False,
     ) -> None:
         if mode not in RECORD_MODES:
             raise ValueError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
         self.profile, self.path, self.mode = profile, Path(path), mode
         exists = self.path.exists()
         if mode == "none" and not exists:
-            raise CassetteError(f"{self.path}: no such cassette (record mode 'none' replays only)")
+            raise CassetteError(
+                f"{self.path}: no such cassette, and record mode 'none' only replays. Record it first: "
+                f"`mock-{profile.name} record --upstream {profile.default_upstream} --cassette {self.path}` "
+                "(then point the bot at the URL it prints), or record on first use with record mode 'once' "
+                "(pytest --broker-record-mode=once; --record-mode once; record(...) in Python)"
+            )
         if mode == "all" or not exists:
             self.cassette = Cassette(api=profile.name, upstream=upstream)
             profile.header(self.cassette)
@@ -109,8 +101,10 @@ class RecordingSession:
         self.scrubber = Scrubber(profile, patterns, secrets, self.cassette.logins, tokens)
         self.engine = ReplayEngine(self.cassette, profile, exhausted, logins=self.scrubber.logins)
         self.engine.log_misses = not self.recording
+        self.record_all_paths = record_all_paths
         self.refused: list[str] = []
         self.recorded = 0
+        self.passed = 0  # requests forwarded but not recorded (not part of the API)
         self._answers: dict[tuple[int, int], Response] = {}
         self._lock = threading.Lock()
         self._started: float | None = None
@@ -119,7 +113,14 @@ class RecordingSession:
             self._base_offset += 1.0  # a new episode starts visibly after the old ones
 
     def handle(self, req: Request, forward: Forward | None) -> tuple[Response, str]:
-        """(the answer, "replayed" | "recorded" | "miss"). `req.url` is relative to the upstream."""
+        """(the answer, "replayed" | "recorded" | "passed" | "miss"). `req.url` is relative to the upstream."""
+        if not self.record_all_paths and not self.profile.is_api(req.url):
+            if forward is None or not self.recording:
+                text = f"{req.method} {req.url.partition('?')[0]} is not part of the {self.profile.name} API"
+                return self.profile.miss_response(text + ": a cassette holds the API only."), "miss"
+            with self._lock:
+                self.passed += 1
+            return forward(req), "passed"  # the emulator's control plane or dashboard: answered, never recorded
         with self._lock:
             if self._started is None:
                 self._started = time.monotonic()
@@ -180,6 +181,8 @@ class RecordingSession:
     def summary(self) -> str:
         """What happened, for the console."""
         parts = [f"{self.recorded} recorded", f"{len(self.engine.misses)} missed"]
+        if self.passed:
+            parts.append(f"{self.passed} passed through unrecorded (not the API)")
         if self.refused:
             parts.append(f"{len(self.refused)} refused (a secret survived scrubbing)")
         return f"{self.path}: {len(self.cassette.interactions)} interactions; " + ", ".join(parts)
