@@ -22,7 +22,7 @@ from mock_common import pytest_plugin as common
 from .server import StreamsterMock
 
 URLS = ("http://127.0.0.1:8018/",)
-MARKER_ARGUMENTS = ("seed", "scenario", "clock")
+MARKER_ARGUMENTS = ("seed", "scenario", "clock", "history", "step")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,8 +46,13 @@ def streamster_options(pytestconfig: pytest.Config) -> dict[str, Any]:
     }
 
 
+def _complete(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The constructor's arguments with the defaults filled in, so they compare whole."""
+    return {"history": None, "step": None, **arguments}
+
+
 streamster_server, streamster_mock = common.emulator_fixtures(
-    "streamster", StreamsterMock, MARKER_ARGUMENTS, "scenario"
+    "streamster", StreamsterMock, MARKER_ARGUMENTS, ("scenario", "history"), _complete
 )
 
 

@@ -297,19 +297,19 @@ class StreamsterApi(ServiceBase):
 
     @rpc(_returns=Array(OrderModel), _out_variable_name="Orders")
     def GetOrders(ctx):  # noqa: N802
-        ctx.out_string = reply(ctx.app.writer.orders(_platform(ctx).get_orders()))
+        ctx.out_string = reply(ctx.app.writer.orders(_call(ctx, _platform(ctx).get_orders)))
 
     @rpc(_returns=Array(TradeModel), _out_variable_name="Trades")
     def GetTrades(ctx):  # noqa: N802
-        ctx.out_string = reply(ctx.app.writer.trades(_platform(ctx).get_trades()))
+        ctx.out_string = reply(ctx.app.writer.trades(_call(ctx, _platform(ctx).get_trades)))
 
     @rpc(_returns=Array(PositionModel), _out_variable_name="Positions")
     def GetPositions(ctx):  # noqa: N802
-        ctx.out_string = reply(ctx.app.writer.positions(_platform(ctx).get_positions()))
+        ctx.out_string = reply(ctx.app.writer.positions(_call(ctx, _platform(ctx).get_positions)))
 
     @rpc(_returns=Array(DeskModel), _out_variable_name="Desks")
     def GetDesks(ctx):  # noqa: N802
-        ctx.out_string = reply(ctx.app.writer.desks(_platform(ctx).get_desks()))
+        ctx.out_string = reply(ctx.app.writer.desks(_call(ctx, _platform(ctx).get_desks)))
 
     @rpc(_text, _text, _text, _returns=Array(BarModel), _out_variable_name="Bars")
     def GetBars(ctx, Instrument, Period, Options):  # noqa: N802,N803
@@ -318,7 +318,7 @@ class StreamsterApi(ServiceBase):
 
     @rpc(_returns=Unicode, _out_variable_name="LastMessage")
     def GetLastMessage(ctx):  # noqa: N802
-        message = _platform(ctx).get_last_message()
+        message = _call(ctx, _platform(ctx).get_last_message)
         ctx.out_string = reply(None if message is None else f"<tns:LastMessage>{_escape(message)}</tns:LastMessage>")
 
     @rpc(OrderModel.customize(min_occurs=0))
@@ -546,8 +546,9 @@ def _as_fault(exc: Exception) -> Fault:
     return Fault("Server", get_fault_string_from_exception(exc))
 
 
-def build_soap_app(platform: Platform) -> SoapServer:
-    """spyne's server for the Streamster API, bound to `platform` (called like a WSGI app)."""
+def build_soap_app(platform: Platform | Any) -> SoapServer:
+    """spyne's server for the Streamster API, bound to `platform` or what stands for it (the
+    controller's ApiCalls), called like a WSGI app."""
     app = Application(
         [StreamsterApi],
         tns=NS,
