@@ -668,18 +668,16 @@ def _read_rows(
         raise HistoryFileError(
             f"history file {name} line {numbers[n]}: time {shown!r} is not a {layout.format} date and time"
         ) from None
-    times.append(np.asarray(stamps, dtype=np.int64))
-    if any(o is not None for o in zone_offsets):
-        if not all(o is not None for o in zone_offsets):
-            n = next(i for i, o in enumerate(zone_offsets) if o is None)
-            raise HistoryFileError(
-                f"history file {name} line {numbers[n]}: a time without a UTC offset among times with one"
-            )
-        offsets.append(np.asarray(zone_offsets, dtype=np.int64))
-    elif offsets:
+    with_offset = zone_offsets[0] is not None if not times else bool(offsets)  # as the file's first time
+    mixed = next((n for n, o in enumerate(zone_offsets) if (o is not None) != with_offset), None)
+    if mixed is not None:
         raise HistoryFileError(
-            f"history file {name} line {numbers[0]}: a time without a UTC offset among times with one"
+            f"history file {name} line {numbers[mixed]}: a time "
+            + ("without a UTC offset among times with one" if with_offset else "with a UTC offset among times without")
         )
+    times.append(np.asarray(stamps, dtype=np.int64))
+    if with_offset:
+        offsets.append(np.asarray(zone_offsets, dtype=np.int64))
     for role, column in layout.prices.items():
         values = columns[column]
         if layout.fill_missing:
@@ -744,7 +742,7 @@ def _assemble(
         bad = ~np.isfinite(values) | (values <= 0)
         if bad.any():
             row = int(np.argmax(bad))
-            raise fail(row, f"{role} {values[row]!r} must be a number above 0")
+            raise fail(row, f"{role} {float(values[row])!r} must be a number above 0")
     data_digits = _decimals_needed(list(columns.values()))
     if data_digits is None and digits is None:
         raise HistoryFileError(
@@ -760,7 +758,7 @@ def _assemble(
         volume = volume[keep]
     if (volume < 0).any() or not np.isfinite(volume).all():
         row = int(np.argmax((volume < 0) | ~np.isfinite(volume)))
-        raise fail(row, f"volume {volume[row]!r} must be a number of at least 0")
+        raise fail(row, f"volume {float(volume[row])!r} must be a number of at least 0")
     volume_digits = _decimals_needed([volume], 6)
     if volume_digits is None:
         volume_digits = 6
@@ -773,7 +771,7 @@ def _assemble(
         bid, ask = scaled["bid"], scaled["ask"]
         if (ask < bid).any():
             row = int(np.argmax(ask < bid))
-            raise fail(row, f"ask {columns['ask'][row]!r} is below bid {columns['bid'][row]!r}")
+            raise fail(row, f"ask {float(columns['ask'][row])!r} is below bid {float(columns['bid'][row])!r}")
         history = PriceHistory(
             source=name, format=f"{layout.format} ticks", kind="ticks", digits=used, period=0, times=times,
             ends=times, open=bid, high=bid, low=bid, close=bid, volume=volume_scaled, volume_digits=volume_digits,
@@ -813,7 +811,7 @@ def _assemble(
             points = np.concatenate(spread_blocks)
             if (points < 0).any():
                 row = int(np.argmax(points < 0))
-                raise fail(row, f"spread {points[row]!r} must be at least 0")
+                raise fail(row, f"spread {float(points[row])!r} must be at least 0")
             # MetaTrader's spread is in points of the symbol, whose digits the prices show
             spread = np.rint(points * 10.0 ** (used - (data_digits if data_digits is not None else used))).astype(
                 np.int64
