@@ -9,7 +9,7 @@ from typing import Any
 from mock_common.cli import add_serve_options, saved_clock, serve
 from mock_common.recording import cli as recording_cli
 
-from . import recording
+from . import backtest, recording
 from .errors import ScenarioError
 from .server import StreamsterMock
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--scenario", help="scenario file (YAML or JSON)")
     add_history_options(serve_cmd)
     recording_cli.add_commands(sub, recording.PROFILE, recording.check_options)
+    backtest.add_parser(sub)
     return parser
 
 
@@ -80,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in recording_cli.COMMANDS:
         return recording_cli.run_command(args, recording.PROFILE, recording.run_check)
+    if args.command == "backtest":
+        return backtest.run(args)
     return serve(
         "mock-streamster", args,
         lambda: StreamsterMock(
