@@ -178,7 +178,7 @@ def _trades(platform: Platform, positions: list[Position], desk: str, currency: 
         exit_price = p.close_price if closed else platform.series[p.instrument.lower()].bid
         move = (exit_price - p.open_price) if p.side == "BUY" else (p.open_price - exit_price)  # type: ignore[operator]
         rows.append({
-            "position": p.position_id, "instrument": p.instrument, "side": p.side, "quantity": str(p.quantity),
+            "position": p.position_id, "instrument": p.instrument, "side": p.side, "quantity": format(p.quantity.normalize(), "f"),
             "entry_time": p.entered.isoformat(), "exit_time": p.exited.isoformat() if closed else None,  # type: ignore[union-attr]
             "entry_price": str(p.open_price), "exit_price": str(exit_price), "profit": float(p.profit),
             "return_pct": float(move / p.open_price * 100),
@@ -249,6 +249,7 @@ def build_report(platform: Platform, run: dict[str, Any] | None = None, limit: i
     bucket = PERIOD_MS.get(period, h.period or 1000) // 1000
     first_candle = candles[0]["time"] if candles else 0
     markers = []
+    labelled = len(trades) <= 20  # with more, labels would cover the chart: arrows and dots only
     for t in trades:
         for phase in ("entry", "exit"):
             when = t[f"{phase}_time"]
@@ -257,10 +258,12 @@ def build_report(platform: Platform, run: dict[str, Any] | None = None, limit: i
             at = to_epoch(datetime.fromisoformat(when))
             snapped = int(max(first_candle, at - (at - first_candle) % bucket)) if bucket else int(at)
             buy = (t["side"] == "BUY") == (phase == "entry")
+            text = f"{t['side']} {t['quantity']}" if phase == "entry" else f"exit ({t['exit']})"
             markers.append({
-                "time": snapped, "position": "belowBar" if buy else "aboveBar", "shape": "arrowUp" if buy else "arrowDown",
-                "color": "#2e7d32" if buy else "#c62828",
-                "text": f"{t['side']} {t['quantity']}" if phase == "entry" else f"exit ({t['exit']})",
+                "time": snapped, "position": "belowBar" if buy else "aboveBar",
+                "shape": ("arrowUp" if buy else "arrowDown") if phase == "entry" else "circle",
+                "color": ("#2e7d32" if buy else "#c62828") if phase == "entry" else "#5b6578",
+                "text": text if labelled else "",
             })  # fmt: skip
     markers.sort(key=lambda m: m["time"])
     inst = platform.instruments[key]
