@@ -58,6 +58,7 @@ bench: install
 	$(VENV)/bin/python -m bench.persist
 	$(VENV)/bin/python -m bench.replay
 	$(VENV)/bin/python -m bench.plugin
+	$(VENV)/bin/python -m bench.backtest
 
 # The example bots (examples/), each against an emulator served at EXAMPLE_SPEED x on the virtual clock.
 EXAMPLE_SPEED ?= 60

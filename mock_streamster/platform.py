@@ -17,11 +17,10 @@ import random
 import string
 import threading
 from copy import deepcopy
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mock_common.clock import Clock, ClockMode
 
@@ -68,6 +67,17 @@ MAX_WALK_TICKS = 535_680  # random-walk ticks one advance may play: 31 days at t
 ID_ALPHABET = string.ascii_uppercase + string.digits
 
 __all__ = ["CENT", "Platform", "plain"]  # CENT and plain: for the wire
+
+
+R = TypeVar("R")
+
+
+def _copy(record: R) -> R:
+    """A shallow copy of a record: what dataclasses.replace gives, some 20 times cheaper (a bot polling
+    GetPositions gets every position it ever held, on every call)."""
+    new = object.__new__(type(record))
+    new.__dict__.update(record.__dict__)
+    return new
 
 
 class Platform:
@@ -381,13 +391,13 @@ class Platform:
         """Every order, in the order entered."""
         with self._lock:
             self._sync()
-            return [replace(o) for o in self.orders.values()]
+            return [_copy(o) for o in self.orders.values()]
 
     def get_trades(self) -> list[Trade]:
         """Every trade, in the order executed."""
         with self._lock:
             self._sync()
-            return [replace(t) for t in self.trades]
+            return [_copy(t) for t in self.trades]
 
     def get_positions(self) -> list[Position]:
         """Every position, open and closed, in the order opened; open ones marked to market."""
@@ -395,7 +405,7 @@ class Platform:
             self._sync()
             result = []
             for p in self.positions.values():
-                p = replace(p)
+                p = _copy(p)
                 if p.status == OPEN:
                     p.points, p.profit = self._pnl(p, self._exit_price(p))
                 result.append(p)

@@ -28,7 +28,7 @@ from .contract import NS, OPERATIONS, canonical
 from .errors import StreamsterError
 from .market import Bar
 from .model import (
-    BAR_FIELDS, DESK_FIELDS, ORDER_FIELDS, POSITION_FIELDS, QUOTE_FIELDS, TRADE_FIELDS, Order, Position,
+    BAR_FIELDS, CLOSED, DESK_FIELDS, ORDER_FIELDS, POSITION_FIELDS, QUOTE_FIELDS, TRADE_FIELDS, Order, Position,
     Quote, Trade,
 )  # fmt: skip
 from .platform import CENT, Platform, plain
@@ -173,6 +173,10 @@ class _Writer:
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
+        # A closed position never changes: its XML is kept, keyed by its content and columns (a reset
+        # may reuse an ID for another position). A bot polling GetPositions all along a backtest would
+        # otherwise have every position it ever held written again on each call.
+        self._closed: dict[tuple[Any, ...], str] = {}
 
     def _pricers(self) -> Any:
         """instrument -> a function writing its prices with the instrument's digits (one lookup each)."""
@@ -219,7 +223,14 @@ class _Writer:
     def positions(self, positions: list[Position]) -> str:
         columns, pricer, write = _POSITION.columns(self.platform.visible("Positions")), self._pricers(), _POSITION.write
         records = []
+        kept = self._closed
+        if len(kept) > 100_000:
+            kept.clear()
         for x in positions:
+            key = (id(columns), *vars(x).values()) if x.status == CLOSED else None
+            if key is not None and (found := kept.get(key)) is not None:
+                records.append(found)
+                continue
             p = pricer(x.instrument)
             records.append(write(columns, {
                 "PositionID": x.position_id, "Desk": x.desk, "Instrument": x.instrument, "Side": x.side,
@@ -228,6 +239,8 @@ class _Writer:
                 "ExitTarget": p(x.exit_target), "Entered": _dt(x.entered), "Exited": _dt(x.exited),
                 "Status": x.status, "Text": x.text, "ClosePrice": p(x.close_price), "Interest": _money(x.interest),
             }))  # fmt: skip
+            if key is not None:
+                kept[key] = records[-1]
         return _array("Positions", records)
 
     def trades(self, trades: list[Trade]) -> str:
