@@ -227,6 +227,25 @@ def _thin(times: np.ndarray, values: np.ndarray, limit: int) -> list[dict[str, A
     return [{"time": t, "value": v} for t, v in sorted(points.items())]
 
 
+def live_equity(platform: Platform, points: int = 400) -> dict[str, Any] | None:
+    """The equity so far of the desk traded most, at most `points` bar closes from the start to now, for
+    the dashboard (None without a price history)."""
+    market = platform.history
+    if market is None:
+        return None
+    with platform.lock:
+        positions = platform.get_positions()
+        desk, currency = _primary(platform, positions)
+        h = market.histories[_primary_history(platform, positions)]
+        start = to_epoch(platform.scenario.start) if platform.scenario.start else market.start
+        end = max(start, min(to_epoch(platform.clock.now()), market.end))
+        times = _sample_times(h, start, end)
+        if len(times) > points:
+            times = times[np.unique(np.linspace(0, len(times) - 1, points).round().astype(np.int64))]
+        equity = equity_curve(platform, desk, currency, times)
+    return {"desk": desk, "currency": currency, "points": _thin(times, equity, points)}
+
+
 def build_report(platform: Platform, run: dict[str, Any] | None = None, limit: int = EQUITY_POINTS) -> dict[str, Any]:
     """Everything the page shows, JSON-ready: the run, the figures, the equity and drawdown, candles with
     the entries and exits, the trades. The platform must play a price history."""
