@@ -575,6 +575,11 @@ def load_history(
     )  # fmt: skip
 
 
+def forget_loaded_files() -> None:
+    """Forget the history files read so far: the next load reads its file again."""
+    _load_cached.cache_clear()
+
+
 @lru_cache(maxsize=8)
 def _load_cached(
     resolved: str, mtime: int, size: int, name: str, fmt: str, tz: str, digits: int | None, default_digits: int | None
