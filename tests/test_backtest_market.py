@@ -274,3 +274,16 @@ def test_the_marker_takes_history_relative_to_the_test_file(streamster_mock: Str
 
 def test_the_next_test_gets_the_default_market_again(streamster_mock: StreamsterMock) -> None:
     assert streamster_mock.platform.history is None and streamster_mock.steps == {}
+
+
+def test_a_snapshot_taken_mid_bar_restores_to_the_same_fills(tmp_path: Path) -> None:
+    p = platform(tmp_path)
+    p.send_order(order(Side="BUY", PriceType="LIMIT", Price="1.09950", ExitTarget="1.10080"))
+    at(p, "2024-01-02 10:05:00")  # on the way from the open to the low
+    saved = p.snapshot()
+    at(p, "2024-01-02 13:30:00")
+    first = trades(p)
+    p.restore(saved)
+    assert p.get_quote("EUR/USD").bid == D("1.09967")
+    at(p, "2024-01-02 13:30:00")
+    assert trades(p) == first and len(first) == 2
