@@ -31,6 +31,7 @@ from bench._common import NS, scale, serve
 from mock_common.wsgi import run_app
 from mock_streamster import StreamsterMock
 from mock_streamster.history import PERIOD_MS, HistoryEndedError, HistorySource, forget_loaded_files, load_history
+from mock_streamster.market import from_epoch
 from mock_streamster.pytest_plugin import in_process_app
 from mock_streamster.scenario import scenario_from_dict
 
@@ -93,7 +94,7 @@ def loading(path: Path) -> None:
 def get_bars(path: Path) -> None:
     """GetBars of every period at the end of the history: on the platform, and as a SOAP call in process."""
     history = load_history(HistorySource(str(path)))
-    start = datetime.utcfromtimestamp(history.last - 3600)
+    start = from_epoch(history.last - 3600)
     scenario = scenario_from_dict({"history": {"EUR/USD": str(path)}, "start": start.isoformat()})
     with StreamsterMock(scenario=scenario) as mock:
         p = mock.platform

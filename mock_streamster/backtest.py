@@ -26,14 +26,14 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from mock_common.cli import catch_stop_signals, setup_logging
 
 from .errors import ScenarioError
 from .lockstep import parse_steps
-from .market import to_epoch
+from .market import from_epoch, to_epoch
 from .report import build_report, write_report
 from .server import StreamsterMock
 
@@ -49,10 +49,40 @@ OUTCOMES = {
 }
 
 
+_HISTORY_OPTIONS = ("format", "timezone", "spread", "digits")
+
+
+def history_argument(text: str) -> tuple[str, dict[str, Any]]:
+    """`EUR/USD=eurusd.csv[,format=mt5][,timezone=Europe/Athens][,spread=0.0002][,digits=5]` as
+    (instrument, the scenario's `history` entry)."""
+    name, sep, rest = text.partition("=")
+    if not sep or not name.strip() or not rest.strip():
+        raise argparse.ArgumentTypeError(f"--history takes INSTRUMENT=PATH (EUR/USD=eurusd.csv), not {text!r}")
+    pieces = rest.split(",")
+    entry: dict[str, Any] = {}
+    while len(pieces) > 1 and pieces[-1].partition("=")[0].strip() in _HISTORY_OPTIONS and "=" in pieces[-1]:
+        key, _, value = pieces.pop().partition("=")
+        entry[key.strip()] = int(value) if key.strip() == "digits" and value.strip().isdigit() else value.strip()
+    entry["path"] = ",".join(pieces)
+    return name.strip(), entry
+
+
+def add_history_options(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    """--history (repeatable) and --step."""
+    parser.add_argument(
+        "--history", action="append", type=history_argument, required=required, metavar="INSTRUMENT=PATH",
+        help="play a price history file as the market (repeatable); options after the path: ,format=auto|generic|"
+        "mt4|mt5|histdata|dukascopy ,timezone=IANA name (the file's times; UTC) ,spread=price ,digits=N",
+    )  # fmt: skip
+    parser.add_argument(
+        "--step", action="append", metavar="OPERATION=DURATION",
+        help="lockstep clock: each call of this read operation first moves the virtual clock by DURATION "
+        "(GetQuote=1h, GetBars=15m, 3600); repeatable",
+    )  # fmt: skip
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """The `backtest` subcommand's options."""
-    from .cli import add_history_options
-
     parser = sub.add_parser(
         "backtest",
         help="run a bot over price history in lockstep and write its report",
@@ -134,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
             mock.stop()
             return _fail(
                 f"--start {args.start!r} must be a UTC date-time without offset within the history "
-                f"({datetime.utcfromtimestamp(market.start).isoformat()} to {datetime.utcfromtimestamp(market.end).isoformat()})"
+                f"({from_epoch(market.start).isoformat()} to {from_epoch(market.end).isoformat()})"
             )
         scenario = mock.platform.scenario
         scenario.start = start
@@ -202,7 +232,7 @@ def _backtest(mock: StreamsterMock, command: list[str], args: argparse.Namespace
         "command": shlex.join(command), "steps": {op: s for op, s in steps.items()},
         "bot_exit_status": code, "bot_stopped_after_grace": stopped, "outcome": OUTCOMES[status],
         "exit_status": status, "wall_seconds": round(wall, 3), "calls": mock.journal.total,
-        "generated": datetime.utcnow().replace(microsecond=0).isoformat(),
+        "generated": datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None).isoformat(),
     }  # fmt: skip
     try:
         report = build_report(mock.platform, run_info)

@@ -24,42 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="seed for prices and IDs (default: the scenario's, else 0)"
     )
     serve_cmd.add_argument("--scenario", help="scenario file (YAML or JSON)")
-    add_history_options(serve_cmd)
+    backtest.add_history_options(serve_cmd)
     recording_cli.add_commands(sub, recording.PROFILE, recording.check_options)
     backtest.add_parser(sub)
     return parser
-
-
-_HISTORY_OPTIONS = ("format", "timezone", "spread", "digits")
-
-
-def history_argument(text: str) -> tuple[str, dict[str, Any]]:
-    """`EUR/USD=eurusd.csv[,format=mt5][,timezone=Europe/Athens][,spread=0.0002][,digits=5]` as
-    (instrument, the scenario's `history` entry)."""
-    name, sep, rest = text.partition("=")
-    if not sep or not name.strip() or not rest.strip():
-        raise argparse.ArgumentTypeError(f"--history takes INSTRUMENT=PATH (EUR/USD=eurusd.csv), not {text!r}")
-    pieces = rest.split(",")
-    entry: dict[str, Any] = {}
-    while len(pieces) > 1 and pieces[-1].partition("=")[0].strip() in _HISTORY_OPTIONS and "=" in pieces[-1]:
-        key, _, value = pieces.pop().partition("=")
-        entry[key.strip()] = int(value) if key.strip() == "digits" and value.strip().isdigit() else value.strip()
-    entry["path"] = ",".join(pieces)
-    return name.strip(), entry
-
-
-def add_history_options(parser: argparse.ArgumentParser, required: bool = False) -> None:
-    """--history (repeatable) and --step."""
-    parser.add_argument(
-        "--history", action="append", type=history_argument, required=required, metavar="INSTRUMENT=PATH",
-        help="play a price history file as the market (repeatable); options after the path: ,format=auto|generic|"
-        "mt4|mt5|histdata|dukascopy ,timezone=IANA name (the file's times; UTC) ,spread=price ,digits=N",
-    )  # fmt: skip
-    parser.add_argument(
-        "--step", action="append", metavar="OPERATION=DURATION",
-        help="lockstep clock: each call of this read operation first moves the virtual clock by DURATION "
-        "(GetQuote=1h, GetBars=15m, 3600); repeatable",
-    )  # fmt: skip
 
 
 def _banner(args: argparse.Namespace) -> Any:

@@ -175,7 +175,8 @@ def _trades(platform: Platform, positions: list[Position], desk: str, currency: 
         if (p.desk, p.currency) != (desk, currency):
             continue
         closed = p.status == CLOSED and p.exited is not None and p.close_price is not None
-        exit_price = p.close_price if closed else platform.series[p.instrument.lower()].bid
+        quote = platform.series[p.instrument.lower()]
+        exit_price = p.close_price if closed else engine.exit_price(p.side, quote.bid, quote.offer)  # marked
         move = (exit_price - p.open_price) if p.side == "BUY" else (p.open_price - exit_price)  # type: ignore[operator]
         rows.append({
             "position": p.position_id, "instrument": p.instrument, "side": p.side, "quantity": format(p.quantity.normalize(), "f"),

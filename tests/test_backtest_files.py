@@ -20,7 +20,7 @@ from mock_streamster.history import (
     history_sources,
     load_history,
 )
-from mock_streamster.market import default_instruments
+from mock_streamster.market import default_instruments, from_epoch
 
 SAMPLES = Path(__file__).parent / "data" / "history"
 BAR_FILES = ["generic_bars.csv", "mt4_bars.csv", "mt5_bars.csv", "histdata_bars.csv", "dukascopy_bars.csv"]
@@ -39,7 +39,7 @@ def test_every_bar_format_is_detected_and_reads_the_same_bars(name: str) -> None
     assert (h.kind, h.digits, h.period, h.own_period) == ("bars", 5, 3_600_000, "Hourly")  # type: ignore[attr-defined]
     for column in ("times", "open", "high", "low", "close"):
         assert np.array_equal(getattr(h, column), getattr(reference, column)), column
-    assert datetime.utcfromtimestamp(h.first) == datetime(2024, 1, 4)  # type: ignore[attr-defined]
+    assert from_epoch(h.first) == datetime(2024, 1, 4)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("name", TICK_FILES)
@@ -162,7 +162,7 @@ def test_a_time_zone_with_summer_time_is_read_into_utc(tmp_path: Path) -> None:
             "2024-10-27 01:00", "2024-10-27 02:00", "2024-10-27 02:00", "2024-10-27 03:00"]  # fmt: skip
     text = "Date,Bid,Ask\n" + "".join(f"{r},1.1,1.2\n" for r in rows)
     h = load(write(tmp_path, text), timezone="Europe/Berlin")
-    utc = [datetime.utcfromtimestamp(int(t) / 1000).strftime("%m-%d %H:%M") for t in h.times]  # type: ignore[attr-defined]
+    utc = [from_epoch(int(t) / 1000).strftime("%m-%d %H:%M") for t in h.times]  # type: ignore[attr-defined]
     assert utc == ["01-15 09:00", "03-31 00:00", "03-31 01:00", "07-01 08:00",
                    "10-26 23:00", "10-27 00:00", "10-27 01:00", "10-27 02:00"]  # fmt: skip
 
@@ -174,7 +174,7 @@ def test_histdata_est_and_offsets_written_in_the_file(tmp_path: Path) -> None:
     yf = write(tmp_path, "Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02 00:00:00-05:00,1,2,1,2,2,10\n"
                          "2024-01-03 00:00:00-05:00,2,3,1,2,2,11\n")  # fmt: skip
     h = load(yf)
-    assert datetime.utcfromtimestamp(int(h.times[0]) / 1000) == datetime(2024, 1, 2, 5)  # type: ignore[attr-defined]
+    assert from_epoch(int(h.times[0]) / 1000) == datetime(2024, 1, 2, 5)  # type: ignore[attr-defined]
     with pytest.raises(HistoryFileError, match="carry their own UTC offsets"):
         load(yf, timezone="America/New_York")
 
@@ -245,7 +245,7 @@ def test_bars_are_the_files_rows_until_now_with_the_bar_in_progress_as_far_as_it
         market.bars("eur/usd", "15 Minutes", t0 + 5400)
     assert market.bars("eur/usd", "Hourly", t0 - 1) == []
     assert [b.start for b in market.bars("eur/usd", "Hourly", h.last)] == [  # type: ignore[attr-defined]
-        datetime.utcfromtimestamp(int(t) / 1000)
+        from_epoch(int(t) / 1000)
         for t in h.times  # type: ignore[attr-defined]
     ]
 
