@@ -5,7 +5,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 MATRIX ?= 3.10 3.11 3.12 3.13
 PYTEST_ARGS ?=
 
-.PHONY: install docs docs-serve run test test-matrix test-thorough mutation-check conformance-example bench bench-soak bench-peers lint clean screenshots examples example-php example-python example-monitor
+.PHONY: install docs docs-serve run test test-matrix test-thorough mutation-check conformance-example bench bench-soak bench-peers lint clean screenshots examples example-php example-python example-monitor example-backtest
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,7 @@ bench: install
 	$(VENV)/bin/python -m bench.persist
 	$(VENV)/bin/python -m bench.replay
 	$(VENV)/bin/python -m bench.plugin
+	$(VENV)/bin/python -m bench.backtest
 
 # The example bots (examples/), each against an emulator served at EXAMPLE_SPEED x on the virtual clock.
 EXAMPLE_SPEED ?= 60
@@ -83,7 +84,7 @@ EXAMPLE_MINUTES ?= 240
 WAIT_READY = for i in $$(seq 100); do $(VENV)/bin/python -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1])" $(1) 2>/dev/null && break; sleep 0.1; done
 STREAMSTER_DAY = $(VENV)/bin/mock-streamster serve --port 8018 --clock virtual --speed $(EXAMPLE_SPEED) --scenario fixtures/streamster/day.yaml
 
-examples: example-php example-python example-monitor
+examples: example-php example-python example-monitor example-backtest
 
 example-php: install
 	@$(STREAMSTER_DAY) >/dev/null & pid=$$!; trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
@@ -94,6 +95,12 @@ example-python: install
 	@$(STREAMSTER_DAY) >/dev/null & pid=$$!; trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
 	$(call WAIT_READY,http://127.0.0.1:8018/_mock/state); \
 	$(VENV)/bin/python -m examples.ma_bot --wsdl http://127.0.0.1:8018/service.wsdl --minutes $(EXAMPLE_MINUTES) --poll 1
+
+# The PHP crossover bot over a quarter of hourly history in lockstep (one GetQuote a bar, at its close);
+# the report goes to backtest-report/ (report.html, report.json).
+example-backtest: install
+	$(VENV)/bin/mock-streamster backtest --history EUR/USD=fixtures/streamster/eurusd-h1.csv --step GetQuote=1h \
+	  --start 2024-01-01T00:45:00 --report backtest-report -- php examples/php/sma_cross.php 0
 
 example-monitor: install
 	@$(VENV)/bin/mock-instaforex serve --port 8080 --clock virtual --speed $(EXAMPLE_SPEED) >/dev/null & pid=$$!; \

@@ -18,11 +18,14 @@ _TYPES = {
     "html": "text/html; charset=utf-8",
     "svg": "image/svg+xml",
 }
-# The page loads only its own files and talks only to its own emulator.
+# The page loads only its own files and talks only to its own emulator. The one inline style allowed
+# is the fixed <style> lightweight-charts adds for its attribution logo (ui/lightweight-charts.js).
+CHARTS_LOGO_STYLE = "'sha256-3pRED1tOXas1FXFoPb9TGCjmYe9XQsmO9OV23khV2nY='"
 SECURITY_HEADERS = [
     (
         "Content-Security-Policy",
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        f"default-src 'none'; script-src 'self'; style-src 'self' {CHARTS_LOGO_STYLE}; img-src 'self' data:; "
+        "connect-src 'self'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     ),
     ("X-Content-Type-Options", "nosniff"),

@@ -38,8 +38,8 @@ def option_group(parser: pytest.Parser) -> pytest.OptionGroup:
 
 # The emulators' markers, registered once here (`pytest --markers` lists them).
 MARKERS = (
-    "streamster(seed=0, scenario=None, clock='virtual'): this test's Streamster emulator is built with these "
-    "arguments (the next test gets the defaults again)",
+    "streamster(seed=0, scenario=None, clock='virtual', history=None, step=None): this test's Streamster emulator "
+    "is built with these arguments (the next test gets the defaults again)",
     "instaforex(accounts=None, token_ttl=5400, clock='virtual', seed=0, token_seed=None, generate=None): this "
     "test's InstaForex emulator is built with these arguments (the next test gets the defaults again)",
 )
@@ -125,7 +125,14 @@ def marker_arguments(item: pytest.Item, marker: str, allowed: Iterable[str]) -> 
 
 
 def resolve_path(item: pytest.Item, value: Any) -> Any:
-    """A relative file path in a marker, found next to the test file first, else from the root."""
+    """A relative file path in a marker, found next to the test file first, else from the root (in a
+    mapping, each value that is a path or a mapping with a `path`)."""
+    if isinstance(value, dict):
+        return {
+            k: {**v, "path": resolve_path(item, v["path"])} if isinstance(v, dict) and "path" in v
+            else resolve_path(item, v)
+            for k, v in value.items()
+        }  # fmt: skip
     if not isinstance(value, (str, Path)):
         return value
     path = Path(value)
@@ -151,15 +158,16 @@ def fresh(
     options: dict[str, Any],
     marker: str,
     allowed: Iterable[str],
-    path_argument: str,
+    path_argument: str | tuple[str, ...],
     complete: Callable[[dict[str, Any]], dict[str, Any]] = dict,
 ) -> Any:
     """The session's emulator as a new one would be for this test: reset, or configured as the
-    test's marker says (`path_argument` resolved next to the test file). `complete` fills in the
-    constructor's defaults, so arguments compare whole."""
+    test's marker says (`path_argument`, one or several, resolved next to the test file). `complete`
+    fills in the constructor's defaults, so arguments compare whole."""
     marked = marker_arguments(request.node, marker, allowed)
-    if path_argument in marked:
-        marked[path_argument] = resolve_path(request.node, marked[path_argument])
+    for name in (path_argument,) if isinstance(path_argument, str) else path_argument:
+        if name in marked:
+            marked[name] = resolve_path(request.node, marked[name])
     wanted = complete({**options, **marked})
     if wanted != complete(server.arguments):
         server.configure(**wanted)
@@ -172,7 +180,7 @@ def emulator_fixtures(
     name: str,
     factory: Callable[..., Any],
     allowed: Iterable[str],
-    path_argument: str,
+    path_argument: str | tuple[str, ...],
     complete: Callable[[dict[str, Any]], dict[str, Any]] = dict,
 ) -> tuple[Any, Any]:
     """The `<name>_server` (session) and `<name>_mock` (per test) fixtures of one emulator, built

@@ -9,7 +9,7 @@ from typing import Any
 from mock_common.cli import add_serve_options, saved_clock, serve
 from mock_common.recording import cli as recording_cli
 
-from . import recording
+from . import backtest, recording
 from .errors import ScenarioError
 from .server import StreamsterMock
 
@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="seed for prices and IDs (default: the scenario's, else 0)"
     )
     serve_cmd.add_argument("--scenario", help="scenario file (YAML or JSON)")
+    backtest.add_history_options(serve_cmd)
     recording_cli.add_commands(sub, recording.PROFILE, recording.check_options)
+    backtest.add_parser(sub)
     return parser
 
 
@@ -47,12 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in recording_cli.COMMANDS:
         return recording_cli.run_command(args, recording.PROFILE, recording.run_check)
+    if args.command == "backtest":
+        return backtest.run(args)
     return serve(
         "mock-streamster", args,
         lambda: StreamsterMock(
             host=args.host, port=args.port, seed=args.seed, scenario=args.scenario,
-            clock=args.clock or saved_clock(args.state),
+            clock=args.clock or ("virtual" if args.history else saved_clock(args.state)),
             journal_size=args.journal_size, threads=args.threads, state=args.state, speed=args.speed,
+            history=dict(args.history) if args.history else None, step=args.step,
         ),
         (ScenarioError,), _banner(args), "requests from any peer but this computer are refused (403)",
     )  # fmt: skip

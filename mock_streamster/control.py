@@ -16,6 +16,7 @@ from mock_common.journal import Journal
 
 from .contract import OPERATIONS
 from .errors import ScenarioError, StreamsterError
+from .lockstep import ApiCalls
 from .platform import Platform
 from .scenario import Scenario
 
@@ -36,6 +37,7 @@ class Controller(BaseController):
 
     def __init__(self, platform: Platform, journal: Journal) -> None:
         self.platform = platform
+        self.api = ApiCalls(platform)  # what the wire calls: the lockstep clock, the end of the history
         super().__init__(journal, platform.seed)
 
     # ------------------------------------------------------------------ the common operations

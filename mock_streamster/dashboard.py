@@ -13,6 +13,7 @@ from .errors import StreamsterError
 from .market import PERIODS, canonical_period
 from .model import OPEN, WORKING
 from .platform import plain
+from .report import live_equity
 
 CLOSED_SHOWN = 15  # closed positions listed under the open ones, newest first
 
@@ -29,8 +30,15 @@ def dashboard_data(controller: Controller, query: dict[str, str]) -> dict[str, A
     """
     p = controller.platform
     names = [i.name for i in p.instruments.values()]
-    wanted = query.get("instrument") or names[0]
-    period = canonical_period(query.get("period") or "5 Minutes")
+    histories = p.history.histories if p.history is not None else {}
+    # With a price history, its first instrument and the file's own period (shorter ones are refused)
+    wanted = query.get("instrument") or (p.instruments[next(iter(histories))].name if histories else names[0])
+    own = (
+        histories[" ".join(wanted.split()).lower()].own_period
+        if " ".join(wanted.split()).lower() in histories
+        else None
+    )
+    period = canonical_period(query.get("period") or own or "5 Minutes")
     if period is None:
         raise ValueError(f"'period' {query.get('period')!r} is not one of {', '.join(v[0] for v in PERIODS.values())}")
     journal_limit = query_int(query, "journal", 40, 0, 500)
@@ -46,8 +54,11 @@ def dashboard_data(controller: Controller, query: dict[str, str]) -> dict[str, A
     if instrument is None:
         raise ValueError(f"'instrument' {wanted!r} is not a known instrument")
     chart: dict[str, Any] = {"instrument": instrument, "period": period, "closed": False, "bars": []}
+    history = p.history.histories.get(instrument.lower()) if p.history is not None else None
     if (instrument.lower(), period) in p.closed_charts:
         chart["closed"] = True  # GetBars faults on it too; the page says the chart is closed
+    elif history is not None and history.kind == "bars" and PERIODS[period.lower()][1] * 1000 < history.period:
+        chart["closed"] = True  # shorter than the history's bars: GetBars would refuse (and set the last message)
     else:
         try:
             chart["bars"] = [
@@ -90,4 +101,5 @@ def dashboard_data(controller: Controller, query: dict[str, str]) -> dict[str, A
         "faults": [r.to_dict() for r in controller.faults.rules()],
         "journal": journal_rows(controller.journal.entries(), journal_limit, "operation", controller.journal.total),
         "journal_total": controller.journal.total,
+        "equity": live_equity(p),  # the equity curve of a run over price history, None without one
     }

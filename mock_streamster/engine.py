@@ -102,3 +102,26 @@ def conversion_rate(source: str, target: str, mid: Mid) -> Decimal | None:
         if a is not None and b is not None:
             return a * b
     return None
+
+
+def trigger_levels(orders: list[Order], positions: list[Position], spread: Decimal, rising: bool) -> list[Decimal]:
+    """The bids at which a working LIMIT/STOP order fills or an open position's exit triggers, for a bid
+    moving up (`rising`) or down: the same rules as `fill` and `exit_trigger`, with the offer at
+    bid + `spread` (a BUY order and a SELL position's exits watch the offer)."""
+    levels: list[Decimal] = []
+    for o in orders:
+        if o.price is None or o.price_type not in ("LIMIT", "STOP"):
+            continue
+        buy = o.side == "BUY"
+        # LIMIT: BUY when the offer falls to the price, SELL when the bid rises to it; STOP the other way.
+        wanted = (not rising) if (o.price_type == "LIMIT") == buy else rising
+        if wanted:
+            levels.append(o.price - spread if buy else o.price)
+    for p in positions:
+        shift = Decimal(0) if p.side == "BUY" else spread
+        stop_rising = p.side == "SELL"  # a BUY position's stop is below the market, a SELL's above
+        if p.exit_stop_loss is not None and rising == stop_rising:
+            levels.append(p.exit_stop_loss - shift)
+        if p.exit_target is not None and rising != stop_rising:
+            levels.append(p.exit_target - shift)
+    return levels

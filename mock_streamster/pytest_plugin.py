@@ -7,12 +7,18 @@
 - `streamster_responses`: `http://127.0.0.1:8018/` (the real API's address) routed in process
   through `responses`, so a zeep bot with that URL hard-coded runs unchanged, no port.
 - `streamster_options` (session): the constructor's arguments; override it in a conftest.py.
+- `streamster_time`: the test's own clock tied to the emulator's virtual clock (time-machine
+  underneath): `datetime.now()` and `time.time()` read virtual time, and `time.sleep(3600)` in the
+  test's thread moves the emulator an hour at once, so a Python bot runs through history unchanged.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import weakref
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -22,7 +28,7 @@ from mock_common import pytest_plugin as common
 from .server import StreamsterMock
 
 URLS = ("http://127.0.0.1:8018/",)
-MARKER_ARGUMENTS = ("seed", "scenario", "clock")
+MARKER_ARGUMENTS = ("seed", "scenario", "clock", "history", "step")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,9 +52,69 @@ def streamster_options(pytestconfig: pytest.Config) -> dict[str, Any]:
     }
 
 
+def _complete(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The constructor's arguments with the defaults filled in, so they compare whole."""
+    return {"history": None, "step": None, **arguments}
+
+
 streamster_server, streamster_mock = common.emulator_fixtures(
-    "streamster", StreamsterMock, MARKER_ARGUMENTS, "scenario"
+    "streamster", StreamsterMock, MARKER_ARGUMENTS, ("scenario", "history"), _complete
 )
+
+
+class VirtualTime:
+    """The test's clock tied to an emulator's: `sleep` advances the emulator, `sync` moves the test's
+    clock (time-machine's traveller) to the emulator's time."""
+
+    def __init__(self, mock: StreamsterMock, traveller: Any, real_sleep: Any) -> None:
+        self.mock, self._traveller, self._real_sleep = mock, traveller, real_sleep
+        self._thread = threading.get_ident()
+        self.sync()
+
+    @property
+    def now(self) -> datetime:
+        """The emulator's time, naive UTC."""
+        return self.mock.platform.now()
+
+    def sync(self) -> None:
+        """Put the test's clock at the emulator's time (after the emulator moved by other means)."""
+        self._traveller.move_to(self.mock.platform.clock.now().replace(tzinfo=timezone.utc))
+
+    def sleep(self, seconds: float) -> None:
+        """In the test's thread: advance the emulator by `seconds` (fills, stops, history on the way) at
+        once. In any other thread (the emulator's own, a delay fault), really sleep."""
+        if threading.get_ident() != self._thread:
+            self._real_sleep(seconds)
+            return
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError(f"sleep length must be a non-negative number, not {seconds!r}")
+        remaining = float(seconds)
+        while remaining > 0:  # one advance moves at most 366 days
+            step = min(remaining, 366 * 86400.0)
+            self.mock.advance(step)
+            remaining -= step
+        self.sync()
+
+
+@pytest.fixture
+def streamster_time(streamster_mock: StreamsterMock, monkeypatch: pytest.MonkeyPatch) -> Iterator[VirtualTime]:
+    """`streamster_mock`'s virtual clock as the test's clock: `datetime.now()`, `time.time()` and the
+    like read it (time-machine), and `time.sleep(s)` in the test's thread advances the emulator by `s`
+    at once. Moves made otherwise (a lockstep step, `advance`) reach the test's clock at the next sleep
+    or `streamster_time.sync()`. Needs time-machine: `pip install 'broker-mocks[backtest]'`."""
+    try:
+        import time_machine
+    except ImportError:
+        pytest.fail(
+            "the streamster_time fixture needs time-machine: pip install 'broker-mocks[backtest]' "
+            "(or pip install time-machine)",
+            pytrace=False,
+        )
+    real_sleep = time.sleep
+    with time_machine.travel(streamster_mock.platform.clock.now().replace(tzinfo=timezone.utc), tick=False) as t:
+        clock = VirtualTime(streamster_mock, t, real_sleep)
+        monkeypatch.setattr(time, "sleep", clock.sleep)
+        yield clock
 
 
 @pytest.fixture(scope="session")

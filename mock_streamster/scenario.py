@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field
+from copy import deepcopy
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -14,7 +15,8 @@ from mock_common.files import read_data_file
 from mock_common.values import DecimalError, parse_datetime, parse_decimal
 
 from .errors import ScenarioError
-from .market import Instrument, canonical_period, default_instruments
+from .history import HistorySource, PriceHistory, history_instrument, history_sources, load_history
+from .market import Instrument, canonical_period, default_instruments, from_epoch, to_epoch
 from .model import WINDOWS
 from .order_input import MAX_PRICE
 
@@ -48,6 +50,7 @@ class Scenario:
     hidden_columns: dict[str, list[str]] = field(default_factory=dict)
     closed_charts: list[tuple[str, str]] = field(default_factory=list)
     source: str | None = None
+    history: dict[str, PriceHistory] = field(default_factory=dict)  # instrument key -> its price history
 
 
 def _decimal(value: Any, where: str) -> Decimal:
@@ -176,7 +179,7 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Sc
     if not isinstance(data, dict):
         raise ScenarioError(f"a scenario must be a mapping, not {type(data).__name__}")
     known_keys = {"start", "seed", "tick_interval", "walk", "desks", "instruments", "ticks",
-                  "hidden_columns", "closed_charts"}  # fmt: skip
+                  "hidden_columns", "closed_charts", "history"}  # fmt: skip
     unknown = set(data) - known_keys
     if unknown:
         raise ScenarioError(f"unknown scenario key(s): {', '.join(sorted(unknown))}")
@@ -202,11 +205,14 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Sc
             scenario.ticks = load_ticks(path, names)
         else:
             raise ScenarioError(f"ticks must be the path of a CSV file, not {ticks!r}")
-    scenario.walk = bool(data.get("walk", not scenario.ticks))
+    scenario.walk = bool(data.get("walk", not scenario.ticks and not data.get("history")))
     if data.get("start") is not None:
         scenario.start = _datetime(data["start"], "start")
     elif scenario.ticks:
         scenario.start = scenario.ticks[0].time
+    if data.get("history") is not None:
+        apply_history(scenario, history_sources(data["history"]), base_dir)
+        names = {i.name.lower() for i in scenario.instruments}
     hidden = data.get("hidden_columns") or {}
     if not isinstance(hidden, dict):
         raise ScenarioError(f"hidden_columns must map a window to column names, not {hidden!r}")
@@ -230,6 +236,67 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Sc
             raise ScenarioError(f"closed_charts[{n}].period {chart.get('period')!r} is not a chart period")
         scenario.closed_charts.append((inst, period))
     return scenario
+
+
+def apply_history(scenario: Scenario, sources: dict[str, HistorySource], base_dir: Path | None = None) -> None:
+    """Load the history files into `scenario`: each instrument takes its history's prices (and digits
+    and spread); one the catalogue lacks is declared by its file. The start defaults to the moment
+    every history has a price; a start outside the histories is refused."""
+    catalogue = {i.name.lower(): i for i in scenario.instruments}
+    for name, source in sources.items():
+        key = name.lower()
+        base = catalogue.get(key)
+        if any(t.instrument.lower() == key for t in scenario.ticks):
+            raise ScenarioError(f"history.{name}: the tick file also prices {name}; give it one source")
+        history = load_history(source, base.digits if base is not None else None, base_dir)
+        inst = history_instrument(base.name if base is not None else name, history, base, source.spread)
+        check_instrument(inst, f"history.{name}")
+        catalogue[key] = inst
+        scenario.history[key] = history
+    scenario.instruments = list(catalogue.values())
+    first = max(h.first for h in scenario.history.values())
+    end = min(h.last for h in scenario.history.values())
+    if scenario.start is None:
+        scenario.start = from_epoch(-(-first // 1))  # whole seconds, with every history priced
+    start = to_epoch(scenario.start)
+    for key, h in scenario.history.items():
+        if not h.first <= start < end:
+            raise ScenarioError(
+                f"start {scenario.start.isoformat()} is outside the {catalogue[key].name} history "
+                f"({h.source}: {h.describe()}); histories priced together run "
+                f"{from_epoch(first).isoformat()} to {from_epoch(end).isoformat()}"
+            )
+
+
+def scenario_with_history(scenario: Scenario | str | Path | None, history: Any) -> Scenario | str | Path | None:
+    """`scenario` (None: the default one) with the `history` entries added (the scenario's `history`
+    key's shape; relative paths from the working directory); without entries, `scenario` as it is."""
+    if not history:
+        return scenario
+    sources = history_sources(history, "history=")
+    sources = {k: replace(v, path=str(Path(v.path).resolve())) for k, v in sources.items()}
+    if scenario is None or isinstance(scenario, (str, Path)):
+        data: dict[str, Any] = {}
+        base_dir = None
+        if scenario is not None:
+            path = Path(scenario)
+            data = read_data_file(path, "scenario file", ScenarioError) or {}
+            base_dir = path.parent
+        if not isinstance(data, dict):
+            raise ScenarioError(f"a scenario must be a mapping, not {type(data).__name__}")
+        own = history_sources(data["history"]) if data.get("history") else {}
+        if base_dir is not None:  # the scenario's own paths are relative to its file
+            own = {k: replace(v, path=str(base_dir / v.path)) for k, v in own.items()}
+        merged = {**own, **sources}
+        data = {**data, "history": {k: {f: getattr(v, f) for f in ("path", "format", "timezone", "digits")}
+                                    | ({"spread": str(v.spread)} if v.spread is not None else {})
+                                    for k, v in merged.items()}}  # fmt: skip
+        result = scenario_from_dict(data, base_dir)
+        result.source = None if scenario is None else str(scenario)
+        return result
+    result = replace(scenario, instruments=[deepcopy(i) for i in scenario.instruments], history=dict(scenario.history))
+    apply_history(result, sources)
+    return result
 
 
 def load_scenario(path: str | Path) -> Scenario:

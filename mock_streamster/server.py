@@ -15,9 +15,11 @@ from mock_common.persist import persisting
 
 from .contract import READS
 from .control import Controller
+from .errors import ScenarioError
+from .lockstep import parse_steps
 from .persist import StreamsterState, open_state, restore
 from .platform import Platform
-from .scenario import Scenario
+from .scenario import Scenario, scenario_with_history
 from .soap import action_name, fault_xml
 from .wire import StreamsterHttp, endpoint_address
 
@@ -39,6 +41,9 @@ class StreamsterMock(MockServer):
     `speed` (virtual clock only): virtual seconds per wall-clock second; the clock runs by itself.
     With `state=FILE` the whole state lives in that SQLite file: saved before each reply, restored
     on the next start (which then needs only `state`: the file holds the seed and scenario).
+    `history` ({instrument: path or {path, format, timezone, spread, digits}}, the scenario key's
+    shape) plays price history files as the market; `step` ({"GetQuote": 3600} or "GetQuote=1h")
+    makes each call of a read operation move the virtual clock (lockstep.py).
     """
 
     title = "Streamster emulator"
@@ -55,14 +60,29 @@ class StreamsterMock(MockServer):
         threads: int = 16,
         speed: float | None = None,
         state: str | Path | None = None,
+        history: dict[str, Any] | None = None,
+        step: Any = None,
     ) -> None:
         saved = None
+        steps = parse_steps(step)  # a bad step or history is refused before anything is built
+        scenario_argument = scenario
+        if history:
+            if state is not None:
+                raise ScenarioError("a state file cannot hold price history files: give history or state, not both")
+            scenario = scenario_with_history(scenario, history)
         if state is not None:
             file, seed, clock, scenario, saved = open_state(state, seed, clock, scenario)
+            scenario_argument = scenario
         try:
             self.platform = Platform(seed=seed, clock=Clock(clock or "virtual", speed=speed), scenario=scenario)
+            if isinstance(self.platform.scenario, Scenario) and self.platform.scenario.history and state is not None:
+                raise ScenarioError("a state file cannot hold price history files: give history or state, not both")
             self.controller = Controller(self.platform, Journal(journal_size, journal_bytes))
-            self.arguments: dict[str, Any] = {"seed": seed, "clock": self.platform.clock.mode, "scenario": scenario}
+            self.controller.api.steps = steps
+            self.arguments: dict[str, Any] = {
+                "seed": seed, "clock": self.platform.clock.mode, "scenario": scenario_argument,
+                "history": history or None, "step": step or None,
+            }  # fmt: skip
             if state is not None:
                 if saved is not None:
                     restore(self.platform, saved)
@@ -100,12 +120,25 @@ class StreamsterMock(MockServer):
     # ------------------------------------------------------------------ control operations
 
     def configure(
-        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
-    ) -> None:
-        """Become what `StreamsterMock(seed=..., clock=..., scenario=...)` on this address would be
-        (fault draws and journal included); reset() goes back to that from now on."""
-        self.controller.configure(seed, clock, scenario)
-        self.arguments = {"seed": seed, "clock": clock, "scenario": scenario}
+        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None,
+        history: dict[str, Any] | None = None, step: Any = None,
+    ) -> None:  # fmt: skip
+        """Become what `StreamsterMock(seed=..., clock=..., scenario=..., history=..., step=...)` on this
+        address would be (fault draws and journal included); reset() goes back to that from now on."""
+        steps = parse_steps(step)
+        self.controller.configure(seed, clock, scenario_with_history(scenario, history))
+        self.controller.api.steps = steps
+        self.arguments = {"seed": seed, "clock": clock, "scenario": scenario, "history": history or None,
+                          "step": step or None}  # fmt: skip
+
+    @property
+    def steps(self) -> dict[str, float]:
+        """The lockstep steps in force: {operation: seconds}."""
+        return dict(self.controller.api.steps)
+
+    @steps.setter
+    def steps(self, value: Any) -> None:
+        self.controller.api.steps = parse_steps(value)
 
     def set_price(self, instrument: str, bid: Any, offer: Any = None) -> None:
         """Set an instrument's bid and offer now (offer defaults to bid + spread)."""

@@ -28,7 +28,7 @@ from .contract import NS, OPERATIONS, canonical
 from .errors import StreamsterError
 from .market import Bar
 from .model import (
-    BAR_FIELDS, DESK_FIELDS, ORDER_FIELDS, POSITION_FIELDS, QUOTE_FIELDS, TRADE_FIELDS, Order, Position,
+    BAR_FIELDS, CLOSED, DESK_FIELDS, ORDER_FIELDS, POSITION_FIELDS, QUOTE_FIELDS, TRADE_FIELDS, Order, Position,
     Quote, Trade,
 )  # fmt: skip
 from .platform import CENT, Platform, plain
@@ -173,6 +173,10 @@ class _Writer:
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
+        # A closed position never changes: its XML is kept, keyed by its content and columns (a reset
+        # may reuse an ID for another position). A bot polling GetPositions all along a backtest would
+        # otherwise have every position it ever held written again on each call.
+        self._closed: dict[tuple[Any, ...], str] = {}
 
     def _pricers(self) -> Any:
         """instrument -> a function writing its prices with the instrument's digits (one lookup each)."""
@@ -219,7 +223,14 @@ class _Writer:
     def positions(self, positions: list[Position]) -> str:
         columns, pricer, write = _POSITION.columns(self.platform.visible("Positions")), self._pricers(), _POSITION.write
         records = []
+        kept = self._closed
+        if len(kept) > 100_000:
+            kept.clear()
         for x in positions:
+            key = (id(columns), *vars(x).values()) if x.status == CLOSED else None
+            if key is not None and (found := kept.get(key)) is not None:
+                records.append(found)
+                continue
             p = pricer(x.instrument)
             records.append(write(columns, {
                 "PositionID": x.position_id, "Desk": x.desk, "Instrument": x.instrument, "Side": x.side,
@@ -228,6 +239,8 @@ class _Writer:
                 "ExitTarget": p(x.exit_target), "Entered": _dt(x.entered), "Exited": _dt(x.exited),
                 "Status": x.status, "Text": x.text, "ClosePrice": p(x.close_price), "Interest": _money(x.interest),
             }))  # fmt: skip
+            if key is not None:
+                kept[key] = records[-1]
         return _array("Positions", records)
 
     def trades(self, trades: list[Trade]) -> str:
@@ -297,19 +310,19 @@ class StreamsterApi(ServiceBase):
 
     @rpc(_returns=Array(OrderModel), _out_variable_name="Orders")
     def GetOrders(ctx):  # noqa: N802
-        ctx.out_string = reply(ctx.app.writer.orders(_platform(ctx).get_orders()))
+        ctx.out_string = reply(ctx.app.writer.orders(_call(ctx, _platform(ctx).get_orders)))
 
     @rpc(_returns=Array(TradeModel), _out_variable_name="Trades")
     def GetTrades(ctx):  # noqa: N802
-        ctx.out_string = reply(ctx.app.writer.trades(_platform(ctx).get_trades()))
+        ctx.out_string = reply(ctx.app.writer.trades(_call(ctx, _platform(ctx).get_trades)))
 
     @rpc(_returns=Array(PositionModel), _out_variable_name="Positions")
     def GetPositions(ctx):  # noqa: N802
-        ctx.out_string = reply(ctx.app.writer.positions(_platform(ctx).get_positions()))
+        ctx.out_string = reply(ctx.app.writer.positions(_call(ctx, _platform(ctx).get_positions)))
 
     @rpc(_returns=Array(DeskModel), _out_variable_name="Desks")
     def GetDesks(ctx):  # noqa: N802
-        ctx.out_string = reply(ctx.app.writer.desks(_platform(ctx).get_desks()))
+        ctx.out_string = reply(ctx.app.writer.desks(_call(ctx, _platform(ctx).get_desks)))
 
     @rpc(_text, _text, _text, _returns=Array(BarModel), _out_variable_name="Bars")
     def GetBars(ctx, Instrument, Period, Options):  # noqa: N802,N803
@@ -318,7 +331,7 @@ class StreamsterApi(ServiceBase):
 
     @rpc(_returns=Unicode, _out_variable_name="LastMessage")
     def GetLastMessage(ctx):  # noqa: N802
-        message = _platform(ctx).get_last_message()
+        message = _call(ctx, _platform(ctx).get_last_message)
         ctx.out_string = reply(None if message is None else f"<tns:LastMessage>{_escape(message)}</tns:LastMessage>")
 
     @rpc(OrderModel.customize(min_occurs=0))
@@ -546,8 +559,9 @@ def _as_fault(exc: Exception) -> Fault:
     return Fault("Server", get_fault_string_from_exception(exc))
 
 
-def build_soap_app(platform: Platform) -> SoapServer:
-    """spyne's server for the Streamster API, bound to `platform` (called like a WSGI app)."""
+def build_soap_app(platform: Platform | Any) -> SoapServer:
+    """spyne's server for the Streamster API, bound to `platform` or what stands for it (the
+    controller's ApiCalls), called like a WSGI app."""
     app = Application(
         [StreamsterApi],
         tns=NS,

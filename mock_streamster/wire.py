@@ -61,7 +61,7 @@ class StreamsterHttp:
         self.controller = controller
         self.platform = controller.platform
         self._address = address
-        self._soap = build_soap_app(controller.platform)
+        self._soap = build_soap_app(controller.api)  # the operations with lockstep and history end (lockstep.py)
         self._wsdl = resources.files(__package__).joinpath("streamster.wsdl").read_text(encoding="utf-8")
         self._control = ControlApp(controller, dashboard_data)
 

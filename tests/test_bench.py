@@ -13,7 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("module", ["bench.throughput", "bench.memory", "bench.persist", "bench.replay", "bench.soak"])
+@pytest.mark.parametrize(
+    "module", ["bench.throughput", "bench.memory", "bench.persist", "bench.replay", "bench.soak", "bench.backtest"]
+)
 def test_benchmark_runs_and_prints_figures(module: str) -> None:
     env = {**os.environ, "BENCH_SCALE": "0.0001" if module == "bench.soak" else "0.01"}
     done = subprocess.run(
@@ -31,6 +33,11 @@ def test_benchmark_runs_and_prints_figures(module: str) -> None:
         assert sum("a commit (incremental)" in line for line in lines) == 3, lines
         figures = [line for line in lines if "req/s" in line]
         assert len(figures) == 2 and all(line.endswith("errors 0") for line in figures), lines
+    elif module == "bench.backtest":
+        assert any(line.startswith("load ") and "one-minute bars" in line for line in lines), lines
+        assert sum(line.startswith("GetBars ") and "ms on the platform" in line for line in lines) == 8, lines
+        bots = [line for line in lines if line.startswith("polling bot")]
+        assert len(bots) == 3 and all(line.endswith("errors 0") for line in bots), lines
     elif module == "bench.replay":
         figures = [line for line in lines if "req/s" in line and "threads" in line]
         assert len(figures) == 4 and all(line.endswith("errors 0") for line in figures), lines

@@ -4,16 +4,39 @@
 (() => {
   const { $, el, money, signed, tone, qty, time, clockText, table, control, numberOrText, poll, candles, journal, options } = UI;
   const params = new URLSearchParams(location.search);
-  const state = { instrument: params.get("instrument") || "", period: params.get("period") || "5 Minutes", data: null };
+  // No period asked for: the server's choice (5 Minutes, or a price history's own period).
+  const state = { instrument: params.get("instrument") || "", period: params.get("period") || "", data: null };
   const digitsOf = (name) => {
     const q = state.data && state.data.quotes.find((x) => x.instrument === name);
     return q ? q.digits : 5;
   };
   const price = (text, name) => (text === null || text === undefined ? "" : Number(text).toFixed(digitsOf(name)));
 
+  // The equity of a run over price history, drawn by lightweight-charts (vendored beside this file).
+  let equityChart = null;
+  let equitySeries = null;
+  function renderEquity(equity) {
+    $("#equity-section").hidden = !equity;
+    if (!equity || typeof LightweightCharts === "undefined") return;
+    if (!equityChart) {
+      equityChart = LightweightCharts.createChart($("#equity-chart"), {
+        autoSize: true, layout: { background: { color: "transparent" }, textColor: "#9aa6b8" },
+        grid: { vertLines: { color: "rgba(128,128,128,0.12)" }, horzLines: { color: "rgba(128,128,128,0.12)" } },
+        timeScale: { timeVisible: true, secondsVisible: false },
+      });
+      equitySeries = equityChart.addSeries(LightweightCharts.LineSeries, { color: "#4aa3ff", lineWidth: 2 });
+    }
+    equitySeries.setData(equity.points);
+    const last = equity.points.length ? equity.points[equity.points.length - 1].value : null;
+    $("#equity-sub").textContent = `${equity.desk} (${equity.currency})` + (last === null ? "" : ` · ${money(last)}`);
+    $("#equity-chart").dataset.last = last === null ? "" : String(last);
+  }
+
   function render(d) {
     state.data = d;
+    renderEquity(d.equity);
     if (!state.instrument) state.instrument = d.chart.instrument;
+    if (!state.period) state.period = d.chart.period;
     $("#clock").textContent = clockText(d.now);
     $("#clock-mode").textContent = d.clock + " clock" + (d.speed ? ` ×${d.speed}` : "");
     $("#seed").textContent = "seed " + d.seed + (d.scenario ? " · " + d.scenario.split("/").pop() : "");
