@@ -108,8 +108,9 @@ class _RequestContext(RequestContext):
         self.request.view_args = dict(view_args)
 
 
-class _Flask(Flask):
-    """Flask, with the request context above (`match_request` is Flask's documented hook for this)."""
+class ApiFlask(Flask):
+    """Flask, with the request context above (`match_request` is Flask's documented hook for this) and
+    `matching`, the URL map bound once, which names each call (`FlaskWire.read`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -126,9 +127,9 @@ class _Flask(Flask):
         return super().create_url_adapter(request)
 
 
-def create_app(service: Service, settings: Settings | None = None) -> Flask:
+def create_app(service: Service, settings: Settings | None = None) -> ApiFlask:
     """The Flask application of one emulator instance (run by `InstaForexHttp`, through the pipeline)."""
-    app = _Flask(__name__)
+    app = ApiFlask(__name__)
     app.config.update(SERVICE=service, SETTINGS=settings or Settings(), MAX_CONTENT_LENGTH=MAX_BODY)
     app.url_map.strict_slashes = False
     for bp in BLUEPRINTS:
@@ -203,7 +204,7 @@ class FlaskWire(EmulatorApi):
     """InstaForex's side of the call pipeline: the request read and named by Flask's URL map, the call
     answered by the Flask application, the API's fault and error replies."""
 
-    def __init__(self, flask_app: Flask, controller: Controller) -> None:
+    def __init__(self, flask_app: ApiFlask, controller: Controller) -> None:
         super().__init__(controller)
         self.flask = flask_app
         self.settings: Settings = flask_app.config["SETTINGS"]
@@ -211,7 +212,7 @@ class FlaskWire(EmulatorApi):
         # One adapter to match with: no route depends on the host (only a redirect's Location would,
         # and a refused match is left to Flask, bound to the request). Bounded memo: the path holds
         # the login, and a client may send any number of distinct paths.
-        adapter = flask_app.matching if isinstance(flask_app, _Flask) else flask_app.url_map.bind("instaforex.invalid")
+        adapter = flask_app.matching
         self._match = lru_cache(maxsize=4096)(lambda method, path: _match(adapter, method, path))
 
     def read(self, environ: dict[str, Any]) -> Call:
@@ -277,7 +278,7 @@ class InstaForexHttp:
     control plane, /openapi.json (the API's description, not a call) to Flask, every other request
     through the call pipeline into Flask."""
 
-    def __init__(self, flask_app: Flask, controller: Controller) -> None:
+    def __init__(self, flask_app: ApiFlask, controller: Controller) -> None:
         self.flask = flask_app
         self.controller = controller
         self._control = ControlApp(controller, dashboard_data)
