@@ -37,7 +37,7 @@ CALL_KEY = "broker_mocks.call"
 FAILURE = "An error has occurred."
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One API call on its way through the pipeline: what its journal entry will say of the request.
 

@@ -358,6 +358,20 @@ class BareSoap11(Soap11):
     # Faults say soap:Client / soap:Server (the contract's words; PHP shows the text as sent).
     soap_env = "soap"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._attrs: dict[Any, Any] = {}
+        super().__init__(*args, **kwargs)
+
+    def get_cls_attrs(self, cls: Any) -> Any:
+        # spyne keeps these in a WeakKeyDictionary and logs its size on every lookup, four times a
+        # call; the service's few classes live as long as the process: a plain dict (bounded all the same).
+        found = self._attrs.get(cls)
+        if found is None:
+            found = super().get_cls_attrs(cls)
+            if len(self._attrs) < 1024:
+                self._attrs[cls] = found
+        return found
+
     def fault_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any, *args: Any, **kwargs: Any) -> Any:
         # Every fault carries an (empty) <detail/>: it concerns the Body (SOAP 1.1 §4.4; see fault_xml).
         if inst.detail is None:
