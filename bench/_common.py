@@ -1,15 +1,25 @@
-"""Shared pieces of the benchmarks: an emulator in its own process, keep-alive HTTP load, figures."""
+"""Shared pieces of the benchmarks: an emulator in its own process, keep-alive HTTP load, figures.
+
+Two load generators: `load` sends an exact number of requests from Python clients (threads on
+keep-alive connections), which cap near 3,500 req/s on a small machine, so a fast server measures
+the client; `measure` drives a server with wrk (a native load generator: the Debian package `wrk`)
+when it is installed and BENCH_LOADGEN is not `python`, for a time instead of a count, and falls
+back to `load` otherwise. `load_generator()` says which one `measure` uses; the scripts print it.
+"""
 
 from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -76,7 +86,9 @@ def serve_instaforex() -> AbstractContextManager[Served]:
 
 @dataclass
 class Figures:
-    """What one load run measured."""
+    """What one load run measured. `threads`: the clients (keep-alive connections); `latencies`, in
+    seconds, are each request's (wrk's histogram, with its correction for requests a slow reply held
+    back, when wrk ran)."""
 
     name: str
     threads: int
@@ -87,10 +99,10 @@ class Figures:
 
     def line(self) -> str:
         lat = sorted(self.latencies)
-        p50 = statistics.median(lat) * 1000
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        p50 = statistics.median(lat) * 1000 if lat else 0.0
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else 0.0
         return (
-            f"{self.name:<40} {self.threads:>2} threads {self.requests:>6} requests "
+            f"{self.name:<40} {self.threads:>2} clients {self.requests:>6} requests "
             f"{self.requests / self.seconds:>8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  errors {self.errors}"
         )
 
@@ -145,16 +157,117 @@ def load(url: str, name: str, request: Request, threads: int, per_thread: int) -
     return run_clients(name, open_client, threads, per_thread)
 
 
-def request(method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Request:
-    """One request, sent again and again on a client's keep-alive connection; gives the status."""
+@dataclass(frozen=True)
+class HttpRequest:
+    """One request, sent again and again on a client's keep-alive connection (called: gives the status)."""
 
-    def send(conn: http.client.HTTPConnection) -> int:
-        conn.request(method, path, body=body, headers=headers or {})
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __call__(self, conn: http.client.HTTPConnection) -> int:
+        conn.request(self.method, self.path, body=self.body, headers=dict(self.headers))
         r = conn.getresponse()
         r.read()
         return r.status
 
-    return send
+
+def request(method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> HttpRequest:
+    """One request, sent again and again on a client's keep-alive connection; gives the status."""
+    return HttpRequest(method, path, body, tuple((headers or {}).items()))
+
+
+# ------------------------------------------------------------------------------------------------ wrk
+
+WRK_PLAN_RATE = 2000  # requests a second the Python clients reach: a wrk run lasts as long as their count would
+
+
+def _wrk() -> str | None:
+    """wrk's path when `measure` uses it."""
+    if os.environ.get("BENCH_LOADGEN", "").strip().lower() == "python":
+        return None
+    return shutil.which("wrk")
+
+
+def load_generator() -> str:
+    """Which load generator `measure` uses, for the scripts to print."""
+    wrk = _wrk()
+    if wrk is None:
+        why = "BENCH_LOADGEN=python" if shutil.which("wrk") else "wrk is not installed"
+        return f"Python keep-alive clients (threads; {why})"
+    found = subprocess.run([wrk, "--version"], capture_output=True, text=True, timeout=10)
+    words = (found.stdout + found.stderr).split()
+    return f"wrk {words[1] if len(words) > 1 else ''} ({wrk}), native; falls back to Python clients without it".replace(
+        "  ", " "
+    )
+
+
+def _lua_string(data: bytes) -> str:
+    """`data` as a Lua string literal (every byte outside printable ASCII, and quote and backslash, escaped)."""
+    out = []
+    for b in data:
+        out.append(chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\{b:03d}")
+    return '"' + "".join(out) + '"'
+
+
+# Each wrk thread sends the request on its connections; when the run ends, done() prints one line of
+# JSON: the requests completed, the run's length, the errors (socket errors, timeouts, status >= 400)
+# and the latency histogram (microseconds, count), so the figures are computed as for the Python clients.
+_WRK_DONE = """
+function done(summary, latency, requests)
+  local e = summary.errors
+  local hist = {}
+  for i = 1, #latency do
+    local v, c = latency(i)
+    hist[#hist + 1] = string.format("[%d,%d]", v, c)
+  end
+  io.write(string.format('WRK_FIGURES {"requests":%d,"duration_us":%d,"errors":%d,"status_errors":%d,"latency":[%s]}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status, table.concat(hist, ",")))
+end
+"""
+
+
+def wrk_script(req: HttpRequest) -> str:
+    """The Lua script that makes wrk send `req` (its method, path, headers and body)."""
+    lines = [f"wrk.method = {_lua_string(req.method.encode())}", f"wrk.path = {_lua_string(req.path.encode())}"]
+    if req.body is not None:
+        lines.append(f"wrk.body = {_lua_string(req.body)}")
+    lines += [f"wrk.headers[{_lua_string(k.encode())}] = {_lua_string(v.encode())}" for k, v in req.headers]
+    return "\n".join(lines) + "\n" + _WRK_DONE
+
+
+def run_wrk(url: str, name: str, req: HttpRequest, connections: int, seconds: int) -> Figures:
+    """`connections` keep-alive connections sending `req` for `seconds`, from wrk (its threads: one per
+    connection up to the processors)."""
+    wrk = _wrk()
+    assert wrk is not None
+    threads = max(1, min(connections, os.cpu_count() or 1))
+    parts = urlsplit(url)
+    target = f"{parts.scheme}://{parts.netloc}/"
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
+        script = os.path.join(tmp, "request.lua")
+        with open(script, "w", encoding="ascii") as f:
+            f.write(wrk_script(req))
+        done = subprocess.run(
+            [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", script, target],
+            capture_output=True, text=True, timeout=seconds + 60,
+        )  # fmt: skip
+    found = re.search(r"^WRK_FIGURES (.*)$", done.stdout, re.MULTILINE)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}) on {name}: {(done.stderr or done.stdout)[-2000:]}")
+    data = json.loads(found.group(1))
+    latencies = [v / 1e6 for v, c in data["latency"] for _ in range(c)]
+    errors = data["errors"] + data["status_errors"]
+    return Figures(name, connections, data["requests"], data["duration_us"] / 1e6, latencies, errors)
+
+
+def measure(url: str, name: str, request: Request, threads: int, per_thread: int) -> Figures:
+    """A figure of a server: wrk for as long as `threads` Python clients would take for `per_thread`
+    requests each (at WRK_PLAN_RATE), on `threads` connections; the Python clients without wrk."""
+    if _wrk() is None or not isinstance(request, HttpRequest):
+        return load(url, name, request, threads, per_thread)
+    return run_wrk(url, name, request, threads, max(1, math.ceil(threads * per_thread / WRK_PLAN_RATE)))
 
 
 def soap(action: str, body: str = "") -> Request:

@@ -9,7 +9,9 @@ For each API (Streamster GetQuote, InstaForex balance) the same call is sent to:
 - `responses`, in-process: no server at all, `requests` calls answered by the mock.
 
 Figures: cold start (process start to the first served request), requests per second and p50/p99
-with 1 and 8 keep-alive clients, reset time, and resident memory after N requests; then a table of
+with 1 and 8 keep-alive clients (wrk's connections where wrk is installed, so the servers are
+measured rather than the load generator; else Python client threads; BENCH_LOADGEN=python forces
+them; the report says which ran), reset time, and resident memory after N requests; then a table of
 ratios (broker-mocks / peer) printed and written to bench/results.json (or $BENCH_RESULTS). The
 load runs in rounds, each target in turn, so the machine's noise falls on every target alike. A
 peer that is not installed is reported as missing. Every loop is bounded; loopback only.
@@ -50,6 +52,8 @@ from bench._common import (
     Figures,
     Request,
     load,
+    load_generator,
+    measure,
     request,
     run_clients,
     scale,
@@ -436,11 +440,12 @@ def _passkey(url: str) -> str:
     return reply.partition(b"\r\n\r\n")[2].decode()
 
 
-def _load(t: Target, threads: int, per_thread: int, inproc: dict[str, _InProcess]) -> Figures:
+def _load(t: Target, threads: int, per_thread: int, inproc: dict[str, _InProcess], exact: bool = False) -> Figures:
+    """A figure of `t` (`measure`: wrk where installed), or `exact`ly that many requests (the Python clients)."""
     if t.command is None:
         return inproc["responses"].load(t.api, threads, per_thread)
     assert t.request is not None
-    return load(t.url, t.name, t.request, threads, per_thread)
+    return (load if exact else measure)(t.url, t.name, t.request, threads, per_thread)
 
 
 def _summary(figures: list[Figures]) -> dict[str, float]:
@@ -481,7 +486,7 @@ def run(n: int, rounds: int, memory_n: int, selected: set[str] | None, starts: i
         if any(t.command is None for t in live):
             inproc["responses"] = _InProcess()
         for t in live:  # warm-up: first calls, JIT, caches
-            _load(t, 1, max(1, n // (10 * rounds)), inproc)
+            _load(t, 1, max(1, n // (10 * rounds)), inproc, exact=True)
         for _ in range(rounds):  # interleaved: every target in turn, each round
             for threads in (1, 8):
                 for t in live:
@@ -501,7 +506,7 @@ def run(n: int, rounds: int, memory_n: int, selected: set[str] | None, starts: i
             left = max(0, memory_n - t.sent)
             while left > 0:
                 chunk = min(left, 8 * 2000)
-                _load(t, 8, max(1, chunk // 8), inproc)
+                _load(t, 8, max(1, chunk // 8), inproc, exact=True)
                 left -= chunk
             assert t.proc is not None
             t.rss = rss_mib(t.proc.pid)
@@ -553,6 +558,7 @@ def _report(all_targets: list[Target], n: int, memory_n: int) -> dict[str, Any]:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}",
+        "load_generator": load_generator(),
         "requests_per_load": n,
         "memory_after_requests": memory_n,
         "measured": measured,
@@ -568,7 +574,8 @@ RATIO_COLUMNS = (
 
 def table(results: dict[str, Any]) -> list[str]:
     """The figures and the ratio table (broker-mocks / peer) as text lines."""
-    lines = [f"{results['date']}, {results['machine']}", "", "Measured:"]
+    lines = [f"{results['date']}, {results['machine']}", f"load generator: {results.get('load_generator')}", "",
+             "Measured:"]  # fmt: skip
     head = f"{'target':<42}{'cold s':>8}{'req/s 1c':>10}{'req/s 8c':>10}{'p50 8c':>9}{'p99 8c':>9}{'reset ms':>10}{'MiB':>7}"
     lines.append(head)
     for key, m in results["measured"].items():

@@ -161,7 +161,7 @@ def report(name: str, routed: float, stub: float) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for quiet in ("client", "mock_instaforex", "mock_streamster", "spyne"):
+    for quiet in ("broker_mocks.client", "mock_instaforex", "mock_streamster", "spyne"):
         logging.getLogger(quiet).setLevel(logging.WARNING)
     resets(max(20, int(2000 * scale())))
     routes(max(20, int(2000 * scale())))

@@ -1,7 +1,9 @@
 """Requests per second and latency of both emulators under keep-alive load.
 
 Each emulator runs in its own process (`mock-streamster serve`, `mock-instaforex serve`) on a free
-port; 1 and 8 client threads send raw requests (no client library in the measurement).
+port; 1 and 8 keep-alive connections send raw requests (no client library in the measurement),
+from wrk where it is installed, else from Python client threads (BENCH_LOADGEN=python forces them;
+the first line printed says which ran).
 Run: `make bench` or `.venv/bin/python -m bench.throughput`. BENCH_SCALE=0.1 for a quick look.
 """
 
@@ -17,6 +19,8 @@ from bench._common import (
     Figures,
     client_passkey,
     load,
+    load_generator,
+    measure,
     request,
     scale,
     serve_instaforex,
@@ -38,15 +42,15 @@ def streamster(n: int) -> list[Figures]:
     positions = soap("GetPositions")
     with serve_streamster() as s:
         for threads in (1, 8):
-            figures.append(load(s.url, "Streamster GetQuote", quote, threads, n // threads))
-        figures.append(load(s.url, "Streamster WSDL", request("GET", "/service.wsdl"), 8, n // 8))
-        # GetPositions with 10, then 100 open positions (each market SendOrder opens one).
+            figures.append(measure(s.url, "Streamster GetQuote", quote, threads, n // threads))
+        figures.append(measure(s.url, "Streamster WSDL", request("GET", "/service.wsdl"), 8, n // 8))
+        # GetPositions with 10, then 100 open positions (each market SendOrder opens one: an exact count).
         load(s.url, "open 10", order, 1, 10)
-        figures.append(load(s.url, "Streamster GetPositions (10 open)", positions, 8, max(1, n // 40)))
+        figures.append(measure(s.url, "Streamster GetPositions (10 open)", positions, 8, max(1, n // 40)))
         load(s.url, "open 90 more", order, 1, 90)
-        figures.append(load(s.url, "Streamster GetPositions (100 open)", positions, 8, max(1, n // 400)))
+        figures.append(measure(s.url, "Streamster GetPositions (100 open)", positions, 8, max(1, n // 400)))
     with serve_streamster() as s:
-        figures.append(load(s.url, "Streamster SendOrder (market, fills)", order, 8, max(1, n // 16)))
+        figures.append(measure(s.url, "Streamster SendOrder (market, fills)", order, 8, max(1, n // 16)))
     return figures
 
 
@@ -58,15 +62,16 @@ def instaforex(n: int) -> list[Figures]:
         trades = request("GET", "/client/RequestOpenTrades/20000001", headers=passkey)
         token = request("POST", TOKEN_PATH, json.dumps(DEMO_LOGIN).encode(), {"Content-Type": "application/json"})
         for threads in (1, 8):
-            figures.append(load(s.url, "InstaForex balance", balance, threads, n // threads))
-        figures.append(load(s.url, "InstaForex open trades", trades, 8, n // 8))
-        figures.append(load(s.url, "InstaForex token request", token, 8, n // 16))
+            figures.append(measure(s.url, "InstaForex balance", balance, threads, n // threads))
+        figures.append(measure(s.url, "InstaForex open trades", trades, 8, n // 8))
+        figures.append(measure(s.url, "InstaForex token request", token, 8, n // 16))
     return figures
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     n = max(16, int(4000 * scale()))
+    log.info("load generator: %s", load_generator())
     for f in streamster(n) + instaforex(n):
         log.info(f.line())
 

@@ -2,7 +2,7 @@
 
 Each control operation is a method of a controller, declared as a route where it is written
 (`@route(method, path, Param(...)...)`): the router serving /_mock/ (`ControlApp`, plain WSGI),
-the Python handle (`mock_common.handle.MockServer`) and the README tables all read from there.
+the Python handle (`mock_common.handle.MockServer`) and the reference (`route_table`) all read from there.
 `BaseController` holds what both emulators have (reset, state, advance, faults, journal,
 snapshot); each emulator's `Controller` extends it with its own operations and routes. Every
 operation runs under the controller's lock; a state-changing one (`@changes`) calls `on_change`
@@ -152,12 +152,17 @@ def route(method: str, path: str, *params: Param, reply: Callable[[Any, Any], An
 
     def mark(function: F) -> F:
         declared = list(getattr(function, "control_routes", ()))
-        doc = (function.__doc__ or "").strip().splitlines()[0] if function.__doc__ else ""
+        doc = _summary(function)
         declared.append(Route(method.upper(), path.strip("/").lower(), function.__name__, params, reply, doc))
         function.control_routes = tuple(declared)  # type: ignore[attr-defined]
         return function
 
     return mark
+
+
+def _summary(function: Callable[..., Any]) -> str:
+    """A function's docstring summary: its first paragraph on one line (summaries wrap)."""
+    return " ".join((function.__doc__ or "").strip().split("\n\n")[0].split())
 
 
 def changes(method: F) -> F:
@@ -183,10 +188,6 @@ def reads(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def _ok(controller: Any, result: Any) -> Any:
-    return result
 
 
 def _now(controller: Any, result: datetime) -> dict[str, str]:
@@ -466,6 +467,27 @@ class ControlApp:
         return data
 
 
-def route_table(controller: type[BaseController]) -> list[tuple[str, str, str]]:
-    """(method, /_mock/ path, what it does) for each route: what the README's tables list."""
-    return [(r.method, f"/_mock/{r.path}", r.doc) for r in controller.routes()]
+#: The name a reference gives each parameter type (an emulator's own types show their function's name).
+TYPE_NAMES: dict[Callable[[Any, str], Any], str] = {
+    text: "string", number: "number", whole: "integer", obj: "object", flag: "boolean", anything: "any",
+}  # fmt: skip
+
+
+def route_table(controller: type[BaseController]) -> list[dict[str, Any]]:
+    """Each control route as a reference lists it: method, /_mock/ path, what it does (the method's
+    docstring summary) and its parameters (name, source: body, query or path, type, whether required,
+    what the type accepts, older names still accepted), as JSON-ready data in declaration order."""
+    table = []
+    for r in controller.routes():
+        params = []
+        for p in r.params:
+            if p.name == BODY:
+                params.append({"name": "(body)", "source": "body", "type": "object", "required": True,
+                               "accepts": "the whole JSON body", "aliases": []})  # fmt: skip
+                continue
+            params.append({
+                "name": p.name, "source": p.source, "type": TYPE_NAMES.get(p.kind, p.kind.__name__),
+                "required": p.required, "accepts": _summary(p.kind), "aliases": list(p.aliases),
+            })  # fmt: skip
+        table.append({"method": r.method, "path": f"/_mock/{r.path}".rstrip("/"), "doc": r.doc, "params": params})
+    return table

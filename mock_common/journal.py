@@ -27,7 +27,7 @@ _XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
 # The keys of a recorded mapping that are fields of an entry; any other key goes to its details.
 _KNOWN = frozenset({
     "seq", "time", "operation", "route", "request", "response", "status", "fault", "injected",
-    "duration_ms", "request_cut", "response_cut", "details", "size",
+    "duration_ms", "request_cut", "response_cut", "details", "size", "reason",
 })  # fmt: skip
 
 # How a call is picked out: a predicate on the entry, or text its request body or path contains.
@@ -56,8 +56,8 @@ class JournalEntry:
 
     `operation` is the SOAP operation (Streamster) or the route name (InstaForex), None when the
     request could not be read; `status` is None when an injected fault dropped the connection;
-    `fault` is the kind of fault injected (None for a normal answer); `time` is the emulator's
-    clock (ISO 8601). `request_cut`/`response_cut` say a body was longer than `MAX_BODY_BYTES`
+    `fault` is the kind of fault injected (None for a normal answer); `reason` says why the
+    emulator refused the call, when its refusal names one; `time` is the emulator's clock (ISO 8601). `request_cut`/`response_cut` say a body was longer than `MAX_BODY_BYTES`
     and only its start is kept. `details` holds what one emulator adds (peer, method, path, ip).
     """
 
@@ -72,6 +72,7 @@ class JournalEntry:
     request_cut: bool = False
     response_cut: bool = False
     details: Mapping[str, Any] = field(default_factory=dict)
+    reason: str | None = None
     size: int = field(default=0, compare=False, repr=False)
 
     @property
@@ -98,6 +99,7 @@ class JournalEntry:
             "request_cut": self.request_cut,
             "response_cut": self.response_cut,
             "duration_ms": self.duration_ms,
+            "reason": self.reason,
             **self.details,
         }
 
@@ -123,9 +125,10 @@ class JournalEntry:
         return bool(where(self))
 
     def summary(self, width: int = 120) -> str:
-        """One line: seq, operation, status, fault and the start of the request."""
+        """One line: seq, operation, status, fault, the refusal's reason and the start of the request."""
         status = "dropped" if self.status is None else str(self.status)
         fault = f" fault={self.fault}" if self.fault else ""
+        fault += f" ({self.reason})" if self.reason else ""
         path = self.details.get("path")
         text = f"{self.details.get('method', '')} {path}".strip() if path else _excerpt(self.request or "")
         line = f"#{self.seq} {self.time} {self.operation or '(unreadable)'} -> {status}{fault}: {text}"
@@ -165,28 +168,37 @@ class Journal:
         """Append one call (an entry, or a mapping with its fields), numbered and with its bodies
         cut to size; the oldest entries go when the ring is full in entries or in bytes."""
         data = entry.__dict__ if isinstance(entry, JournalEntry) else entry
-        request, request_cut, request_size = clip(data.get("request"))
-        response, response_cut, response_size = clip(data.get("response"))
         details = dict(data.get("details") or {})
         details.update({k: v for k, v in data.items() if k not in _KNOWN})
-        status = data.get("status")
-        duration = data.get("duration_ms")
+        status, duration, reason = data.get("status"), data.get("duration_ms"), data.get("reason")
+        return self.add(
+            data.get("operation") or data.get("route"), data.get("request"), data.get("response"),
+            None if status is None else int(status), time=str(data.get("time") or ""),
+            fault=data.get("fault") or data.get("injected"), duration_ms=None if duration is None else float(duration),
+            reason=None if reason is None else str(reason), details=details,
+            cut=(bool(data.get("request_cut")), bool(data.get("response_cut"))),
+        )  # fmt: skip
+
+    def add(
+        self, operation: str | None, request: str | bytes | None, response: str | bytes | None, status: int | None,
+        *, time: str = "", fault: str | None = None, duration_ms: float | None = None, reason: str | None = None,
+        details: Mapping[str, Any] | None = None, cut: tuple[bool, bool] = (False, False),
+    ) -> JournalEntry:  # fmt: skip
+        """Append one call given field by field (the call pipeline's way: `record` without the mapping)."""
+        request, request_cut, request_size = clip(request)
+        response, response_cut, response_size = clip(response)
+        fields = {
+            "time": time, "operation": operation, "request": request, "response": response, "status": status,
+            "fault": fault, "duration_ms": duration_ms, "request_cut": request_cut or cut[0],
+            "response_cut": response_cut or cut[1], "details": {} if details is None else details, "reason": reason,
+            "size": request_size + response_size + ENTRY_OVERHEAD,
+        }  # fmt: skip
+        stored = object.__new__(JournalEntry)
         with self._lock:
             self.total += 1
-            stored = JournalEntry(
-                seq=self.total,
-                time=str(data.get("time") or ""),
-                operation=data.get("operation") or data.get("route"),
-                request=request,
-                response=response,
-                status=None if status is None else int(status),
-                fault=data.get("fault") or data.get("injected"),
-                duration_ms=None if duration is None else float(duration),
-                request_cut=request_cut or bool(data.get("request_cut")),
-                response_cut=response_cut or bool(data.get("response_cut")),
-                details=details,
-                size=request_size + response_size + ENTRY_OVERHEAD,
-            )
+            # Filled in place: the frozen dataclass's __init__ sets each field through object.__setattr__,
+            # a tenth of a call's journaling. Every field is given here, as __init__ would set it.
+            stored.__dict__.update(fields, seq=self.total)
             self._entries.append(stored)
             self.bytes += stored.size
             while len(self._entries) > self._maxlen or (self.bytes > self.max_bytes and len(self._entries) > 1):

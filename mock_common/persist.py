@@ -16,12 +16,11 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from .values import json_default
-from .wsgi import run_app
 
 log = logging.getLogger(__name__)
 
@@ -251,33 +250,3 @@ class Persister:
                 self.source.accepted(memo)
             finally:
                 self.file.close()
-
-
-def persisting(
-    app: Callable[..., Iterable[bytes]],
-    commit: Callable[[], None],
-    changes_state: Callable[[dict[str, Any], str], bool],
-    failure: Callable[[str], tuple[str, list[tuple[str, str]], bytes]],
-) -> Callable[..., Iterable[bytes]]:
-    """WSGI wrapper: after a request that may change state, commit before the reply goes out.
-
-    `changes_state(environ, status)` says whether the request may have changed state (reads
-    never write); `failure(message)` builds the error reply when the state cannot be saved.
-    """
-
-    def wrapper(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        started, body = run_app(app, environ)
-        if started is None:  # the app answered nothing (a dropped connection)
-            return [body]
-        status, headers, exc_info = started
-        if changes_state(environ, status):
-            try:
-                commit()
-            except StateFileError as exc:
-                log.error("%s", exc)
-                status, headers, body = failure(f"The emulator could not save its state: {exc}")
-                exc_info = None
-        start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
-        return [body]
-
-    return wrapper

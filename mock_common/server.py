@@ -5,7 +5,9 @@ has read whole (headers and body), so idle keep-alive connections, silent ones a
 dribble their headers cost a file descriptor, never a worker. What cannot be served is answered:
 a connection over the limit and a request that finds the queue full get 503 with Retry-After,
 and malformed framing (a bad chunk size, a bad Content-Length) gets 400 in the emulator's own
-error format.
+error format. That is done by extending waitress's own (private) channel, task, dispatcher and server
+classes: pyproject.toml keeps waitress to the major version they were written for, and
+tests/test_waitress_hooks.py names any of those hooks a release changes.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Running a WSGI application to the end in one call: the Streamster wire around spyne, the
-state-file hook and the in-process routes all need the whole reply before they answer."""
+"""Running a WSGI application to the end in one call: the call pipeline's call into Flask (its reply
+is journaled, and the state committed, before it goes out) and the in-process routes need the whole
+reply before they answer."""
 
 from __future__ import annotations
 

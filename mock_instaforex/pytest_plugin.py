@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -76,21 +75,9 @@ def instaforex_client(instaforex_mock: InstaForexMock) -> Iterator[Any]:
     api.session.close()
 
 
-_APPS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
 def in_process_app(mock: InstaForexMock) -> Any:
-    """The emulator's WSGI app as its server runs it (/_mock/ included; paths matched case-insensitively),
-    plain GETs of the data routes answered without Flask's request context (mock_instaforex/direct.py)."""
-    from .direct import direct
-    from .wire import instaforex_app
-
-    entry = _APPS.get(mock)
-    if entry is None or entry[0] is not mock.app:
-        app, config = mock.app, mock.app.config
-        whole = direct(instaforex_app(app, mock.controller), config["SERVICE"], mock.controller, config["SETTINGS"])
-        entry = _APPS[mock] = (app, whole)
-    return entry[1]
+    """The emulator's WSGI application, the very one its server runs (/_mock/ included)."""
+    return mock.http
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The API's routes: one Flask blueprint per API family, each route one call on the service.
 
-Route names (for the journal, faults and assert_called) come from contract.py by endpoint.
+Route names (for the journal, faults and assert_called) come from contract.py by endpoint. The
+caller's IP is the call pipeline's (wire.FlaskWire.read), found in the environ under `IP_KEY`.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
 
 from .errors import BadRequestError
 from .jsonio import json_response
 from .service import Service, parse_login
+
+IP_KEY = "instaforex.ip"
 
 
 def _svc() -> Service:
@@ -36,7 +39,7 @@ def _token(kind: str) -> Response:
         raise BadRequestError("The request body is nested too deeply to be read as JSON.") from None
     if body is None:
         raise BadRequestError('The request body is empty: send {"Login": ..., "Password": ...}.')
-    return json_response(_svc().request_token(kind, body, g.ip))
+    return json_response(_svc().request_token(kind, body, request.environ[IP_KEY]))
 
 
 @auth.post("/requestclientapitoken")
@@ -57,20 +60,10 @@ def request_mobile_token() -> Response:
     return _token("mobile")
 
 
-def _who(kind: str, login: str) -> Any:
-    number = parse_login(login, "login", padded=False)
-    return _svc().authorize(kind, request.headers.get("passkey"), number, g.ip)
-
-
-def _arg(name: str) -> str | None:
-    lowered = {k.lower(): v for k, v in request.args.items()}
-    return lowered.get(name)
-
-
 # The data routes, declared once: (API family, route in lower case) -> (endpoint, path parameters,
 # the call, what it answers). A call gets the service, `who(kind, login)` (the token check), the
 # path's values in order and `arg(name)` (a query parameter, None when absent). Flask serves them
-# through the views made below; the in-process route's hot path (direct.py) calls the same table.
+# through the views made below.
 Who = Callable[[str, str], Any]
 Arg = Callable[[str], "str | None"]
 Call = Callable[[Service, Who, list[str], Arg], Any]
@@ -131,7 +124,17 @@ FAMILIES = {"client": client, "partner": partner, "clientmobile": mobile}
 
 def _view(call: Call, params: tuple[str, ...], doc: str) -> Callable[..., Response]:
     def view(**values: str) -> Response:
-        return json_response(call(_svc(), _who, [values[p] for p in params], _arg))
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup per call
+        service, environ = _svc(), req.environ
+
+        def who(kind: str, login: str) -> Any:
+            number = parse_login(login, "login", padded=False)
+            return service.authorize(kind, environ.get("HTTP_PASSKEY"), number, environ[IP_KEY])
+
+        def arg(name: str) -> str | None:
+            return {k.lower(): v for k, v in req.args.items()}.get(name)
+
+        return json_response(call(service, who, [values[p] for p in params], arg))
 
     view.__doc__ = doc
     return view

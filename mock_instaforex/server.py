@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from importlib import resources
@@ -10,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from mock_common.clock import Clock, ClockMode
-from mock_common.control import ControlApp
 from mock_common.handle import MockServer
 from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal
-from mock_common.persist import StateFileError, persisting
+from mock_common.persist import StateFileError
 
 from .control import Controller
 from .jsonio import dumps
@@ -21,7 +19,7 @@ from .persist import InstaForexState, open_state, restore
 from .service import Service
 from .store import Account, Bonus, Store, Trade
 from .tokens import DEFAULT_TTL, TokenStore
-from .wire import Settings, create_app, instaforex_app
+from .wire import InstaForexHttp, Settings, create_app
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +31,7 @@ def demo_path() -> Path:
 
 def _error_body(code: int, text: str) -> tuple[str, bytes]:
     """What the server itself refuses (malformed framing, 503), in the API's {"Message": ...} shape."""
-    return "application/json; charset=utf-8", json.dumps({"Message": text}).encode()
+    return "application/json; charset=utf-8", dumps({"Message": text}).encode()
 
 
 class InstaForexMock(MockServer):
@@ -93,11 +91,10 @@ class InstaForexMock(MockServer):
                 "token_seed": token_seed, "generate": generate,
             }  # fmt: skip
             self.settings = Settings(deny_status, trusted_proxies)
-            self.app = create_app(self.service, self.controller, self.settings)
-            handler: Any = instaforex_app(self.app, self.controller)
-            if self.persister is not None:
-                handler = persisting(handler, self.persister.commit, _changes_state, _save_failed)
-            self._serve(handler, host, port, threads, "mock-instaforex", _error_body)
+            self.app = create_app(self.service, self.settings)
+            #: The whole emulator as one WSGI application: what the server runs, and the in-process route.
+            self.http = InstaForexHttp(self.app, self.controller)
+            self._serve(self.http, host, port, threads, "mock-instaforex", _error_body)
         except BaseException:
             if state is not None:
                 file.close()
@@ -173,15 +170,3 @@ class InstaForexMock(MockServer):
     def expire_tokens(self, login: int | None = None) -> int:
         """Expire the tokens of a login (or all) now."""
         return self.controller.expire_tokens(login)
-
-
-def _changes_state(environ: dict[str, Any], status: str) -> bool:
-    """Token requests change state (a login-history entry, a token); data calls only read."""
-    path = environ.get("PATH_INFO", "")
-    return environ.get("REQUEST_METHOD") == "POST" and not ControlApp.handles(path.lower())
-
-
-def _save_failed(message: str) -> tuple[str, list[tuple[str, str]], bytes]:
-    body = dumps({"Message": message}).encode()
-    headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(body)))]
-    return "500 Internal Server Error", headers, body

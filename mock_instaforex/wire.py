@@ -1,36 +1,40 @@
-"""The wire: a Flask application factory (the routes' blueprints, errors by errorhandler, the
-journal and the fault pipeline around each call); /_mock/ goes to the common control plane
-(mock_common.control) before Flask.
+"""The wire: a Flask application factory (the routes' blueprints, errors by errorhandler) and the
+emulator's WSGI application around it: /_mock/ to the common control plane (mock_common.control),
+every API call through the one call pipeline (mock_common.pipeline) into Flask.
 
 Paths are matched case-insensitively and a trailing slash is ignored (ASP.NET routing does the
-same): a small WSGI wrapper lower-cases PATH_INFO before Flask routes it, keeping the original
-for the 404 message.
+same): `InstaForexHttp` lower-cases PATH_INFO before anything routes it, keeping the original
+for the journal and the 404 message. The pipeline names each call by asking Flask's URL map which
+endpoint the request goes to (`FlaskWire.read`), so Flask remains the one router.
 """
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import logging
-import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
+from flask.ctx import RequestContext
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from mock_common.control import ControlApp
-from mock_common.faults import FaultRule, Reply, inject
+from mock_common.faults import FaultRule, Reply
 from mock_common.peers import parse_ip, unmap
+from mock_common.pipeline import Call, EmulatorApi, Pipeline, note_refusal, status_line
+from mock_common.wsgi import run_app
 
-from .contract import ROUTE_NAMES
+from .contract import ROUTE_NAMES, TOKEN_ROUTES
 from .control import Controller
 from .dashboard import dashboard_data
 from .errors import AccessDeniedError, BadRequestError, StoreError
 from .jsonio import dumps, json_response, message
 from .openapi import build_openapi
-from .routes import BLUEPRINTS
+from .routes import BLUEPRINTS, IP_KEY
 from .service import Service
 
 log = logging.getLogger(__name__)
@@ -81,15 +85,6 @@ def caller_ip(environ: dict[str, Any], settings: Settings) -> str:
     return str(unmap(addr))
 
 
-def _body_text(req: Any = request) -> str:
-    if req.environ.get("CONTENT_LENGTH", "") in ("", "0"):  # no body (what content_length says, sooner)
-        return ""
-    try:
-        return req.get_data(cache=True, as_text=True) if req.content_length else ""  # type: ignore[no-any-return]
-    except HTTPException:  # the body was refused (413): nothing to keep
-        return ""
-
-
 def _deny() -> Response:
     return json_response("Access denied", current_app.config["SETTINGS"].deny_status)
 
@@ -97,12 +92,45 @@ def _deny() -> Response:
 # ------------------------------------------------------------------------------- the factory
 
 
-def create_app(service: Service, controller: Controller, settings: Settings | None = None) -> Flask:
-    """The Flask application of one emulator instance."""
-    app = Flask(__name__)
-    app.config.update(
-        SERVICE=service, CONTROLLER=controller, SETTINGS=settings or Settings(), MAX_CONTENT_LENGTH=MAX_BODY
-    )
+MATCH_KEY = "instaforex.match"
+
+
+class _RequestContext(RequestContext):
+    """Flask's request context, routed by the match the call pipeline already asked Flask's URL map for
+    (`FlaskWire.read`): each request is matched once. Without one (a route the map refused), Flask matches."""
+
+    def match_request(self) -> None:
+        matched = self.request.environ.get(MATCH_KEY)
+        if matched is None:
+            super().match_request()
+            return
+        self.request.url_rule, view_args = matched
+        self.request.view_args = dict(view_args)
+
+
+class ApiFlask(Flask):
+    """Flask, with the request context above (`match_request` is Flask's documented hook for this) and
+    `matching`, the URL map bound once, which names each call (`FlaskWire.read`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.matching = self.url_map.bind("instaforex.invalid")
+
+    def request_context(self, environ: dict[str, Any]) -> RequestContext:
+        return _RequestContext(self, environ)
+
+    def create_url_adapter(self, request: Any) -> Any:
+        # A call already matched needs no adapter bound to its host: its views build no URL, and
+        # binding one is a tenth of a call's cost. Any other request gets Flask's own.
+        if request is not None and request.environ.get(MATCH_KEY) is not None:
+            return self.matching
+        return super().create_url_adapter(request)
+
+
+def create_app(service: Service, settings: Settings | None = None) -> ApiFlask:
+    """The Flask application of one emulator instance (run by `InstaForexHttp`, through the pipeline)."""
+    app = ApiFlask(__name__)
+    app.config.update(SERVICE=service, SETTINGS=settings or Settings(), MAX_CONTENT_LENGTH=MAX_BODY)
     app.url_map.strict_slashes = False
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
@@ -112,48 +140,20 @@ def create_app(service: Service, controller: Controller, settings: Settings | No
     def openapi() -> Response:
         return json_response(spec)
 
-    # The two hooks run on every call: each reads Flask's request and g once (a proxy lookup per access).
-    @app.before_request
-    def before() -> Response | None:
-        req, state = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
-        state.started = time.monotonic()
-        state.ip = caller_ip(req.environ, app.config["SETTINGS"])
-        route = state.route = ROUTE_NAMES.get(req.endpoint or "", None)
-        rule, reply = inject(controller.faults, route, req.environ, _FAULTS)
-        if rule is not None:
-            state.injected = rule.kind
-        if reply is None:
-            return None
-        status, headers, body = reply
-        return Response(body, status=int(status[:3]), headers=headers)
-
-    @app.after_request
-    def after(response: Response) -> Response:
-        req = request._get_current_object()  # type: ignore[attr-defined]
-        if req.path != "/openapi.json":
-            state, environ = g._get_current_object(), req.environ  # type: ignore[attr-defined]
-            uri = environ.get(ORIGINAL_URI)
-            started = state.get("started")
-            controller.journal.record({
-                "time": service.now().isoformat(), "route": state.get("route"), "method": req.method,
-                "path": req.full_path.rstrip("?") if uri is None else uri, "peer": req.remote_addr,
-                "ip": state.get("ip"), "status": response.status_code, "injected": state.get("injected"),
-                "request": _body_text(req),
-                "response": response.get_data(as_text=True) if not response.direct_passthrough else "",
-                "duration_ms": 0.0 if started is None else round((time.monotonic() - started) * 1000, 3),
-            })  # fmt: skip
-        return response
-
+    # A refusal is noted on the call (mock_common.pipeline): the journal takes its reason, if it has one.
     @app.errorhandler(BadRequestError)
     def bad_request(exc: BadRequestError) -> Response:
+        note_refusal(request.environ, exc)
         return message(str(exc), 400)
 
     @app.errorhandler(AccessDeniedError)
     def denied(exc: AccessDeniedError) -> Response:
+        note_refusal(request.environ, exc)
         return _deny()
 
     @app.errorhandler(StoreError)
     def store_error(exc: StoreError) -> Response:
+        note_refusal(request.environ, exc)
         return json_response({"error": str(exc)}, 400)
 
     @app.errorhandler(NotFound)
@@ -166,7 +166,7 @@ def create_app(service: Service, controller: Controller, settings: Settings | No
     @app.errorhandler(MethodNotAllowed)
     def not_allowed(exc: MethodNotAllowed) -> Response:
         response = message(f"The requested resource does not support http method '{request.method}'.", 405)
-        response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))  # a set: its order varies by process
         return response
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -186,42 +186,107 @@ def create_app(service: Service, controller: Controller, settings: Settings | No
 
 
 def _reply(status: int, body: str) -> Reply:
-    return f"{status} {HTTPStatus(status).phrase}", [("Content-Type", "application/json; charset=utf-8")], body.encode()
+    data = body.encode()
+    headers = [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(data)))]
+    return status_line(status), headers, data
 
 
 # The InstaForex faults an injected rule answers with: an error status with the API's {"Message"}
-# body, or a 200 whose JSON is cut short. Delays and drops are the common pipeline's (mock_common.faults).
+# body, or a 200 whose JSON is cut short. Delays and drops are the common pipeline's (mock_common.pipeline).
 _FAULTS: dict[str, Callable[[FaultRule], Reply]] = {
     "http": lambda rule: _reply(rule.status, dumps({"Message": rule.message})),
     "malformed": lambda rule: _reply(200, '{"Message": "trunc'),
 }
+_TOKEN_ROUTES = frozenset(name for _, name, _ in TOKEN_ROUTES)
 
 
-def instaforex_app(flask_app: Flask, controller: Controller) -> Callable[..., Any]:
-    """The whole emulator as one WSGI app: /_mock/ to the common control plane, the rest to Flask
-    (paths matched case-insensitively)."""
-    control = ControlApp(controller, dashboard_data)
-    api = case_insensitive(flask_app)
+class FlaskWire(EmulatorApi):
+    """InstaForex's side of the call pipeline: the request read and named by Flask's URL map, the call
+    answered by the Flask application, the API's fault and error replies."""
 
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    def __init__(self, flask_app: ApiFlask, controller: Controller) -> None:
+        super().__init__(controller)
+        self.flask = flask_app
+        self.settings: Settings = flask_app.config["SETTINGS"]
+        self.fault_replies = _FAULTS
+        # One adapter to match with: no route depends on the host (only a redirect's Location would,
+        # and a refused match is left to Flask, bound to the request). Bounded memo: the path holds
+        # the login, and a client may send any number of distinct paths.
+        adapter = flask_app.matching
+        self._match = lru_cache(maxsize=4096)(lambda method, path: _match(adapter, method, path))
+
+    def read(self, environ: dict[str, Any]) -> Call:
+        """The call: its route name (None for a path or method the API does not have), the caller's IP
+        (kept in the environ for the views), the body (put back for Flask to read)."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        ip = environ[IP_KEY] = caller_ip(environ, self.settings)
+        body = b""
+        length = environ.get("CONTENT_LENGTH", "")
+        if length not in ("", "0"):
+            try:
+                size = int(length)
+            except ValueError:
+                size = -1
+            if 0 < size <= MAX_BODY:  # a larger one Flask refuses (413) without reading it
+                body = environ["wsgi.input"].read(size)
+                environ["wsgi.input"] = io.BytesIO(body)
+        details = {"method": method, "path": environ[ORIGINAL_URI], "peer": environ.get("REMOTE_ADDR"), "ip": ip}
+        matched = self._match(method, environ["PATH_INFO"])
+        # Flask answers OPTIONS from an adapter bound to the request (its Allow header): it matches that itself.
+        environ[MATCH_KEY] = matched if method != "OPTIONS" else None
+        return Call(None if matched is None else ROUTE_NAMES.get(matched[0].endpoint), body, details)
+
+    def call(self, call: Call, environ: dict[str, Any]) -> Reply:
+        """Flask answers the request: routing, the view, the error handlers."""
+        started, body = run_app(self.flask.wsgi_app, environ)
+        if started is None:
+            raise RuntimeError("the Flask application started no response")
+        return started[0], started[1], body
+
+    def changes_state(self, call: Call, status: int) -> bool:
+        """A token request, accepted or refused, changes state (a token, a login-history entry)."""
+        return call.operation in _TOKEN_ROUTES
+
+    def error_reply(self, status: int, text: str) -> Reply:
+        """The API's {"Message": ...}."""
+        return _reply(status, dumps({"Message": text}))
+
+
+def _match(adapter: Any, method: str, path: str) -> tuple[Any, dict[str, Any]] | None:
+    """(rule, path values) Flask's URL map routes `method path` to; None for no route (a 404, a 405, a
+    redirect for merged slashes: Flask's own match then answers it)."""
+    try:
+        return adapter.match(path, method, return_rule=True)  # type: ignore[no-any-return]
+    except HTTPException:
+        return None
+
+
+def normalize_path(environ: dict[str, Any]) -> str:
+    """Lower-case PATH_INFO and drop a trailing slash (the original URI is kept for the journal and 404s)."""
+    path = environ.get("PATH_INFO", "/")
+    query = environ.get("QUERY_STRING", "")
+    environ[ORIGINAL_URI] = path + (f"?{query}" if query else "")
+    path = path.lower()
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    environ["PATH_INFO"] = path
+    return path
+
+
+class InstaForexHttp:
+    """The emulator as one WSGI application, the same on a socket and in process: /_mock/ to the common
+    control plane, /openapi.json (the API's description, not a call) to Flask, every other request
+    through the call pipeline into Flask."""
+
+    def __init__(self, flask_app: ApiFlask, controller: Controller) -> None:
+        self.flask = flask_app
+        self.controller = controller
+        self._control = ControlApp(controller, dashboard_data)
+        self.pipeline = Pipeline(FlaskWire(flask_app, controller))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if ControlApp.handles(environ.get("PATH_INFO", "")):
-            return control(environ, start_response)
-        return api(environ, start_response)
-
-    return app
-
-
-def case_insensitive(app: Callable[..., Any]) -> Callable[..., Any]:
-    """WSGI wrapper: lower-case the path, drop a trailing slash, remember the original URI."""
-
-    def wrapper(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        path = environ.get("PATH_INFO", "/")
-        query = environ.get("QUERY_STRING", "")
-        environ[ORIGINAL_URI] = path + (f"?{query}" if query else "")
-        path = path.lower()
-        if len(path) > 1 and path.endswith("/"):
-            path = path.rstrip("/") or "/"
-        environ["PATH_INFO"] = path
-        return app(environ, start_response)
-
-    return wrapper
+            return self._control(environ, start_response)
+        if normalize_path(environ) == "/openapi.json":
+            return self.flask.wsgi_app(environ, start_response)  # type: ignore[no-any-return]
+        return self.pipeline(environ, start_response)

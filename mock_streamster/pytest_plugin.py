@@ -138,7 +138,8 @@ _APPS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def in_process_app(mock: StreamsterMock) -> Any:
-    """A WSGI app over the emulator's controller whose WSDL names http://127.0.0.1:8018/endpoint."""
+    """The emulator's WSGI application over its controller (the same code its server runs, through the
+    same call pipeline), with a WSDL that names http://127.0.0.1:8018/endpoint."""
     from .wire import StreamsterHttp, endpoint_address
 
     app = _APPS.get(mock)

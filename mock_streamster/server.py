@@ -7,20 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from mock_common.clock import Clock, ClockMode
-from mock_common.control import ControlApp
 from mock_common.handle import MockServer
 from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Journal
 from mock_common.peers import is_loopback
-from mock_common.persist import persisting
 
-from .contract import READS
 from .control import Controller
 from .errors import ScenarioError
 from .lockstep import parse_steps
 from .persist import StreamsterState, open_state, restore
 from .platform import Platform
 from .scenario import Scenario, scenario_with_history
-from .soap import action_name, fault_xml
+from .soap import fault_xml
 from .wire import StreamsterHttp, endpoint_address
 
 log = logging.getLogger(__name__)
@@ -87,23 +84,19 @@ class StreamsterMock(MockServer):
                 if saved is not None:
                     restore(self.platform, saved)
                 self._keep_state(file, StreamsterState(self.platform))
-            self._serve(self._app_placeholder, host, port, threads, "mock-streamster", _error_body)
+            # The WSDL names the bound port, known once bound: the application is made just after.
+            self._serve(lambda environ, start_response: self.app(environ, start_response), host, port, threads,
+                        "mock-streamster", _error_body)  # fmt: skip
         except BaseException:
             if state is not None:
                 file.close()
             raise
         self.app = StreamsterHttp(self.controller, endpoint_address(host, self.port))
-        self._handler: Any = self.app
-        if self.persister is not None:
-            self._handler = persisting(self.app, self.persister.commit, _changes_state, _save_failed)
         if not is_loopback(host):
             log.warning(
                 "bound to %s: the Streamster API refuses every peer but the local computer, so remote "
                 "requests will get 403", host,
             )  # fmt: skip
-
-    def _app_placeholder(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self._handler(environ, start_response)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -163,23 +156,3 @@ class StreamsterMock(MockServer):
     def open_chart(self, instrument: str, period: str) -> None:
         """Open a chart again."""
         self.controller.open_chart(instrument, period)
-
-
-_READS = frozenset(op.lower() for op in READS)
-
-
-def _changes_state(environ: dict[str, Any], status: str) -> bool:
-    """Whether a request may have changed the platform (a fault records its message; reads change nothing)."""
-    if ControlApp.handles(environ.get("PATH_INFO", "")) or environ.get("REQUEST_METHOD") != "POST":
-        return False  # control operations save themselves (Controller.on_change)
-    operation = action_name(environ.get("HTTP_SOAPACTION", "")).lower()
-    return not (operation in _READS and status.startswith("200"))
-
-
-def _save_failed(message: str) -> tuple[str, list[tuple[str, str]], bytes]:
-    body = fault_xml("Server", message)
-    return (
-        "500 Internal Server Error",
-        [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))],
-        body,
-    )

@@ -1,15 +1,16 @@
-"""The SOAP wire: spyne parses and serializes the bare document/literal messages.
+"""The SOAP wire of the Streamster API: spyne's service definition, called on the parsed request.
 
-spyne assumes one body element names the operation; the Streamster binding is bare (five
-operations have an empty body, SendOrder and ChangeOrder both send <Order>, GetBars sends three
-parts). `BareSoap11` therefore dispatches on the operation the HTTP layer found (SOAPAction, else
-the body's shape), hands spyne a synthetic wrapper holding the body's parts, and unwraps spyne's
-response wrapper so the Body holds the bare result element (or nothing, for void operations).
+spyne is the SOAP framework here: the service (`StreamsterApi`, one method per operation), the
+argument models and their deserialization, and the faults. The WSDL is the static file beside
+this module (`streamster.wsdl`, the vendor's own), not spyne's. The Streamster binding is bare
+(five operations have an empty Body, SendOrder and ChangeOrder both send <Order>, GetBars sends
+three parts), so the wire names the operation (SOAPAction, else the Body's shape: `operation_of`)
+and `SoapService.dispatch` reads that operation's arguments from the Body's parts. Replies are
+written straight from the platform's records (`_Writer`), as spyne would write the models.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 from decimal import Decimal
@@ -48,8 +49,21 @@ class _QuietClientFaults(logging.Filter):
 logging.getLogger("spyne.application.client").addFilter(_QuietClientFaults())
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-ENV_OPERATION = "streamster.operation"
-ENV_DOCUMENT = "streamster.document"
+
+
+def _blank(names: tuple[str, ...]) -> classmethod:  # type: ignore[type-arg]
+    """A model's `get_deserialization_instance`: what spyne's __init__ gives a record whose fields are
+    all text or records (every field None), without its per-field machinery (a third of the cost of
+    reading an Order)."""
+    empty = dict.fromkeys(names)
+
+    def get_deserialization_instance(cls: Any, ctx: Any) -> Any:
+        model = cls.__orig__ or cls
+        inst = model.__new__(model)
+        inst.__dict__.update(empty)
+        return inst
+
+    return classmethod(get_deserialization_instance)
 
 
 def _model(name: str, names: tuple[str, ...], required: bool = False) -> type[ComplexModel]:
@@ -57,17 +71,7 @@ def _model(name: str, names: tuple[str, ...], required: bool = False) -> type[Co
     # and value) and the wire formats output (digits per instrument, no exponent).
     attrs: dict[str, Any] = {"__namespace__": NS, "__type_name__": name}
     attrs["_type_info"] = [(n, Unicode(min_occurs=1 if required else 0)) for n in names]
-    empty = dict.fromkeys(names)
-
-    def get_deserialization_instance(cls: Any, ctx: Any) -> Any:
-        # What spyne's __init__ gives a text-only record (every field None), without its per-field
-        # machinery: a third of the cost of reading an Order.
-        model = cls.__orig__ or cls
-        inst = model.__new__(model)
-        inst.__dict__.update(empty)
-        return inst
-
-    attrs["get_deserialization_instance"] = classmethod(get_deserialization_instance)
+    attrs["get_deserialization_instance"] = _blank(names)
     return type(name, (ComplexModel,), attrs)
 
 
@@ -164,9 +168,9 @@ def _array(name: str, records: list[str]) -> str:
 class _Writer:
     """Platform records written straight to the reply's XML, as spyne would write the models.
 
-    spyne stays in charge of the WSDL, the request and faults; building a model instance per record
-    and serializing it through lxml cost 0.2 ms per record, so the service methods hand spyne the
-    finished bytes (`ctx.out_string`, spyne's own way to override its output). Field names and order
+    spyne reads the arguments and writes the faults; building a model instance per record and
+    serializing it through lxml cost 0.2 ms per record, so the service methods write the finished
+    bytes (`ctx.out_string`, spyne's own way to override its output). Field names and order
     come from the spyne models; values are formatted as before (instrument digits, hidden columns
     left out); the wire tests hold the bytes to what spyne wrote.
     """
@@ -288,6 +292,7 @@ def _call(ctx: Any, fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
     except StreamsterError as exc:
+        ctx.refusal = exc  # the journal takes its reason, when it has one
         raise Fault(faultcode="Client", faultstring=str(exc)) from None
 
 
@@ -360,58 +365,35 @@ class StreamsterApi(ServiceBase):
         ctx.out_string = reply(None)
 
 
-def _qualify(element: Any) -> Any:
-    """A copy of `element` whose unqualified descendants are put in the Streamster namespace."""
-    element = copy.deepcopy(element)
-    for node in element.iter():
-        if isinstance(node.tag, str) and not node.tag.startswith("{"):
-            node.tag = f"{{{NS}}}{node.tag}"
-    return element
-
-
 class BareSoap11(Soap11):
-    """SOAP 1.1 for a bare binding: dispatch on the operation the HTTP layer determined."""
+    """SOAP 1.1 as the Streamster service writes its faults (and reads its arguments, `SoapService`)."""
 
     # Faults say soap:Client / soap:Server (the contract's words; PHP shows the text as sent).
     soap_env = "soap"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._attrs: dict[Any, Any] = {}
+        super().__init__(*args, **kwargs)
+
+    def get_cls_attrs(self, cls: Any) -> Any:
+        # spyne keeps these in a WeakKeyDictionary and logs its size on every lookup, four times a
+        # call; the service's few classes live as long as the process: a plain dict (bounded all the same).
+        found = self._attrs.get(cls)
+        if found is None:
+            found = super().get_cls_attrs(cls)
+            if len(self._attrs) < 1024:
+                self._attrs[cls] = found
+        return found
+
     def fault_to_parent(self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any, *args: Any, **kwargs: Any) -> Any:
-        # Every fault carries an (empty) <detail/>: it concerns the Body (SOAP 1.1 §4.4; see wire.fault_xml).
+        # Every fault carries an (empty) <detail/>: it concerns the Body (SOAP 1.1 §4.4; see fault_xml).
         if inst.detail is None:
             inst.detail = ""
         return super().fault_to_parent(ctx, cls, inst, parent, ns, *args, **kwargs)
 
-    def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
-        # The HTTP layer already parsed the body with a hardened parser (no DTD, no entities).
-        ctx.in_document = ctx.transport.req_env[ENV_DOCUMENT]
-
-    def decompose_incoming_envelope(self, ctx: Any, message: Any = Soap11.REQUEST) -> None:
-        envelope = ctx.in_document
-        operation = ctx.transport.req_env[ENV_OPERATION]
-        body = envelope.find(f"{{{SOAP_ENV}}}Body")
-        wrapper = etree.Element(f"{{{NS}}}{operation}")
-        for part in body if body is not None else ():
-            if isinstance(part.tag, str):
-                wrapper.append(_qualify(part))
-        ctx.in_header_doc = None
-        ctx.in_body_doc = wrapper
-        ctx.method_request_string = f"{{{NS}}}{operation}"
-
-    def serialize(self, ctx: Any, message: Any) -> None:
-        super().serialize(ctx, message)
-        body = ctx.out_body_doc
-        if ctx.out_error is not None or body is None:
-            return
-        for wrapper in list(body):
-            index = body.index(wrapper)
-            body.remove(wrapper)
-            for offset, part in enumerate(list(wrapper)):
-                body.insert(index + offset, part)
-        etree.cleanup_namespaces(ctx.out_document, top_nsmap={"soap": SOAP_ENV})
-
 
 class _Transport:
-    """What spyne's per-call context knows of the transport: the WSGI environ."""
+    """What spyne's per-call context knows of the transport (nothing: the wire has read the request)."""
 
     def __init__(self, parent: Any, transport: Any) -> None:
         self.parent, self.itself, self.app = parent, transport, transport.app
@@ -422,124 +404,90 @@ class _Context(MethodContext):  # type: ignore[misc]
     TransportContext = _Transport
 
 
-class _PlainCall:
-    """The method context a service method reads on the plain path: the application and the reply."""
+class _FaultWriter(ServerBase):  # type: ignore[misc]
+    """spyne's server, used for what only it writes: the fault envelopes."""
 
-    __slots__ = ("app", "out_string")
+    transport = "http://schemas.xmlsoap.org/soap/http"
+
+    def write(self, fault: Fault) -> bytes:
+        """The SOAP envelope of `fault`, as spyne serializes it."""
+        ctx = _Context(self, MethodContext.SERVER)
+        ctx.out_error = fault
+        self.get_out_string(ctx)
+        body = b"".join(ctx.out_string)
+        # spyne's contexts refer to each other (and to the transport, the protocols, the documents):
+        # emptied here, a call leaves no cycles for the collector; spyne's close() would instead run
+        # a full gc.collect() once a second, inside a request.
+        for part in ("inprot_ctx", "outprot_ctx", "protocol", "transport", "event", "aux"):
+            inner = ctx.__dict__.get(part)
+            if inner is not None and hasattr(inner, "__dict__"):
+                inner.__dict__.clear()  # a protocol context's defaultdict holds a closure over itself
+        ctx.__dict__.clear()
+        return body
+
+
+class _Call:
+    """The method context a service method reads: the application, the reply it writes (spyne's own
+    `ctx.out_string`) and the platform's refusal, if any."""
+
+    __slots__ = ("app", "out_string", "refusal")
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.out_string: list[bytes] | None = None
+        self.refusal: Exception | None = None
 
 
-def _text_parameters(descriptor: Any) -> tuple[str, ...] | None:
-    """The parameter names of an operation whose every part is optional text, else None."""
-    names = []
-    for name, cls in descriptor.in_message._type_info.items():
-        attrs = cls.Attributes
-        if not issubclass(cls, Unicode) or attrs.min_occurs != 0 or attrs.max_occurs != 1:
-            return None
-        names.append(name)
-    return tuple(names)
+class SoapService:
+    """The Streamster service, called on a request the wire has parsed and named.
 
-
-class SoapServer(ServerBase):  # type: ignore[misc]
-    """spyne's transport-neutral server, driven with the request the HTTP layer already checked.
-
-    It runs spyne's pipeline (contexts, deserialization, the service method, faults) without spyne's
-    WSGI layer, which would import werkzeug at start-up and re-read the request; and it does not
-    close the context, whose close() runs a full gc.collect() once a second inside a request.
-
-    The plain path: an operation whose parts are all optional text, called with a Body that holds
-    only those parts, each at most once, as text without attributes or children (what every client
-    sends), gets its arguments read straight from the parsed document, the same values spyne's
-    deserializer gives (an empty element is "", a missing one None), and its service method called
-    with them; spyne's context machinery costs more than the call itself. Any other Body goes through
-    spyne; so does a fault the method raises, which spyne writes.
+    Every operation takes the same way: spyne's deserializer reads the arguments from the Body's
+    parts into the operation's argument model (what spyne's own pipeline does after finding the
+    method: the parts are matched by local name, text as sent, a missing part None), the service
+    method calls the platform and writes the reply (`_Writer`), and an exception becomes the fault
+    spyne writes. spyne's request contexts, its WSGI layer and its envelope handling are not run:
+    the wire has done that work once, with a hardened parser.
     """
 
-    transport = "http://schemas.xmlsoap.org/soap/http"
+    def __init__(self, platform: Platform | Any) -> None:
+        # `platform` is the Platform, or what stands in front of it for API calls (the controller's
+        # ApiCalls: the lockstep clock and the end of a history, mock_streamster/lockstep.py).
+        app = Application(
+            [StreamsterApi], tns=NS, name="StreamsterApi", in_protocol=BareSoap11(), out_protocol=BareSoap11()
+        )
+        nsmap = app.interface.nsmap
+        nsmap.pop("soap11env", None)
+        nsmap["soap"] = SOAP_ENV
+        app.platform = platform  # type: ignore[attr-defined]
+        app.writer = _Writer(platform)  # type: ignore[attr-defined]
+        self.app = app
+        self._faults = _FaultWriter(app)
+        self._read = app.in_protocol.complex_from_element
+        # operation -> (service method, argument model, argument names in order)
+        self._methods: dict[str, tuple[Any, Any, tuple[str, ...]]] = {}
+        for d in app.interface.method_id_map.values():
+            names = tuple(d.in_message._type_info)
+            d.in_message.get_deserialization_instance = _blank(names)  # the arguments are text or models
+            self._methods[d.name] = (d.function, d.in_message, names)
 
-    def __init__(self, app: Any) -> None:
-        super().__init__(app)
-        self._plain: dict[str, tuple[Any, dict[str, int], int]] = {}
-        for descriptor in app.interface.method_id_map.values():
-            names = _text_parameters(descriptor)
-            if names is not None and not descriptor.no_ctx and descriptor.function is not None:
-                slots = {n: i for i, n in enumerate(names)} | {f"{{{NS}}}{n}": i for i, n in enumerate(names)}
-                self._plain[descriptor.name] = (descriptor.function, slots, len(names))
+    def dispatch(self, operation: str, document: etree._Element) -> tuple[int, bytes, Exception | None]:
+        """(HTTP status, the reply envelope, the refusal) for `operation` (canonical) called with the parsed
+        request `document` (a SOAP 1.1 Envelope with a Body)."""
+        function, message, names = self._methods[operation]
+        ctx = _Call(self.app)
+        try:
+            arguments = self._read(ctx, message, document.find(f"{{{SOAP_ENV}}}Body"))
+            function(ctx, *[getattr(arguments, name, None) for name in names])
+            if ctx.out_string is None:
+                raise RuntimeError(f"the service method {operation} wrote no reply")
+        except Exception as exc:  # spyne writes the fault, as its pipeline does for what a method raises
+            fault = _as_fault(exc)
+            return 500, self._faults.write(fault), ctx.refusal or (fault if _is_client(fault) else None)
+        return 200, b"".join(ctx.out_string), None
 
-    def _plain_arguments(self, operation: str, document: Any) -> tuple[Any, list[str | None]] | None:
-        """(service function, arguments) when the plain path serves this call, else None."""
-        plain = self._plain.get(operation)
-        if plain is None:
-            return None
-        function, slots, count = plain
-        body = document.find(f"{{{SOAP_ENV}}}Body")
-        if body is None:
-            return None
-        args: list[str | None] = [None] * count
-        for part in body:
-            index = slots.get(part.tag) if isinstance(part.tag, str) else None
-            if index is None or len(part) or part.attrib or args[index] is not None:
-                return None
-            args[index] = part.text or ""
-        return function, args
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        plain = self._plain_arguments(environ[ENV_OPERATION], environ[ENV_DOCUMENT])
-        error: Exception | None = None
-        if plain is not None:
-            call = _PlainCall(self.app)
-            try:
-                plain[0](call, *plain[1])
-            except Exception as exc:  # spyne writes the fault below
-                error = exc
-            else:
-                if call.out_string is not None:
-                    body = b"".join(call.out_string)
-                    start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"),
-                                              ("Content-Length", str(len(body)))])  # fmt: skip
-                    return [body]
-        ctx = _Context(self, MethodContext.SERVER)
-        ctx.transport.req_env = environ
-        ctx.in_string = []
-        p_ctx = self.generate_contexts(ctx, "utf-8")[0]
-        if error is not None:  # the method ran already: spyne only turns what it raised into a fault
-            if p_ctx.in_error is None:
-                p_ctx.out_error = _as_fault(error)
-        elif p_ctx.in_error is None:
-            self.get_in_object(p_ctx)
-        if p_ctx.in_error is None and p_ctx.out_error is None:
-            try:
-                self.get_out_object(p_ctx)
-            except Fault as exc:  # raised again by get_out_object when deserialization failed
-                p_ctx.out_error = exc
-        status = "200 OK"
-        if p_ctx.out_error is None and p_ctx.in_error is None:
-            try:
-                self.get_out_string(p_ctx)
-            except Exception as exc:  # a bug while writing the reply: a Server fault, as spyne gives
-                log.exception("failure while writing the reply")
-                p_ctx.out_error = Fault("Server", str(exc))
-        if p_ctx.out_error is not None or p_ctx.in_error is not None:
-            p_ctx.out_error = p_ctx.out_error or p_ctx.in_error
-            p_ctx.out_string = None
-            p_ctx.out_document = None
-            status = "500 Internal Server Error"
-            self.get_out_string(p_ctx)
-        body = b"".join(p_ctx.out_string)
-        # spyne's contexts refer to each other (and to the transport, the protocols, the documents):
-        # emptied here, a call leaves no cycles for the collector; spyne's close() would instead run
-        # a full gc.collect() once a second, inside a request.
-        for c in {id(ctx): ctx, id(p_ctx): p_ctx}.values():
-            for part in ("inprot_ctx", "outprot_ctx", "protocol", "transport", "event", "aux"):
-                inner = c.__dict__.get(part)
-                if inner is not None and hasattr(inner, "__dict__"):
-                    inner.__dict__.clear()  # a protocol context's defaultdict holds a closure over itself
-            c.__dict__.clear()
-        start_response(status, [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])
-        return [body]
+def _is_client(fault: Fault) -> bool:
+    return fault.faultcode == "Client" or fault.faultcode.startswith("Client.")
 
 
 def _as_fault(exc: Exception) -> Fault:
@@ -550,31 +498,13 @@ def _as_fault(exc: Exception) -> Fault:
     from spyne.application import logger_client, logger_server
 
     if isinstance(exc, Fault):
-        if exc.faultcode == "Client" or exc.faultcode.startswith("Client."):
+        if _is_client(exc):
             logger_client.exception(exc, exc_info=exc)
         else:
             app_log.exception(exc, exc_info=exc)
         return exc
     logger_server.critical(exc, exc_info=exc)
     return Fault("Server", get_fault_string_from_exception(exc))
-
-
-def build_soap_app(platform: Platform | Any) -> SoapServer:
-    """spyne's server for the Streamster API, bound to `platform` or what stands for it (the
-    controller's ApiCalls), called like a WSGI app."""
-    app = Application(
-        [StreamsterApi],
-        tns=NS,
-        name="StreamsterApi",
-        in_protocol=BareSoap11(),
-        out_protocol=BareSoap11(),
-    )
-    nsmap = app.interface.nsmap
-    nsmap.pop("soap11env", None)
-    nsmap["soap"] = SOAP_ENV
-    app.platform = platform  # type: ignore[attr-defined]
-    app.writer = _Writer(platform)  # type: ignore[attr-defined]
-    return SoapServer(app)
 
 
 # ------------------------------------------------------------------ SOAP faults and the operation of a request

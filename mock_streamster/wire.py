@@ -1,19 +1,17 @@
-"""The HTTP face of the emulator: the localhost rule, limits, WSDL, SOAP dispatch; /_mock/ goes to
-the common control plane (mock_common.control).
+"""The HTTP face of the emulator: the localhost rule, the WSDL, and SOAP calls through the one call
+pipeline (mock_common.pipeline); /_mock/ goes to the common control plane (mock_common.control).
 
-Everything that reaches spyne has been checked here: a loopback peer, a SOAP 1.1 POST of at most
-1 MiB of UTF-8 XML with no DTD, parsed by a hardened lxml parser, with a known operation.
+A SOAP call is read here (`SoapWire.read`): a SOAP 1.1 POST of at most 1 MiB of UTF-8 XML with no
+DTD, parsed by a hardened lxml parser, whose operation is named by its SOAPAction (else its Body);
+anything else is refused before any operation runs. The call itself is `SoapService.dispatch`.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable
-from http import HTTPStatus
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
@@ -21,14 +19,15 @@ from urllib.parse import parse_qs
 from lxml import etree
 
 from mock_common.control import ControlApp
-from mock_common.faults import FaultRule, Reply, inject
+from mock_common.faults import FaultRule, Reply
 from mock_common.guard import endpoint_host
 from mock_common.peers import is_loopback, url_host
-from mock_common.wsgi import run_app
+from mock_common.pipeline import Call, EmulatorApi, Pipeline, RefusedError, status_line
 
+from .contract import READS
 from .control import Controller
 from .dashboard import dashboard_data
-from .soap import ENV_DOCUMENT, ENV_OPERATION, NS, SOAP_ENV, BadRequestError, build_soap_app, fault_xml, operation_of
+from .soap import NS, SOAP_ENV, BadRequestError, SoapService, fault_xml, operation_of
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +54,17 @@ def _parser() -> etree.XMLParser:
 
 
 class StreamsterHttp:
-    """The WSGI application: one per emulator instance."""
+    """The WSGI application: one per emulator instance (and one per in-process route, for its address)."""
 
     def __init__(self, controller: Controller, address: Callable[[dict[str, Any]], str]) -> None:
         self.controller = controller
         self.platform = controller.platform
         self._address = address
-        self._soap = build_soap_app(controller.api)  # the operations with lockstep and history end (lockstep.py)
         self._wsdl = resources.files(__package__).joinpath("streamster.wsdl").read_text(encoding="utf-8")
         self._control = ControlApp(controller, dashboard_data)
+        self.pipeline = Pipeline(
+            SoapWire(controller, SoapService(controller.api))
+        )  # lockstep and history end: lockstep.py
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         peer = environ.get("REMOTE_ADDR", "")
@@ -96,7 +97,7 @@ class StreamsterHttp:
                 fault_xml("Client", f"{method} is not allowed: POST SOAP 1.1 requests to /endpoint."),
                 extra=[("Allow", "GET, POST")],
             )
-        return self._soap_call(environ, start_response)
+        return self.pipeline(environ, start_response)
 
     @staticmethod
     def _respond(
@@ -107,46 +108,49 @@ class StreamsterHttp:
         start_response(status, headers + (extra or []))
         return [body]
 
-    def _soap_call(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        started = time.monotonic()
-        record: dict[str, Any] = {"time": self.platform.now().isoformat(), "peer": environ.get("REMOTE_ADDR")}
+
+_READS = frozenset(READS)
+
+
+class SoapWire(EmulatorApi):
+    """Streamster's side of the call pipeline: how a SOAP request is read and named, the call, the faults."""
+
+    def __init__(self, controller: Controller, service: SoapService) -> None:
+        super().__init__(controller)
+        self.service = service
+        self.fault_replies = _FAULTS
+
+    def read(self, environ: dict[str, Any]) -> Call:
+        """The SOAP call in the request: its operation and its parsed document; RefusedError (a Client fault
+        with a 4xx, or 500 for an unknown SOAPAction) for anything else."""
+        details = {"peer": environ.get("REMOTE_ADDR")}
+        body = None
         try:
             body = self._read_body(environ)
-            record["request"] = body  # the journal keeps its start, decoded
             document = self._parse(environ, body)
-            operation = self._operation(environ, document)
+            operation = operation_of(environ.get("HTTP_SOAPACTION"), document)
         except BadRequestError as exc:
-            record.update(operation=None, status=int(exc.status[:3]), response=str(exc))
-            self.controller.journal.record(record)
             log.info("bad SOAP request: %s", exc)
-            return self._respond(
-                start_response,
-                exc.status,
-                fault_xml("Client", str(exc)),
-                extra=[("Connection", "close")] if exc.status.startswith("413") else None,
-            )
-        record["operation"] = operation
-        rule, fault = inject(self.controller.faults, operation, environ, _FAULTS)
-        if rule is not None:
-            record["injected"] = rule.kind
-        if fault is not None:
-            status, headers, reply = fault
-            dropped = rule is not None and rule.kind == "drop"
-            record.update(status=None if dropped else int(status[:3]), response=None if dropped else reply.decode())
-            self.controller.journal.record(record)
-            start_response(status, headers)
-            return [reply]
-        inner = dict(environ)
-        inner.update({
-            "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
-            ENV_DOCUMENT: document, ENV_OPERATION: operation,
-        })  # fmt: skip
-        answered, reply = run_app(self._soap, inner)
-        status = answered[0] if answered is not None else "500 Internal Server Error"  # spyne always answers
-        record.update(status=int(status[:3]), response=reply.decode("utf-8", "replace"))
-        record["duration_ms"] = round((time.monotonic() - started) * 1000, 3)
-        self.controller.journal.record(record)
-        return self._respond(start_response, status, reply)
+            fault = fault_xml("Client", str(exc))
+            headers = [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(fault)))]
+            if exc.status.startswith("413"):
+                headers.append(("Connection", "close"))  # the rest of the body is not read
+            raise RefusedError((exc.status, headers, fault), str(exc), body, details) from None
+        return Call(operation, body, details, document)
+
+    def call(self, call: Call, environ: dict[str, Any]) -> Reply:
+        """The operation, run by spyne's service definition on the parsed document."""
+        status, body, refusal = self.service.dispatch(call.operation, call.data)  # type: ignore[arg-type]
+        call.refusal = refusal
+        return _reply(status, body)
+
+    def changes_state(self, call: Call, status: int) -> bool:
+        """Every operation but the reads may change the platform; a refused read records its message."""
+        return not (call.operation in _READS and status == 200)
+
+    def error_reply(self, status: int, text: str) -> Reply:
+        """A Server fault (a Client one below 500)."""
+        return _reply(status, fault_xml("Client" if status < 500 else "Server", text))
 
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> bytes:
@@ -168,7 +172,7 @@ class StreamsterHttp:
                 raise BadRequestError(
                     "413 Request Entity Too Large", f"The request body is over the limit of {MAX_BODY} bytes (1 MiB)."
                 )
-        return body
+        return body  # type: ignore[no-any-return]
 
     @staticmethod
     def _parse(environ: dict[str, Any], body: bytes) -> etree._Element:
@@ -218,18 +222,13 @@ class StreamsterHttp:
             raise BadRequestError("400 Bad Request", "The SOAP Envelope has no Body.")
         return root
 
-    @staticmethod
-    def _operation(environ: dict[str, Any], document: etree._Element) -> str:
-        return operation_of(environ.get("HTTP_SOAPACTION"), document)
-
 
 def _reply(status: int, body: bytes, ctype: str = "text/xml; charset=utf-8") -> Reply:
-    headers = [("Content-Type", ctype), ("Content-Length", str(len(body)))]
-    return f"{status} {HTTPStatus(status).phrase}", headers, body
+    return status_line(status), [("Content-Type", ctype), ("Content-Length", str(len(body)))], body
 
 
 # The Streamster faults an injected rule answers with: a SOAP fault (500), or a bare HTTP error as
-# a proxy or a crashed service gives. Delays and drops are the common pipeline's (mock_common.faults).
+# a proxy or a crashed service gives. Delays and drops are the common pipeline's (mock_common.pipeline).
 _FAULTS: dict[str, Callable[[FaultRule], Reply]] = {
     "fault": lambda rule: _reply(500, fault_xml(rule.code, rule.message)),
     "http": lambda rule: _reply(rule.status, rule.message.encode(), "text/plain; charset=utf-8"),

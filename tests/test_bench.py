@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,35 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize(
-    "module", ["bench.throughput", "bench.memory", "bench.persist", "bench.replay", "bench.soak", "bench.backtest"]
-)
+LOADGENS = [
+    pytest.param("wrk", marks=pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")),
+    "python",
+]
+
+
+@pytest.mark.parametrize("loadgen", LOADGENS)
+def test_throughput_benchmark_prints_ten_figures_and_which_load_generator_ran(loadgen: str) -> None:
+    env = {**os.environ, "BENCH_SCALE": "0.01", "BENCH_LOADGEN": loadgen}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.throughput"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stderr.splitlines()  # logging writes to stderr
+    assert lines[0].startswith(f"load generator: {'wrk' if loadgen == 'wrk' else 'Python'}"), lines[0]
+    figures = [line for line in lines if "req/s" in line]
+    assert len(figures) == 10 and all(line.endswith("errors 0") for line in figures), lines
+
+
+def test_wrk_sends_the_request_it_is_given() -> None:
+    from bench._common import request, wrk_script
+
+    script = wrk_script(request("POST", "/endpoint", 'a "quoted" body é\n'.encode(), {"SOAPAction": '"GetQuote"'}))
+    assert 'wrk.method = "POST"' in script and 'wrk.path = "/endpoint"' in script
+    assert 'wrk.body = "a \\034quoted\\034 body \\195\\169\\010"' in script  # Lua's decimal escapes
+    assert 'wrk.headers["SOAPAction"] = "\\034GetQuote\\034"' in script and "function done(" in script
+
+
+@pytest.mark.parametrize("module", ["bench.memory", "bench.persist", "bench.replay", "bench.soak", "bench.backtest"])
 def test_benchmark_runs_and_prints_figures(module: str) -> None:
     env = {**os.environ, "BENCH_SCALE": "0.0001" if module == "bench.soak" else "0.01"}
     done = subprocess.run(
@@ -23,10 +50,7 @@ def test_benchmark_runs_and_prints_figures(module: str) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stderr.splitlines()  # logging writes to stderr
-    if module == "bench.throughput":
-        figures = [line for line in lines if "req/s" in line]
-        assert len(figures) == 10 and all(line.endswith("errors 0") for line in figures), lines
-    elif module == "bench.soak":
+    if module == "bench.soak":
         rounds = [line for line in lines if " round " in line]
         assert len(rounds) == 20 and all("errors 0  RSS" in line for line in rounds), lines
     elif module == "bench.persist":
@@ -39,7 +63,7 @@ def test_benchmark_runs_and_prints_figures(module: str) -> None:
         bots = [line for line in lines if line.startswith("polling bot")]
         assert len(bots) == 3 and all(line.endswith("errors 0") for line in bots), lines
     elif module == "bench.replay":
-        figures = [line for line in lines if "req/s" in line and "threads" in line]
+        figures = [line for line in lines if "req/s" in line and "clients" in line]
         assert len(figures) == 4 and all(line.endswith("errors 0") for line in figures), lines
         assert any(line.startswith("in-process route / static stub:") for line in lines), lines
     else:
@@ -69,6 +93,8 @@ def test_peer_benchmark_runs_at_a_tiny_scale_and_writes_its_ratio_table(tmp_path
     assert all(m["clients_1"]["errors"] == 0 and m["clients_8"]["errors"] == 0 for m in measured), measured
     lines = done.stderr.splitlines()  # logging writes to stderr
     assert any(line.startswith("Ratios broker-mocks / peer") for line in lines), lines
+    assert data["load_generator"].startswith("wrk" if shutil.which("wrk") else "Python"), data["load_generator"]
+    assert any(line.startswith("load generator: ") for line in lines), lines
     assert sum(line.startswith(apis) for line in lines) == 10 + 8, lines  # figures of 10 targets, 8 ratio rows
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from mock_common.control import BaseController
+from mock_common.control import BaseController, route_table
 from mock_instaforex import InstaForexMock
 from mock_instaforex.control import Controller as InstaForexController
 from mock_streamster import StreamsterMock
@@ -37,6 +38,31 @@ def test_both_controllers_serve_the_common_routes_declared_once() -> None:
         assert {k: mine[k] for k in common} == common, controller
     assert ("POST", "price") in {(r.method, r.path) for r in StreamsterController.routes()}
     assert ("PATCH", "account/<login>") in {(r.method, r.path) for r in InstaForexController.routes()}
+
+
+@pytest.mark.parametrize("controller", [StreamsterController, InstaForexController], ids=["streamster", "instaforex"])
+def test_the_route_table_gives_a_reference_every_route_with_its_typed_parameters(controller: Any) -> None:
+    table = route_table(controller)
+    json.dumps(table)  # JSON-ready, for the reference pages
+    assert [(r["method"], r["path"]) for r in table] == [(r.method, f"/_mock/{r.path}".rstrip("/"))
+                                                         for r in controller.routes()]  # fmt: skip
+    assert all(r["doc"] and r["doc"].endswith(".") and "\n" not in r["doc"] for r in table), table  # whole summaries
+    routes = {(r["method"], r["path"]): r for r in table}
+    faults = {p["name"]: p for p in routes[("POST", "/_mock/faults")]["params"]}
+    assert faults["operation"] == {"name": "operation", "source": "body", "type": "string", "required": True,
+                                   "accepts": "A non-empty string.", "aliases": ["route"]}  # fmt: skip
+    assert faults["seconds"]["required"] is False
+    assert routes[("POST", "/_mock/faults")]["doc"].endswith("params: status, code, message, seconds.")
+    limit = {p["name"]: p for p in routes[("GET", "/_mock/journal")]["params"]}["limit"]
+    assert (limit["source"], limit["type"], limit["required"]) == ("query", "integer", False)
+    assert routes[("PUT", "/_mock/snapshot")]["params"][0]["name"] == "(body)"
+    assert ("GET", "/_mock") in routes and ("GET", "/_mock/state") in routes
+    if controller is InstaForexController:
+        (login, changes) = routes[("PATCH", "/_mock/account/<login>")]["params"]
+        assert (login["source"], login["type"], changes["name"]) == ("path", "login", "(body)")
+        assert login["accepts"].startswith("A login:")
+    else:
+        assert {p["name"]: p["type"] for p in routes[("POST", "/_mock/charts")]["params"]}["open"] == "boolean"
 
 
 def test_faults_and_journal_take_the_same_parameter_names_on_both(emulator: Any) -> None:

@@ -31,7 +31,6 @@ from mock_common.recording.match import ReplayEngine
 from mock_common.recording.profile import rewrite_soap_address
 from mock_instaforex import InstaForexMock
 from mock_instaforex.recording import PROFILE as INSTAFOREX
-from mock_instaforex.wire import case_insensitive
 from mock_streamster import StreamsterMock
 from mock_streamster.recording import PROFILE as STREAMSTER
 
@@ -309,7 +308,7 @@ def tls_instaforex(tmp_path: Path) -> Iterator[tuple[str, str]]:
                     "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
                    check=True, capture_output=True, timeout=60)  # fmt: skip
     mock = InstaForexMock()
-    server = wsgi.Server(("127.0.0.1", 0), case_insensitive(mock.app), numthreads=2)
+    server = wsgi.Server(("127.0.0.1", 0), mock.http, numthreads=2)
     server.ssl_adapter = BuiltinSSLAdapter(str(cert), str(key))
     ready = threading.Event()
 
