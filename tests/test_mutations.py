@@ -3,6 +3,8 @@ the machine must fail on it. (`make mutation-check` runs just these; `make test`
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -96,6 +98,21 @@ def closed_lots_count_open_trades(mp: pytest.MonkeyPatch) -> None:
         return result
 
     mp.setattr(Service, "closed_lots", mutant)
+
+
+# Hypothesis draws some values from the literals of the project's modules already imported (its
+# "local constants"), so a derandomized hunt would depend on which tests ran before it in this
+# process (xdist spreads them differently each run). With every project module imported first,
+# the hunt draws the same examples wherever it runs.
+PROJECT_PACKAGES = ("mock_common", "mock_streamster", "mock_instaforex", "broker_mocks", "bench", "docgen", "examples")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _every_project_module_imported() -> None:
+    for name in PROJECT_PACKAGES:
+        package = importlib.import_module(name)
+        for module in pkgutil.walk_packages(package.__path__, name + "."):
+            importlib.import_module(module.name)
 
 
 @pytest.fixture(scope="module")
