@@ -165,10 +165,15 @@ def test_the_account_monitor_sees_a_close_reconciles_the_balance_and_renews_toke
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         done = threading.Event()
 
-        def meddle() -> None:  # while it runs: close a trade, then fail one poll
-            time.sleep(1.0)
+        def meddle() -> None:  # once its first look is done: close a trade and fail its next poll
+            # Waiting on the journal, not the wall clock: a slow start (a loaded machine) must not
+            # let the monitor's first look already see the close.
+            deadline = time.monotonic() + 60
+            while not any(e["route"] == "RequestOpenTrades" for e in mock.journal.entries()):
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.02)
             mock.close_trade(20000001, ticket=77120455, price="1.0861", profit="19.50")
-            time.sleep(0.6)
             mock.fail("RequestBalanceInformation", kind="http", status=503)
             done.set()
 
