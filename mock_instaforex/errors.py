@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from mock_common.files import UserFileError
 
-class StoreError(ValueError):
-    """An account store (fixture) or a change to it that cannot be accepted; names field and value."""
+
+class StoreError(UserFileError):
+    """An account store (fixture) or a change to it that cannot be accepted: the file (or the inline
+    content's name), line and column, key path and reason (`mock_common.files`' one wording); a ValueError."""
 
 
 class BadRequestError(ValueError):

@@ -56,7 +56,7 @@ from .order_input import (
     price_move,
     price_setting,
 )  # fmt: skip
-from .scenario import Scenario, Tick, load_scenario
+from .scenario import Scenario, Tick, load_scenario, scenario_from_dict
 from .snapshot import read_snapshot, snapshot_data
 from .windows import bars_period, chart_period, chosen_columns, initial_columns
 
@@ -76,7 +76,7 @@ class Platform:
         self,
         seed: int | None = None,
         clock: Clock | ClockMode = "virtual",
-        scenario: Scenario | str | Path | None = None,
+        scenario: Scenario | str | Path | dict[str, Any] | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self.clock = clock if isinstance(clock, Clock) else Clock(clock)
@@ -94,11 +94,13 @@ class Platform:
     # ----------------------------------------------------------------- building, reset, snapshots (codec: snapshot.py)
 
     @staticmethod
-    def _as_scenario(scenario: Scenario | str | Path | None) -> Scenario:
+    def _as_scenario(scenario: Scenario | str | Path | dict[str, Any] | None) -> Scenario:
         if scenario is None:
             return Scenario()
         if isinstance(scenario, Scenario):
             return scenario
+        if isinstance(scenario, dict):
+            return scenario_from_dict(scenario)
         return load_scenario(scenario)
 
     @property
@@ -151,7 +153,10 @@ class Platform:
             self._build()
 
     def configure(
-        self, seed: int | None = None, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+        self,
+        seed: int | None = None,
+        clock: ClockMode = "virtual",
+        scenario: Scenario | str | Path | dict[str, Any] | None = None,
     ) -> None:
         """Become what `Platform(seed, clock, scenario)` would be; reset() goes back to that from now on."""
         sc = self._as_scenario(scenario)  # a bad scenario raises before anything changes
@@ -164,9 +169,7 @@ class Platform:
 
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
         """Play another scenario from its start (reset() goes back to the constructor's)."""
-        from .scenario import scenario_from_dict
-
-        new = scenario_from_dict(scenario) if isinstance(scenario, dict) else self._as_scenario(scenario)
+        new = self._as_scenario(scenario)
         with self._lock:
             self.scenario = new
             self.clock = self.clock.fresh()

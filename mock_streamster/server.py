@@ -42,6 +42,7 @@ class StreamsterMock(MockServer):
     """
 
     title = "Streamster emulator"
+    controller: Controller
 
     def __init__(
         self,
@@ -49,7 +50,7 @@ class StreamsterMock(MockServer):
         port: int = 0,
         seed: int | None = 0,
         clock: ClockMode | None = None,
-        scenario: Scenario | str | Path | None = None,
+        scenario: Scenario | str | Path | dict[str, Any] | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
         journal_bytes: int = DEFAULT_JOURNAL_BYTES,
         threads: int = 16,
@@ -100,7 +101,10 @@ class StreamsterMock(MockServer):
     # ------------------------------------------------------------------ control operations
 
     def configure(
-        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+        self,
+        seed: int | None = 0,
+        clock: ClockMode = "virtual",
+        scenario: Scenario | str | Path | dict[str, Any] | None = None,
     ) -> None:
         """Become what `StreamsterMock(seed=..., clock=..., scenario=...)` on this address would be
         (fault draws and journal included); reset() goes back to that from now on."""
