@@ -81,6 +81,7 @@ def journal_rows(
             "method": e.get("method", "POST"), "path": e.get("path"), "status": status,
             "injected": e.get("injected"), "failed": failed, "duration_ms": e.get("duration_ms"),
             "peer": e.get("ip") or e.get("peer"), "request": scrub(cut(e.get("request"))), "response": scrub(cut(e.get("response"))),
+            "reason": e.get("reason"),
         })  # fmt: skip
     return rows
 

@@ -27,7 +27,7 @@ _XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
 # The keys of a recorded mapping that are fields of an entry; any other key goes to its details.
 _KNOWN = frozenset({
     "seq", "time", "operation", "route", "request", "response", "status", "fault", "injected",
-    "duration_ms", "request_cut", "response_cut", "details", "size",
+    "duration_ms", "request_cut", "response_cut", "details", "size", "reason",
 })  # fmt: skip
 
 # How a call is picked out: a predicate on the entry, or text its request body or path contains.
@@ -58,7 +58,9 @@ class JournalEntry:
     request could not be read; `status` is None when an injected fault dropped the connection;
     `fault` is the kind of fault injected (None for a normal answer); `time` is the emulator's
     clock (ISO 8601). `request_cut`/`response_cut` say a body was longer than `MAX_BODY_BYTES`
-    and only its start is kept. `details` holds what one emulator adds (peer, method, path, ip).
+    and only its start is kept. `reason` says why a call was refused when the answer does not
+    (InstaForex answers every refusal "Access denied"; the entry says "token expired").
+    `details` holds what one emulator adds (peer, method, path, ip).
     """
 
     seq: int
@@ -73,6 +75,7 @@ class JournalEntry:
     response_cut: bool = False
     details: Mapping[str, Any] = field(default_factory=dict)
     size: int = field(default=0, compare=False, repr=False)
+    reason: str | None = None
 
     @property
     def route(self) -> str | None:
@@ -98,6 +101,7 @@ class JournalEntry:
             "request_cut": self.request_cut,
             "response_cut": self.response_cut,
             "duration_ms": self.duration_ms,
+            "reason": self.reason,
             **self.details,
         }
 
@@ -123,12 +127,13 @@ class JournalEntry:
         return bool(where(self))
 
     def summary(self, width: int = 120) -> str:
-        """One line: seq, operation, status, fault and the start of the request."""
+        """One line: seq, operation, status, fault, the start of the request, and why it was refused."""
         status = "dropped" if self.status is None else str(self.status)
         fault = f" fault={self.fault}" if self.fault else ""
+        why = f" ({self.reason})" if self.reason else ""
         path = self.details.get("path")
         text = f"{self.details.get('method', '')} {path}".strip() if path else _excerpt(self.request or "")
-        line = f"#{self.seq} {self.time} {self.operation or '(unreadable)'} -> {status}{fault}: {text}"
+        line = f"#{self.seq} {self.time} {self.operation or '(unreadable)'} -> {status}{why}{fault}: {text}"
         return line if len(line) <= width else line[: width - 1] + "…"
 
 
@@ -186,6 +191,7 @@ class Journal:
                 response_cut=response_cut or bool(data.get("response_cut")),
                 details=details,
                 size=request_size + response_size + ENTRY_OVERHEAD,
+                reason=data.get("reason"),
             )
             self._entries.append(stored)
             self.bytes += stored.size

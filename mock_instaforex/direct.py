@@ -102,6 +102,7 @@ def direct(flask_side: Callable[..., Any], service: Service, controller: Any, se
         environ["PATH_INFO"] = normal
         endpoint, values, call = routed
         started = time.monotonic()
+        reason = None
         ip = caller_ip(environ, settings)
         route = ROUTE_NAMES.get(endpoint)
         rule, reply = inject(controller.faults, route, environ, _FAULTS)
@@ -119,11 +120,13 @@ def direct(flask_side: Callable[..., Any], service: Service, controller: Any, se
                 response = json_response(call(service, who, values, _no_query))
             except Exception as exc:  # as wire.py's error handlers answer
                 response = _error_reply(exc, settings)
+                reason = getattr(exc, "reason", None) if isinstance(exc, AccessDeniedError) else None
         controller.journal.record({
             "time": service.now().isoformat(), "route": route, "method": "GET", "path": path,
             "peer": environ.get("REMOTE_ADDR"), "ip": ip, "status": response.status_code,
             "injected": rule.kind if rule is not None else None, "request": "",
             "response": response.get_data(as_text=True), "duration_ms": round((time.monotonic() - started) * 1000, 3),
+            "reason": reason,
         })  # fmt: skip
         return response(environ, start_response)
 

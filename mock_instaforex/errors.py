@@ -15,4 +15,12 @@ class BadRequestError(ValueError):
 
 
 class AccessDeniedError(Exception):
-    """A request the API answers with "Access denied" (403, or 200 in compatibility mode)."""
+    """A request the API answers with "Access denied" (403, or 200 in compatibility mode).
+
+    The real service says no more; `reason` says why (unknown login, wrong password, token expired,
+    ...) for the journal, the failure report and the dashboard, never for the wire.
+    """
+
+    def __init__(self, reason: str = "access denied") -> None:
+        super().__init__(reason)
+        self.reason = reason

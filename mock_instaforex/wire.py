@@ -141,6 +141,7 @@ def create_app(service: Service, controller: Controller, settings: Settings | No
                 "request": _body_text(req),
                 "response": response.get_data(as_text=True) if not response.direct_passthrough else "",
                 "duration_ms": 0.0 if started is None else round((time.monotonic() - started) * 1000, 3),
+                "reason": state.get("reason"),
             })  # fmt: skip
         return response
 
@@ -150,6 +151,7 @@ def create_app(service: Service, controller: Controller, settings: Settings | No
 
     @app.errorhandler(AccessDeniedError)
     def denied(exc: AccessDeniedError) -> Response:
+        g.reason = getattr(exc, "reason", None)  # for the journal: the answer says only "Access denied"
         return _deny()
 
     @app.errorhandler(StoreError)

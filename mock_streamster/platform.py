@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mock_common.clock import Clock, ClockMode
+from mock_common.files import nearest
 
 from . import engine
 from .errors import StreamsterError
@@ -67,6 +68,15 @@ MAX_WALK_TICKS = 535_680  # random-walk ticks one advance may play: 31 days at t
 ID_ALPHABET = string.ascii_uppercase + string.digits
 
 __all__ = ["CENT", "Platform", "plain"]  # CENT and plain: for the wire
+
+
+def _known(name: str, names: list[str], what: str, shown: int = 30) -> str:
+    """`; did you mean 'EUR/USD'? The instruments are ...` for a fault naming an unknown one (the list cut at `shown`)."""
+    hint = nearest(name, names)
+    listing = ", ".join(sorted(names, key=str.lower)[:shown]) + (
+        f" and {len(names) - shown} more" if len(names) > shown else ""
+    )
+    return (f"; did you mean {hint!r}?" if hint else "") + f" The {what} are {listing}."
 
 
 class Platform:
@@ -287,7 +297,10 @@ class Platform:
         key = " ".join(str(name).split()).lower()
         inst = self.instruments.get(key)
         if inst is None:
-            raise StreamsterError(f"{field} {str(name)!r} is not a known instrument.")
+            known = [i.name for i in self.instruments.values()]
+            raise StreamsterError(
+                f"{field} {str(name)!r} is not a known instrument{_known(str(name), known, 'instruments')}"
+            )
         return key, inst
 
     def _desk(self, name: str | None) -> tuple[str, dict[str, Decimal]]:
@@ -296,7 +309,7 @@ class Platform:
         for desk, currencies in self.desks.items():
             if desk.lower() == name.strip().lower():
                 return desk, currencies
-        raise StreamsterError(f"Desk {name!r} is not a known desk.")
+        raise StreamsterError(f"Desk {name!r} is not a known desk{_known(name, list(self.desks), 'desks')}")
 
     def _new_id(self, space: str) -> str:
         rng, issued = self._id_rng[space], self._issued[space]
