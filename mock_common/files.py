@@ -86,14 +86,20 @@ def schema_words() -> frozenset[str]:
 
 
 def clip(value: Any, limit: int = 40) -> str:
-    """A value as an error message quotes it: its repr, cut when long."""
+    """A value as an error message quotes it: its repr, cut when long (a list or mapping: what it is)."""
+    if not isinstance(value, (str, int, float, Decimal, date, datetime, type(None))):
+        return kind_of(value)
+    if isinstance(value, str) and len(value) > 4 * limit:
+        value = value[: 4 * limit]  # repr of a few kB, not of the whole text
     shown = repr(value.isoformat() if isinstance(value, (date, datetime)) else value)
-    return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(shown)} characters)"
+    return shown if len(shown) <= limit else f"{shown[:limit]}... (cut)"
 
 
 def nearest(word: Any, choices: Iterable[Any]) -> str | None:
     """The choice most like `word` (difflib), if one is close enough to be a likely typo."""
     options = [str(c) for c in choices]
+    if len(str(word)) > 200:  # no name is that long: not a typo of one
+        return None
     found = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
     if not found:  # a case slip (`Password`) is still a typo
         found = [c for c in options if c.lower() == str(word).lower()]
@@ -321,18 +327,15 @@ def read_data_file(path: str | Path, what: str, error: type[Exception]) -> Any:
 
 def _values_beyond(data: Any, limit: int) -> bool:
     """Whether `data`, walked as if every shared (aliased) part were copied, holds over `limit` values."""
-    budget = limit
+    budget = limit - 1
     stack = [data]
     while stack:
         item = stack.pop()
-        budget -= 1
-        if budget < 0:
-            return True
-        if isinstance(item, dict):
-            stack.extend(item.values())
-            budget -= len(item)  # the keys
-        elif isinstance(item, list):
-            stack.extend(item)
+        if isinstance(item, (dict, list)):
+            budget -= 2 * len(item) if isinstance(item, dict) else len(item)  # values (and keys), charged as pushed
+            if budget < 0:
+                return True
+            stack.extend(item.values() if isinstance(item, dict) else item)
     return False
 
 
