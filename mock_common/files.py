@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import reprlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -85,14 +86,13 @@ def schema_words() -> frozenset[str]:
     return frozenset(words)
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxlevel = 60, 60, 4, 4, 4, 2
+
+
 def clip(value: Any, limit: int = 40) -> str:
-    """A value as an error message quotes it: its repr, cut when long (a list or mapping: what it is)."""
-    if not isinstance(value, (str, int, float, Decimal, date, datetime, type(None))):
-        return kind_of(value)
-    if isinstance(value, str) and len(value) > 4 * limit:
-        value = value[: 4 * limit]  # repr of a few kB, not of the whole text
-    shown = repr(value.isoformat() if isinstance(value, (date, datetime)) else value)
-    return shown if len(shown) <= limit else f"{shown[:limit]}... (cut)"
+    """A value as an error message quotes it: its repr, bounded however big the value (reprlib)."""
+    return _REPR.repr(value.isoformat() if isinstance(value, (date, datetime)) else value)
 
 
 def nearest(word: Any, choices: Iterable[Any]) -> str | None:

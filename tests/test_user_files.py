@@ -107,7 +107,7 @@ def test_json_files_are_placed_by_line_and_column_too(tmp_path: Path) -> None:
         load_scenario(path)
     assert str(info.value) == f"{path}:4:3: {TYPO_MESSAGE}"
     path.write_text('{"seed": 1,}')
-    with pytest.raises(ScenarioError, match=r"s\.json:1:12: not valid JSON: Expecting property name"):
+    with pytest.raises(ScenarioError, match=r"s\.json:1:1[12]: not valid JSON: "):  # the json module's words vary
         load_scenario(path)
 
 
