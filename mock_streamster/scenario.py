@@ -76,7 +76,7 @@ def load_ticks(path: str | Path, known: set[str] | None = None) -> list[Tick]:
     try:
         handle = open(path, newline="", encoding="utf-8")
     except OSError as exc:
-        raise ScenarioError("cannot read this tick file", detail=exc.strerror, source=inline(str(path))) from None
+        raise ScenarioError(f"cannot read this tick file: {exc.strerror}", source=inline(str(path))) from None
     with handle:
         try:
             for lineno, row in enumerate(csv.reader(handle), start=1):
