@@ -4,8 +4,10 @@ VENV ?= .venv
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 MATRIX ?= 3.10 3.11 3.12 3.13
 PYTEST_ARGS ?=
+STREAMSTER_PORT ?= 8018
+INSTAFOREX_PORT ?= 8080
 
-.PHONY: install docs docs-serve run test test-matrix test-thorough mutation-check conformance-example bench bench-soak bench-peers lint clean screenshots examples example-php example-python example-monitor example-backtest
+.PHONY: install docs docs-serve run test test-matrix test-one test-wheel typecheck test-thorough mutation-check conformance-example bench bench-soak bench-peers lint clean screenshots examples example-php example-python example-monitor example-backtest
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,18 +33,29 @@ docs: $(VENV)/.docs-installed
 docs-serve: $(VENV)/.docs-installed
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/python -m mkdocs serve --livereload --dev-addr $(DOCS_ADDR)
 
-# Both emulators in the foreground, printing their URLs; Ctrl-C stops both. Port 0 picks a free one.
-STREAMSTER_PORT ?= 8018
-INSTAFOREX_PORT ?= 8080
+# Both emulators in the foreground, printing their URLs; Ctrl-C stops both (`make run STREAMSTER_PORT=0` picks a free port).
 run: install
-	@$(VENV)/bin/mock-instaforex serve --host 127.0.0.1 --port $(INSTAFOREX_PORT) & pid=$$!; \
-	trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
-	$(VENV)/bin/mock-streamster serve --host 127.0.0.1 --port $(STREAMSTER_PORT) --scenario fixtures/streamster/demo.yaml
+	$(VENV)/bin/broker-mocks serve --host 127.0.0.1 --streamster-port $(STREAMSTER_PORT) --instaforex-port $(INSTAFOREX_PORT)
 
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Strict type checking of the typed API (the [tool.mypy] lists in pyproject.toml). mypy cannot follow
+# the editable install's package-dir mapping, so it reads the installed layout from links in build/typecheck.
+typecheck: install
+	@rm -rf build/typecheck && mkdir -p build/typecheck/broker_mocks
+	@for f in broker_mocks/*; do ln -s ../../../$$f build/typecheck/broker_mocks/; done
+	@ln -s ../../../client build/typecheck/broker_mocks/client
+	@ln -s ../../../conformance build/typecheck/broker_mocks/conformance
+	$(VENV)/bin/mypy
+
+# The wheel as a stranger gets it: sdist and wheel built, the wheel installed in a fresh virtual
+# environment outside the checkout, the smoke suite (tests/smoke/) run there from another folder.
+test-wheel: install
+	$(VENV)/bin/python tests/smoke/run.py --python $(PYTHON)
 
 # The suite on every supported interpreter, each in its own virtual environment.
 test-matrix:
@@ -82,19 +95,19 @@ bench: install
 EXAMPLE_SPEED ?= 60
 EXAMPLE_MINUTES ?= 240
 WAIT_READY = for i in $$(seq 100); do $(VENV)/bin/python -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1])" $(1) 2>/dev/null && break; sleep 0.1; done
-STREAMSTER_DAY = $(VENV)/bin/mock-streamster serve --port 8018 --clock virtual --speed $(EXAMPLE_SPEED) --scenario fixtures/streamster/day.yaml
+STREAMSTER_DAY = $(VENV)/bin/mock-streamster serve --port $(STREAMSTER_PORT) --clock virtual --speed $(EXAMPLE_SPEED) --scenario day
 
 examples: example-php example-python example-monitor example-backtest
 
 example-php: install
 	@$(STREAMSTER_DAY) >/dev/null & pid=$$!; trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
-	$(call WAIT_READY,http://127.0.0.1:8018/_mock/state); \
-	php examples/php/ma_cross.php http://127.0.0.1:8018/service.wsdl $(EXAMPLE_MINUTES) 1
+	$(call WAIT_READY,http://127.0.0.1:$(STREAMSTER_PORT)/_mock/state); \
+	php examples/php/ma_cross.php http://127.0.0.1:$(STREAMSTER_PORT)/service.wsdl $(EXAMPLE_MINUTES) 1
 
 example-python: install
 	@$(STREAMSTER_DAY) >/dev/null & pid=$$!; trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
-	$(call WAIT_READY,http://127.0.0.1:8018/_mock/state); \
-	$(VENV)/bin/python -m examples.ma_bot --wsdl http://127.0.0.1:8018/service.wsdl --minutes $(EXAMPLE_MINUTES) --poll 1
+	$(call WAIT_READY,http://127.0.0.1:$(STREAMSTER_PORT)/_mock/state); \
+	$(VENV)/bin/python -m examples.ma_bot --wsdl http://127.0.0.1:$(STREAMSTER_PORT)/service.wsdl --minutes $(EXAMPLE_MINUTES) --poll 1
 
 # The PHP crossover bot over a quarter of hourly history in lockstep (one GetQuote a bar, at its close);
 # the report goes to backtest-report/ (report.html, report.json).
@@ -103,10 +116,10 @@ example-backtest: install
 	  --start 2024-01-01T00:45:00 --report backtest-report -- php examples/php/sma_cross.php 0
 
 example-monitor: install
-	@$(VENV)/bin/mock-instaforex serve --port 8080 --clock virtual --speed $(EXAMPLE_SPEED) >/dev/null & pid=$$!; \
+	@$(VENV)/bin/mock-instaforex serve --port $(INSTAFOREX_PORT) --clock virtual --speed $(EXAMPLE_SPEED) >/dev/null & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid' EXIT; \
-	$(call WAIT_READY,http://127.0.0.1:8080/_mock/state); \
-	$(VENV)/bin/python -m examples.account_monitor --url http://127.0.0.1:8080/ --polls 10 --interval 1
+	$(call WAIT_READY,http://127.0.0.1:$(INSTAFOREX_PORT)/_mock/state); \
+	$(VENV)/bin/python -m examples.account_monitor --url http://127.0.0.1:$(INSTAFOREX_PORT)/ --polls 10 --interval 1
 
 # The docs' dashboard screenshots (docs/images/dashboard-*.png), taken by the browser tests in headless chromium.
 screenshots: install
@@ -129,4 +142,4 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf .venv .venv-* .pytest_cache .hypothesis build *.egg-info bench/.peers site
+	rm -rf .venv .venv-* .pytest_cache .hypothesis .mypy_cache build dist *.egg-info bench/.peers site

@@ -18,11 +18,13 @@ import responses
 
 from bench._common import NS, Figures, client_passkey, load, request, scale, serve, soap
 from mock_common.recording import replay
+from mock_instaforex.data import CASSETTES as INSTAFOREX_CASSETTES
+from mock_streamster.data import CASSETTES as STREAMSTER_CASSETTES
 
 log = logging.getLogger("bench.replay")
 ROOT = Path(__file__).resolve().parent.parent
-STREAMSTER = ROOT / "fixtures" / "cassettes" / "streamster-client.yaml"
-INSTAFOREX = ROOT / "fixtures" / "cassettes" / "instaforex-client.yaml"
+STREAMSTER = STREAMSTER_CASSETTES.path("streamster-client")
+INSTAFOREX = INSTAFOREX_CASSETTES.path("instaforex-client")
 FAKE_TOKEN = "00000000000000000000000000000001"  # the cassette's (scrubbed) client token
 BALANCE = "/client/RequestBalanceInformation/90000001"
 BASE = "https://client-api.instaforex.com"

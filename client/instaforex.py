@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import requests
 
@@ -190,14 +190,17 @@ _WIRE_NAMES = {"start": "From", "end": "To", "referral_accounts": "ReferalAccoun
 _TIMES = {"open_time", "close_time", "start", "end", "date", "time", "registration_date", "actual_time"}
 
 
-def _build(cls: type[Any], item: Any) -> Any:
+R = TypeVar("R")  # a record: Balance, Trade, ...
+
+
+def _build(cls: type[R], item: Any) -> R:
     if not isinstance(item, dict):
         raise ApiError(200, f"expected an object for {cls.__name__}, got {type(item).__name__}")
     lowered = {str(k).lower(): v for k, v in item.items()}  # read keys whatever their case
     values: dict[str, Any] = {}
-    for f in fields(cls):
+    for f in fields(cls):  # type: ignore[arg-type]  # cls is one of the dataclasses below
         wire = _WIRE_NAMES.get(f.name) or "".join(p.capitalize() for p in f.name.split("_"))
-        value = lowered.get(wire.lower())
+        value: Any = lowered.get(wire.lower())
         if f.name in _TIMES:
             value = _time(value)
         elif f.name == "type":

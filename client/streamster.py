@@ -22,6 +22,7 @@ from . import _retry
 from .errors import ApiError, StreamsterFault, TransportError
 
 E = TypeVar("E", bound=Enum)
+R = TypeVar("R")  # a record: Quote, Order, Position, ...
 
 
 class Side(str, Enum):
@@ -351,10 +352,10 @@ class PositionChange:
 
 
 def _record(
-    cls: type[Any], item: Any, names: dict[str, str] | None = None, enums: dict[str, type[Enum]] | None = None
-) -> Any:
+    cls: type[R], item: Any, names: dict[str, str] | None = None, enums: dict[str, type[Enum]] | None = None
+) -> R:
     values = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]  # cls is one of the record dataclasses
         source = (names or {}).get(f.name) or "".join(part.capitalize() for part in f.name.split("_"))
         value = getattr(item, source, None)
         if enums and f.name in enums:
@@ -418,7 +419,7 @@ class StreamsterClient:
 
     def get_orders(self) -> list[Order]:
         """Every order (an empty list when there is none)."""
-        enums = {"side": Side, "phase": Phase, "price_type": PriceType, "status": OrderStatus, "duration_type": DurationType,
+        enums: dict[str, type[Enum]] = {"side": Side, "phase": Phase, "price_type": PriceType, "status": OrderStatus, "duration_type": DurationType,
                  "quantity_type": QuantityType}  # fmt: skip
         return [_record(Order, o, _ID_NAMES, enums) for o in self._invoke("GetOrders", read=True) or []]
 

@@ -1,4 +1,4 @@
-"""Write fixtures/streamster/day-ticks.csv: a seeded day of EUR/USD ticks (every 20 s) with clear swings.
+"""Write mock_streamster/data/day-ticks.csv (the built-in scenario `day`): a seeded day of EUR/USD ticks (every 20 s) with clear swings.
 
 Not a recording of a real market: a reproducible stand-in, trending for an hour or two at a time
 so a moving-average bot has crosses, stops and targets to meet. `python -m examples.make_day_ticks`.
@@ -17,7 +17,7 @@ from pathlib import Path
 START = datetime(2025, 3, 4, 0, 0, 0)
 STEP = 20  # seconds between ticks
 SPREAD = Decimal("0.00015")
-OUT = Path(__file__).resolve().parent.parent / "fixtures" / "streamster" / "day-ticks.csv"
+OUT = Path(__file__).resolve().parent.parent / "mock_streamster" / "data" / "day-ticks.csv"
 
 log = logging.getLogger(__name__)
 

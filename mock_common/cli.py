@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .journal import DEFAULT_JOURNAL_SIZE
@@ -51,10 +52,14 @@ def wait_for_interrupt(stopping: threading.Event, stop: Callable[[], None]) -> i
     return 0
 
 
-def add_serve_options(serve: argparse.ArgumentParser, port: int) -> None:
-    """The `serve` options both emulators take: where, which clock, journal, threads, state file, logging."""
+def add_serve_options(serve: argparse.ArgumentParser, port: int | None) -> None:
+    """The `serve` options both emulators take: where, which clock, journal, threads, state file, logging.
+
+    With `port` None (the launcher, serving two emulators) there is no `--port` and no `--state`:
+    each emulator has its own."""
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=port, help=f"port (default {port}; 0 picks a free one)")
+    if port is not None:
+        serve.add_argument("--port", type=int, default=port, help=f"port (default {port}; 0 picks a free one)")
     serve.add_argument(
         "--clock", choices=("real", "virtual"), default=None,
         help="real time (default; with --state, the file's clock) or virtual",
@@ -65,16 +70,60 @@ def add_serve_options(serve: argparse.ArgumentParser, port: int) -> None:
     )  # fmt: skip
     serve.add_argument("--journal-size", type=int, default=DEFAULT_JOURNAL_SIZE, help="requests kept in the journal")
     serve.add_argument("--threads", type=int, default=16, help="worker threads")
-    serve.add_argument(
-        "--state", metavar="FILE",
-        help="keep the whole state in this SQLite file, restored on the next start (which needs only --state)",
-    )  # fmt: skip
+    if port is not None:
+        serve.add_argument(
+            "--state", metavar="FILE",
+            help="keep the whole state in this SQLite file, restored on the next start (which needs only --state)",
+        )  # fmt: skip
     serve.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v, -vv)")
 
 
 def saved_clock(state: str | None) -> str | None:
     """No --clock: the state file's clock when it holds one (None), else real time."""
     return None if state and os.path.isfile(state) and os.path.getsize(state) > 0 else "real"
+
+
+def add_version(parser: argparse.ArgumentParser) -> None:
+    """`--version`: the program's name and the package's version (`mock-streamster (broker-mocks) 0.2.0`)."""
+    from broker_mocks import __version__
+
+    parser.add_argument(
+        "--version", action="version", version=f"{parser.prog.split()[0]} (broker-mocks) {__version__}",
+        help="print the version and exit",
+    )  # fmt: skip
+
+
+def add_schema_command(sub: argparse._SubParsersAction[argparse.ArgumentParser], names: tuple[str, ...]) -> None:
+    """`schema NAME`: print a user file's JSON Schema (the one the loader checks files with)."""
+    cmd = sub.add_parser(
+        "schema", help="print the JSON Schema of a file format", description="Print the JSON Schema of a file "
+        "format, as the loaders use it; save it and point your editor's YAML language server at it.",
+    )  # fmt: skip
+    cmd.add_argument("name", choices=names, help="the file format")
+    add_version(cmd)
+
+
+def print_schema(name: str) -> int:
+    """Print the shipped schema `name` on stdout; 0."""
+    from . import schemas
+
+    sys.stdout.write(schemas.text(name))
+    return 0
+
+
+@dataclass
+class Emulator:
+    """One emulator to serve: how to build it, what refusals its arguments may raise, its banner,
+    the warning for a non-loopback bind, and where it listens (for the messages)."""
+
+    build: Callable[[], Any]
+    refusals: tuple[type[Exception], ...]
+    banner: Callable[[Any], list[str]]
+    warning: str
+    host: str
+    port: int
+    state: str | None = None
+    port_option: str = "--port"
 
 
 def serve(
@@ -89,29 +138,60 @@ def serve(
 
     A refused argument (`refusals`, ValueError) exits 2 and a port that cannot be bound exits 1,
     each with a message on stderr; `warning` is printed when bound to a non-loopback address."""
+    return serve_all(
+        program, args.verbose, [Emulator(build, refusals, banner, warning, args.host, args.port, args.state)]
+    )
+
+
+def serve_all(program: str, verbose: int, emulators: list[Emulator]) -> int:
+    """Build every emulator, serve them all, print their banners and wait for Ctrl-C or SIGTERM.
+
+    Nothing serves unless every one could be built: a refused argument exits 2, a port that cannot
+    be bound 1 (what was bound already is released), each with a message on stderr."""
     from .peers import is_loopback
     from .persist import StateFileError
 
-    setup_logging(args.verbose)
-    if not 0 <= args.port <= 65535:
-        print(f"{program}: --port must be 0-65535, not {args.port}", file=sys.stderr)
-        return 2
+    setup_logging(verbose)
+    for e in emulators:
+        if not 0 <= e.port <= 65535:
+            print(f"{program}: {e.port_option} must be 0-65535, not {e.port}", file=sys.stderr)
+            return 2
+    built: list[Any] = []
+    refused = 0
     try:
-        mock = build()
-    except (*refusals, StateFileError, ValueError) as exc:
-        print(f"{program}: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"{program}: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        for e in emulators:
+            refusals: tuple[type[Exception], ...] = (*e.refusals, StateFileError, ValueError)
+            try:
+                built.append(e.build())
+                continue
+            except refusals as exc:
+                print(f"{program}: {exc}", file=sys.stderr)
+                refused = 2
+            except OSError as exc:
+                print(f"{program}: cannot listen on {e.host}:{e.port}: {exc.strerror or exc}", file=sys.stderr)
+                refused = 1
+            break
+    finally:
+        if refused or len(built) < len(emulators):  # refused, or interrupted: release what was bound
+            for mock in built:
+                mock.stop()
+    if refused:
+        return refused
     settle()
     stopping = catch_stop_signals()  # before serving, so no signal is lost
-    mock.start()  # serving before the URLs are printed, so whoever reads them can connect
-    if not is_loopback(args.host):
-        print(f"warning: bound to {args.host}; {warning}", file=sys.stderr)
-    for line in banner(mock):
-        print(line)
-    if args.state:
-        print(f"  state:    {args.state} (saved before every reply)")
+    for mock in built:
+        mock.start()  # serving before the URLs are printed, so whoever reads them can connect
+    for e, mock in zip(emulators, built, strict=True):
+        if not is_loopback(e.host):
+            print(f"warning: bound to {e.host}; {e.warning}", file=sys.stderr)
+        for line in e.banner(mock):
+            print(line)
+        if e.state:
+            print(f"  state:    {e.state} (saved before every reply)")
     print("Press Ctrl-C to stop.", flush=True)
-    return wait_for_interrupt(stopping, mock.stop)
+
+    def stop_all() -> None:
+        for mock in reversed(built):
+            mock.stop()
+
+    return wait_for_interrupt(stopping, stop_all)

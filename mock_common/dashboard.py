@@ -96,6 +96,7 @@ def journal_rows(
             "method": e.get("method", "POST"), "path": mask_target(e.get("path")), "status": status,
             "injected": e.get("injected"), "failed": failed, "duration_ms": e.get("duration_ms"),
             "peer": e.get("ip") or e.get("peer"), "request": cut(scrub(e.get("request"))), "response": cut(scrub(e.get("response"))),
+            "reason": e.get("reason"),
         })  # fmt: skip
     return rows
 

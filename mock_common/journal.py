@@ -56,9 +56,11 @@ class JournalEntry:
 
     `operation` is the SOAP operation (Streamster) or the route name (InstaForex), None when the
     request could not be read; `status` is None when an injected fault dropped the connection;
-    `fault` is the kind of fault injected (None for a normal answer); `reason` says why the
-    emulator refused the call, when its refusal names one; `time` is the emulator's clock (ISO 8601). `request_cut`/`response_cut` say a body was longer than `MAX_BODY_BYTES`
-    and only its start is kept. `details` holds what one emulator adds (peer, method, path, ip).
+    `fault` is the kind of fault injected (None for a normal answer); `time` is the emulator's
+    clock (ISO 8601). `request_cut`/`response_cut` say a body was longer than `MAX_BODY_BYTES`
+    and only its start is kept. `reason` says why a call was refused when the answer does not
+    (InstaForex answers every refusal "Access denied"; the entry says "token expired").
+    `details` holds what one emulator adds (peer, method, path, ip).
     """
 
     seq: int
@@ -125,13 +127,13 @@ class JournalEntry:
         return bool(where(self))
 
     def summary(self, width: int = 120) -> str:
-        """One line: seq, operation, status, fault, the refusal's reason and the start of the request."""
+        """One line: seq, operation, status, why it was refused, fault, and the start of the request."""
         status = "dropped" if self.status is None else str(self.status)
         fault = f" fault={self.fault}" if self.fault else ""
-        fault += f" ({self.reason})" if self.reason else ""
+        why = f" ({self.reason})" if self.reason else ""
         path = self.details.get("path")
         text = f"{self.details.get('method', '')} {path}".strip() if path else _excerpt(self.request or "")
-        line = f"#{self.seq} {self.time} {self.operation or '(unreadable)'} -> {status}{fault}: {text}"
+        line = f"#{self.seq} {self.time} {self.operation or '(unreadable)'} -> {status}{why}{fault}: {text}"
         return line if len(line) <= width else line[: width - 1] + "…"
 
 

@@ -13,6 +13,7 @@ import io
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,9 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import pytest
 import requests
 
+from .builtin import Builtins
 from .faults import DROP_KEY
+from .files import Source, UserFileError, inline, nearest, worded
 from .masking import mask_entry
 from .server import SOCKET_KEY
 from .wsgi import run_app
@@ -39,9 +42,11 @@ def option_group(parser: pytest.Parser) -> pytest.OptionGroup:
 # The emulators' markers, registered once here (`pytest --markers` lists them).
 MARKERS = (
     "streamster(seed=0, scenario=None, clock='virtual', history=None, step=None): this test's Streamster emulator "
-    "is built with these arguments (the next test gets the defaults again)",
+    "is built with these arguments (the next test gets the defaults again); scenario: a file beside the test, a "
+    "built-in (demo, day) or a mapping; history: instrument -> price history file",
     "instaforex(accounts=None, token_ttl=5400, clock='virtual', seed=0, token_seed=None, generate=None): this "
-    "test's InstaForex emulator is built with these arguments (the next test gets the defaults again)",
+    "test's InstaForex emulator is built with these arguments (the next test gets the defaults again); accounts: "
+    "a file beside the test, the built-in demo or a mapping",
 )
 
 
@@ -78,14 +83,21 @@ def journal_lines(config: pytest.Config) -> int:
 # ----------------------------------------------------------------------------- options and markers
 
 
-def setting(config: pytest.Config, name: str, convert: Callable[[str], Any], default: Any, path: bool = False) -> Any:
+def setting(
+    config: pytest.Config,
+    name: str,
+    convert: Callable[[str], Any],
+    default: Any,
+    path: bool = False,
+    keep: Callable[[Any], bool] = lambda value: False,
+) -> Any:
     """An option's value: `--name` on the command line, else the ini key `name`, else `default`.
 
     A path from the command line is taken from the invocation directory, one from the ini file
-    from the root directory."""
+    from the root directory; a value `keep` accepts (a built-in name such as `demo`) stays as it is."""
     value = config.getoption(name)
     if value is not None:
-        return str(Path(value).resolve()) if path else value
+        return str(Path(value).resolve()) if path and not keep(value) else value
     text = config.getini(name)
     if text in (None, "", []):
         return default
@@ -93,7 +105,7 @@ def setting(config: pytest.Config, name: str, convert: Callable[[str], Any], def
         value = convert(str(text).strip())
     except ValueError:
         raise pytest.UsageError(f"ini {name} = {text!r} is not valid") from None
-    return str((config.rootpath / value).resolve()) if path else value
+    return str((config.rootpath / value).resolve()) if path and not keep(value) else value
 
 
 def add_setting(
@@ -107,42 +119,172 @@ def add_setting(
     parser.addini(dest, help_text, default="")
 
 
-def marker_arguments(item: pytest.Item, marker: str, allowed: Iterable[str]) -> dict[str, Any]:
-    """The keyword arguments of the closest `@pytest.mark.<marker>(...)` (empty without one); a
-    positional argument or an unknown keyword fails the test with a message naming it."""
-    found = item.get_closest_marker(marker)
+@dataclass(frozen=True)
+class Marked:
+    """What a marker argument's check needs: the test, its emulator, and how to name the marker in a message."""
+
+    item: pytest.Item
+    server: Any
+    marker: str
+
+    @property
+    def where(self) -> str:
+        """`tests/test_bot.py:12: @pytest.mark.streamster`: the test and its marker."""
+        path, line, _ = self.item.location
+        return f"{path}:{(line or 0) + 1}: @pytest.mark.{self.marker}"
+
+    def source(self, argument: str) -> Source:
+        """The name an inline mapping given as `argument` goes by in a message."""
+        return inline(f"{self.where}({argument}=...)")
+
+    def path(self, value: str | Path) -> str:
+        """A relative file path, found next to the test file first, else from the root directory."""
+        path = Path(value)
+        if path.is_absolute():
+            return str(path)
+        beside = Path(str(self.item.path)).parent / path
+        return str(beside if beside.exists() else self.item.config.rootpath / path)
+
+
+# A marker argument's check: its value as the emulator takes it, or UserFileError (the reason).
+Check = Callable[[Any, Marked], Any]
+
+
+def whole_number(low: int = 0, high: int | None = None, empty: bool = True) -> Check:
+    """A whole number from `low` (to `high`), or None when `empty`."""
+
+    def check(value: Any, marked: Marked) -> Any:
+        if value is None and empty:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserFileError("must be a whole number", value=worded(value))
+        if value < low or (high is not None and value > high):
+            raise UserFileError(
+                f"must be from {low} to {high}" if high is not None else f"must be at least {low}", value=value
+            )
+        return value
+
+    return check
+
+
+def seconds(value: Any, marked: Marked) -> Any:
+    """A number of seconds above 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UserFileError("must be a number of seconds", value=worded(value))
+    if not 0 < value < float("inf"):
+        raise UserFileError("must be more than 0 seconds", value=value)
+    return value
+
+
+def choice(*choices: str) -> Check:
+    """One of `choices`."""
+
+    def check(value: Any, marked: Marked) -> Any:
+        if value not in choices:
+            raise UserFileError(
+                f"must be one of {', '.join(choices)}", value=value,
+                suggestion=nearest(value, choices) if isinstance(value, str) else None,
+            )  # fmt: skip
+        return value
+
+    return check
+
+
+def data_file(builtins: Builtins, content: Callable[[dict[str, Any], Marked, str], Any]) -> Check:
+    """A file path (next to the test file, or from the root directory), a built-in name, an inline
+    mapping (`content` checks it), or None for the default."""
+
+    def check(value: Any, marked: Marked) -> Any:
+        if value is None or builtins.is_name(value):
+            return value
+        if isinstance(value, (str, Path)):
+            return marked.path(value)
+        if isinstance(value, dict):
+            return content(value, marked, builtins.what)
+        raise UserFileError(
+            f"must be a file path, a built-in name ({', '.join(builtins.names())}) or a mapping", value=worded(value)
+        )
+
+    return check
+
+
+def marker_arguments(marked: Marked, allowed: Mapping[str, Check]) -> dict[str, Any]:
+    """The keyword arguments of the test's closest `@pytest.mark.<marker>(...)` (empty without one),
+    each checked: a positional argument, an unknown keyword or a bad value raises UserFileError."""
+    found = marked.item.get_closest_marker(marked.marker)
     if found is None:
         return {}
+    where = inline(marked.where)
     if found.args:
-        pytest.fail(f"@pytest.mark.{marker} takes keyword arguments only, not {found.args!r}", pytrace=False)
-    unknown = sorted(set(found.kwargs) - set(allowed))
-    if unknown:
-        pytest.fail(
-            f"@pytest.mark.{marker} has no argument {', '.join(unknown)}; it takes {', '.join(sorted(allowed))}",
-            pytrace=False,
-        )
-    return dict(found.kwargs)
+        raise UserFileError("takes keyword arguments only", value=found.args, source=where)
+    out = {}
+    for name, value in found.kwargs.items():
+        if name not in allowed:
+            hint = nearest(name, allowed)
+            reason = "unknown argument" if hint else f"unknown argument; the arguments are {', '.join(allowed)}"
+            raise UserFileError(reason, (name,), suggestion=hint, source=where)
+        try:
+            out[name] = allowed[name](value, marked)
+        except UserFileError as exc:
+            raise exc.within(where, (name,)) from None
+    return out
 
 
-def resolve_path(item: pytest.Item, value: Any) -> Any:
-    """A relative file path in a marker, found next to the test file first, else from the root (in a
-    mapping, each value that is a path or a mapping with a `path`)."""
-    if isinstance(value, dict):
-        return {
-            k: {**v, "path": resolve_path(item, v["path"])} if isinstance(v, dict) and "path" in v
-            else resolve_path(item, v)
-            for k, v in value.items()
-        }  # fmt: skip
-    if not isinstance(value, (str, Path)):
-        return value
-    path = Path(value)
-    if path.is_absolute():
-        return str(path)
-    beside = Path(str(item.path)).parent / path
-    return str(beside if beside.exists() else item.config.rootpath / path)
+def fresh(
+    request: pytest.FixtureRequest,
+    server: Any,
+    options: dict[str, Any],
+    marker: str,
+    allowed: Mapping[str, Check],
+    complete: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+) -> Any:
+    """The session's emulator as a new one would be for this test: reset, or configured as the
+    test's marker says. `complete` fills in the constructor's defaults, so arguments compare whole.
+
+    A marker (or a file it names) that cannot be used fails the test with one line saying where and why."""
+    try:
+        marked = marker_arguments(Marked(request.node, server, marker), allowed)
+        wanted = complete({**options, **marked})
+        if wanted != complete(server.arguments):
+            server.configure(**wanted)
+        else:
+            server.reset()
+    except UserFileError as exc:
+        refusal = str(exc)
+    else:
+        return server
+    pytest.fail(refusal, pytrace=False)  # outside the handler: one line, no chained traceback
 
 
-# ----------------------------------------------------------------------------- failure reports
+def emulator_fixtures(
+    name: str,
+    factory: Callable[..., Any],
+    allowed: Mapping[str, Check],
+    complete: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+) -> tuple[Any, Any]:
+    """The `<name>_server` (session) and `<name>_mock` (per test) fixtures of one emulator, built
+    by `factory(**<name>_options)`; the emulator's plugin module binds them at its top level."""
+
+    def server(request: pytest.FixtureRequest) -> Iterator[Any]:
+        try:
+            mock = factory(**request.getfixturevalue(f"{name}_options"))
+        except UserFileError as exc:  # a file named by an option or an options fixture
+            refusal = str(exc)
+        else:
+            with mock:
+                yield mock
+            return
+        pytest.fail(refusal, pytrace=False)
+
+    def mock(request: pytest.FixtureRequest) -> Any:
+        options = request.getfixturevalue(f"{name}_options")
+        return fresh(request, request.getfixturevalue(f"{name}_server"), options, name, allowed, complete)
+
+    server.__doc__ = "One emulator for the whole session (each xdist worker has its own, on a free port)."
+    mock.__doc__ = (
+        f"The session's emulator as a new one would be: reset, or rebuilt as the test's @pytest.mark.{name} says."
+    )
+    return pytest.fixture(scope="session", name=f"{name}_server")(server), pytest.fixture(name=f"{name}_mock")(mock)
 
 
 def clock_mode(text: str) -> str:
@@ -152,55 +294,7 @@ def clock_mode(text: str) -> str:
     return text
 
 
-def fresh(
-    request: pytest.FixtureRequest,
-    server: Any,
-    options: dict[str, Any],
-    marker: str,
-    allowed: Iterable[str],
-    path_argument: str | tuple[str, ...],
-    complete: Callable[[dict[str, Any]], dict[str, Any]] = dict,
-) -> Any:
-    """The session's emulator as a new one would be for this test: reset, or configured as the
-    test's marker says (`path_argument`, one or several, resolved next to the test file). `complete`
-    fills in the constructor's defaults, so arguments compare whole."""
-    marked = marker_arguments(request.node, marker, allowed)
-    for name in (path_argument,) if isinstance(path_argument, str) else path_argument:
-        if name in marked:
-            marked[name] = resolve_path(request.node, marked[name])
-    wanted = complete({**options, **marked})
-    if wanted != complete(server.arguments):
-        server.configure(**wanted)
-    else:
-        server.reset()
-    return server
-
-
-def emulator_fixtures(
-    name: str,
-    factory: Callable[..., Any],
-    allowed: Iterable[str],
-    path_argument: str | tuple[str, ...],
-    complete: Callable[[dict[str, Any]], dict[str, Any]] = dict,
-) -> tuple[Any, Any]:
-    """The `<name>_server` (session) and `<name>_mock` (per test) fixtures of one emulator, built
-    by `factory(**<name>_options)`; the emulator's plugin module binds them at its top level."""
-
-    def server(request: pytest.FixtureRequest) -> Iterator[Any]:
-        with factory(**request.getfixturevalue(f"{name}_options")) as mock:
-            yield mock
-
-    def mock(request: pytest.FixtureRequest) -> Any:
-        options = request.getfixturevalue(f"{name}_options")
-        return fresh(
-            request, request.getfixturevalue(f"{name}_server"), options, name, allowed, path_argument, complete
-        )
-
-    server.__doc__ = "One emulator for the whole session (each xdist worker has its own, on a free port)."
-    mock.__doc__ = (
-        f"The session's emulator as a new one would be: reset, or rebuilt as the test's @pytest.mark.{name} says."
-    )
-    return pytest.fixture(scope="session", name=f"{name}_server")(server), pytest.fixture(name=f"{name}_mock")(mock)
+# ----------------------------------------------------------------------------- failure reports
 
 
 def describe(title: str, seed: Any, now: str, clock: str, journal: Any, lines: int) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from mock_common.clock import Clock
 from mock_common.control import BODY, BaseController, Param, changes, obj, route, text
 from mock_common.faults import FaultPlan
-from mock_common.files import read_data_file, without_content
+from mock_common.files import inline
 from mock_common.journal import Journal
 
 from .contract import OPERATIONS
@@ -20,7 +20,7 @@ from .errors import StoreError
 from .generate import generate_data
 from .persist import restore_rows, state_rows
 from .service import Service, parse_login
-from .store import Account, Bonus, Store, Trade, load_store
+from .store import Account, Bonus, Store, Trade, load_store, read_accounts
 from .tokens import TokenStore
 
 
@@ -61,19 +61,22 @@ class Controller(BaseController):
         self._initial = self._read(source)
         self._start = service.clock.now()
 
-    @staticmethod
-    def _read(source: Any) -> Any:
+    def _read(self, source: Any, name: str = "inline accounts") -> Any:
+        """The accounts `source` holds (a file, the built-in `demo`, content, or a generated store),
+        checked whole: reset() builds its store from it with no more checks."""
         if isinstance(source, tuple) and source[0] == "generate":
             return generate_data(source[1], source[2])
         if isinstance(source, (str, Path)):
-            return read_data_file(source, "accounts file", StoreError) or {}
-        return deepcopy(source)
+            return read_accounts(source, self.service.now())
+        data = deepcopy(source)
+        Store.from_data(data, self.service.now(), inline(name))
+        return data
 
-    def _load(self, source: Any) -> Store:
+    def _load(self, source: Any, name: str = "inline accounts") -> Store:
         now = self.service.now()
         if isinstance(source, (str, Path)):
             return load_store(source, now)
-        return Store.from_data(self._read(source), now)
+        return Store.from_data(deepcopy(source), now, inline(name))
 
     # ------------------------------------------------------------------ the common operations
 
@@ -81,7 +84,7 @@ class Controller(BaseController):
         clock = self.service.clock
         if clock.mode == "virtual":  # a real clock keeps real time
             clock.set(self._start)
-        self.service.store = Store.from_data(self._initial, self.service.now())
+        self.service.store = Store.from_data(self._initial, self.service.now(), schema=False)
         self.service.tokens.reset()
 
     def _advance(self, seconds: float) -> datetime:
@@ -141,10 +144,10 @@ class Controller(BaseController):
     # ------------------------------------------------------------------ accounts
 
     @changes
-    def load_accounts(self, source: str | Path | dict[str, Any]) -> None:
-        """Replace the store (a file path or fixture data); tokens are revoked. reset() goes back
-        to the constructor's accounts."""
-        store = self._load(source)
+    def load_accounts(self, source: str | Path | dict[str, Any], name: str = "inline accounts") -> None:
+        """Replace the store (a file path, the built-in `demo`, or fixture data, which a refusal calls
+        `name`); tokens are revoked. reset() goes back to the constructor's accounts."""
+        store = self._load(source, name)
         self.service.store = store
         self.service.tokens.revoke()
 
@@ -157,10 +160,10 @@ class Controller(BaseController):
         if path is not None:
             try:
                 self.load_accounts(path)
-            except StoreError as exc:  # the file may be anything: say where, never what it holds
-                raise StoreError(without_content("accounts file", path, str(exc))) from None
+            except StoreError as exc:  # the file may be anything: say where and why, never what it holds
+                raise exc.without_values() from None
         elif data is not None:
-            self.load_accounts(data)
+            self.load_accounts(data, "data")
         else:
             raise StoreError("accounts needs 'path' (an accounts file) or 'data' (its content)")
 

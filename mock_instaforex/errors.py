@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from mock_common.files import UserFileError
 
-class StoreError(ValueError):
-    """An account store (fixture) or a change to it that cannot be accepted; names field and value."""
+
+class StoreError(UserFileError):
+    """An account store (fixture) or a change to it that cannot be accepted: the file (or the inline
+    content's name), line and column, key path and reason (`mock_common.files`' one wording); a ValueError."""
 
 
 class BadRequestError(ValueError):
@@ -12,4 +15,12 @@ class BadRequestError(ValueError):
 
 
 class AccessDeniedError(Exception):
-    """A request the API answers with "Access denied" (403, or 200 in compatibility mode)."""
+    """A request the API answers with "Access denied" (403, or 200 in compatibility mode).
+
+    The real service says no more; `reason` says why (unknown login, wrong password, token expired,
+    ...) for the journal, the failure report and the dashboard, never for the wire.
+    """
+
+    def __init__(self, reason: str = "access denied") -> None:
+        super().__init__(reason)
+        self.reason = reason

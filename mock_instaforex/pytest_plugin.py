@@ -2,8 +2,9 @@
 
 - `instaforex_server` (session): one emulator per test session (per xdist worker), on a free port.
 - `instaforex_mock`: that emulator, reset to its constructor's state for each test, or set up as
-  the test's `@pytest.mark.instaforex(accounts=..., token_ttl=..., clock=..., seed=...)` says.
-- `instaforex_client`: the reference client (`client.InstaForexClient`) bound to it, logged in
+  the test's `@pytest.mark.instaforex(accounts=..., token_ttl=..., clock=..., seed=...)` says (accounts:
+  a file beside the test, the built-in "demo", or an inline mapping).
+- `instaforex_client`: the reference client (`broker_mocks.client.InstaForexClient`) bound to it, logged in
   as the demo account 20000001 (password `demo-pass`, client methods).
 - `instaforex_responses`: the real base URLs (`https://client-api.instaforex.com/`,
   `https://client-api.contentdatapro.com/`) routed in process through `responses`, no port.
@@ -19,11 +20,29 @@ import pytest
 
 from mock_common import pytest_plugin as common
 
+from .data import ACCOUNTS
 from .server import InstaForexMock
+from .store import Store
 from .tokens import DEFAULT_TTL
 
 URLS = ("https://client-api.instaforex.com/", "https://client-api.contentdatapro.com/")
-MARKER_ARGUMENTS = ("seed", "accounts", "clock", "token_ttl", "token_seed", "generate")
+
+
+def _accounts(content: dict[str, Any], marked: common.Marked, what: str) -> dict[str, Any]:
+    """An inline account store, checked as a file would be (and passed on as it is)."""
+    Store.from_data(content, marked.server.service.now(), marked.source("accounts"))
+    return content
+
+
+# What @pytest.mark.instaforex takes, each value checked before the emulator is touched.
+MARKER_ARGUMENTS: dict[str, common.Check] = {
+    "seed": common.whole_number(0, 2**64 - 1, empty=False),
+    "accounts": common.data_file(ACCOUNTS, _accounts),
+    "clock": common.choice("virtual", "real"),
+    "token_ttl": common.seconds,
+    "token_seed": common.whole_number(0, 2**64 - 1),
+    "generate": common.whole_number(1, 100_000),
+}
 DEMO_LOGIN, DEMO_PASSWORD = 20000001, "demo-pass"
 
 
@@ -45,7 +64,7 @@ def instaforex_options(pytestconfig: pytest.Config) -> dict[str, Any]:
 
     return {
         "seed": common.setting(pytestconfig, "instaforex_seed", int, 0),
-        "accounts": common.setting(pytestconfig, "instaforex_accounts", str, None, path=True),
+        "accounts": common.setting(pytestconfig, "instaforex_accounts", str, None, path=True, keep=ACCOUNTS.is_name),
         "clock": common.setting(pytestconfig, "instaforex_clock", common.clock_mode, "virtual"),
         "token_ttl": common.setting(pytestconfig, "instaforex_token_ttl", float, DEFAULT_TTL),
     }
@@ -60,7 +79,7 @@ def _arguments(options: dict[str, Any]) -> dict[str, Any]:
 
 
 instaforex_server, instaforex_mock = common.emulator_fixtures(
-    "instaforex", InstaForexMock, MARKER_ARGUMENTS, "accounts", _arguments
+    "instaforex", InstaForexMock, MARKER_ARGUMENTS, _arguments
 )
 
 

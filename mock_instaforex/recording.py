@@ -18,6 +18,7 @@ from mock_common.recording.cassette import Cassette, Request, Response
 from mock_common.recording.drift import REFUSAL, SUCCESS, Answer, Report, compare, json_shape
 from mock_common.recording.profile import ApiProfile, Login
 
+from .data import ACCOUNTS
 from .errors import StoreError
 from .openapi import build_openapi
 from .server import InstaForexMock, demo_path
@@ -176,7 +177,7 @@ def check_cassette(cassette: Cassette, accounts: str | None = None) -> Report:
     The cassette's fake logins become open-level accounts of the fresh emulator (any password), and the
     tokens it answers stand in for the cassette's fake tokens, so the recorded requests get through.
     """
-    data = read_data_file(accounts or demo_path(), "accounts file", StoreError) or {}
+    data = read_data_file(ACCOUNTS.resolve(accounts) if accounts else demo_path(), "accounts file", StoreError) or {}
     data = {**data, "accounts": list(data.get("accounts") or []), "partners": list(data.get("partners") or [])}
     taken = {int(a["login"]) for a in data["accounts"] + data["partners"]}
     for login, kind in _login_kinds(cassette).items():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from mock_common.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_SIZE, Jou
 from mock_common.persist import StateFileError
 
 from .control import Controller
+from .data import ACCOUNTS
 from .jsonio import dumps
 from .persist import InstaForexState, open_state, restore
 from .service import Service
@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 
 def demo_path() -> Path:
-    """The demo accounts file shipped with the package."""
-    return Path(str(resources.files(__package__).joinpath("demo.yaml")))
+    """The demo accounts file shipped with the package (the built-in `demo`)."""
+    return ACCOUNTS.path("demo")
 
 
 def _error_body(code: int, text: str) -> tuple[str, bytes]:
@@ -47,6 +47,7 @@ class InstaForexMock(MockServer):
     """
 
     title = "InstaForex emulator"
+    controller: Controller
 
     def __init__(
         self,
@@ -102,7 +103,9 @@ class InstaForexMock(MockServer):
 
     @staticmethod
     def _source(seed: int, accounts: str | Path | dict[str, Any] | None, generate: int | None) -> Any:
-        return ("generate", seed, generate) if generate else accounts if accounts is not None else demo_path()
+        if generate:
+            return ("generate", seed, generate)
+        return demo_path() if accounts is None else ACCOUNTS.resolve(accounts)
 
     def configure(
         self,

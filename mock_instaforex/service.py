@@ -107,9 +107,10 @@ class Service:
         with self.store.lock:
             who = self._eligible(kind, login)
             self.store.record_login(login, ip, SOURCES[kind], now)
-            if who is None or not self._admits(who, password, ip):
-                log.info("%s token refused for login %s from %s", kind, login, ip)
-                raise AccessDeniedError()
+            refusal = self._unknown(kind, login) if who is None else self._refusal(who, password, ip)
+            if refusal is not None:
+                log.info("%s token refused for login %s from %s: %s", kind, login, ip, refusal)
+                raise AccessDeniedError(refusal)
             token = self.tokens.issue(login, kind, now)
         log.info("%s token issued for login %s from %s", kind, login, ip)
         return token.value
@@ -121,31 +122,53 @@ class Service:
             return self.store.partners.get(login)
         return self.store.principal(login)
 
+    def _unknown(self, kind: str, login: int) -> str:
+        """Why `login` gets no token of `kind` (it is not an account of that kind)."""
+        if kind == "client" and login in self.store.partners:
+            return f"login {login} is a partner: a client token is for client accounts"
+        if kind == "partner" and login in self.store.accounts:
+            return f"login {login} is a client account: a partner token is for partners"
+        return f"unknown login {login}"
+
     @staticmethod
-    def _admits(who: Account | Partner, password: str, ip: str) -> bool:
+    def _refusal(who: Account | Partner, password: str, ip: str) -> str | None:
+        """Why `who` gets no token for this password from this address, or None: it does."""
         if who.level == "open":
-            return True
+            return None
         if who.level == "password":
-            return hmac.compare_digest((who.api_password or "").encode(), password.encode())
+            ok = hmac.compare_digest((who.api_password or "").encode(), password.encode())
+            return None if ok else "wrong password"
+        if not hmac.compare_digest((who.ip_password or "").encode(), password.encode()):
+            if who.api_password and hmac.compare_digest(who.api_password.encode(), password.encode()):
+                return "level too low: the account's level is ip, so it takes its IP password, not the API password"
+            return "wrong password (the account's level is ip: its IP password)"
         mask = who.mask
-        ok = hmac.compare_digest((who.ip_password or "").encode(), password.encode())
-        return ok and mask is not None and mask.matches(ip)
+        if mask is None or not mask.matches(ip):
+            return f"IP {ip} outside the account's mask {who.ip_mask}"
+        return None
 
     def authorize(self, kind: str, passkey: str | None, login: int, ip: str) -> Account | Partner:
-        """The principal a data call may read, or AccessDeniedError."""
+        """The principal a data call may read, or AccessDeniedError (its `reason` says why)."""
         if not passkey:
-            raise AccessDeniedError()
+            raise AccessDeniedError("no passkey header")
         value = passkey.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1].strip()  # clients paste the raw token body, quotes included
-        token = self.tokens.find(value, self.now())
-        if token is None or token.kind != kind or token.login != login:
-            raise AccessDeniedError()
+        now = self.now()
+        token = self.tokens.find(value, now, expired=True)
+        if token is None:
+            raise AccessDeniedError("unknown token (never issued, revoked, or expired and dropped)")
+        if now >= token.expires:
+            raise AccessDeniedError(f"token expired at {fmt_time(token.expires)}")
+        if token.login != login:
+            raise AccessDeniedError(f"token of another login ({token.login}), not of {login}")
+        if token.kind != kind:
+            raise AccessDeniedError(f"token of another kind: a {token.kind} token on a {kind} route")
         who = self._eligible(kind, login)
         if who is None:
-            raise AccessDeniedError()
+            raise AccessDeniedError(f"login {login} is no longer a {kind} account of the store")
         if who.level == "ip" and (who.mask is None or not who.mask.matches(ip)):
-            raise AccessDeniedError()
+            raise AccessDeniedError(f"IP {ip} outside the account's mask {who.ip_mask}")
         return who
 
     def date_range(self, start: str | None, end: str | None) -> tuple[datetime, datetime]:

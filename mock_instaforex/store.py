@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from mock_common.files import read_data_file
+from mock_common.files import Source, check, inline, read_document
 from mock_common.values import DecimalError, jsonable, parse_datetime, parse_decimal
 
+from .data import ACCOUNTS
 from .errors import StoreError
 from .ipmask import IpMask, parse_mask
 
@@ -26,6 +28,11 @@ LOGIN_HISTORY_LIMIT = 1000  # entries kept per login, the newest; older ones are
 CENT = Decimal("0.01")
 _RELATIVE = re.compile(r"^now\s*(?:([+-])\s*((?:\d+(?:\.\d+)?[dhms]\s*)+))?$", re.IGNORECASE)
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def _at(where: str, key: str) -> str:
+    """The key path of `key` inside `where` (the root when `where` is empty)."""
+    return f"{where}.{key}" if where else key
 
 
 def parse_time(value: Any, where: str, now: datetime) -> datetime:
@@ -41,24 +48,24 @@ def parse_time(value: Any, where: str, now: datetime) -> datetime:
     try:
         return parse_datetime(value).replace(microsecond=0)
     except (ValueError, OverflowError, OSError):
-        raise StoreError(f"{where} must be an ISO date-time, Unix seconds or now-<n>d/h/m/s, not {value!r}") from None
+        raise StoreError.at(where, "must be an ISO date-time, Unix seconds or now-<n>d/h/m/s", value) from None
 
 
 def _dec(value: Any, where: str, places: Decimal | None = CENT) -> Decimal:
     try:
         number = parse_decimal(value)
     except DecimalError as exc:
-        raise StoreError(f"{where} must be a {'finite ' if exc.number else ''}number, not {value!r}") from None
+        raise StoreError.at(where, f"must be a {'finite ' if exc.number else ''}number", value) from None
     return number.quantize(places) if places is not None else number
 
 
 def _int(value: Any, where: str) -> int:
     if isinstance(value, bool):
-        raise StoreError(f"{where} must be a whole number, not {value!r}")
+        raise StoreError.at(where, "must be a whole number", value)
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise StoreError(f"{where} must be a whole number, not {value!r}") from None
+        raise StoreError.at(where, "must be a whole number", value) from None
     return number
 
 
@@ -208,160 +215,128 @@ class Signal:
 # ---------------------------------------------------------------------------------- parsing
 
 
-def _check_keys(data: dict[str, Any], cls: type, where: str, extra: tuple[str, ...] = ()) -> None:
-    allowed = {f.name for f in fields(cls)} | set(extra)
-    unknown = set(data) - allowed
-    if unknown:
-        raise StoreError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-
-
-def _trade(data: Any, where: str, now: datetime, closed: bool) -> Trade:
-    if not isinstance(data, dict):
-        raise StoreError(f"{where} must be a mapping, not {data!r}")
-    _check_keys(data, Trade, where)
-    for key in ("ticket", "open_time", "symbol", "type", "volume", "open_price"):
-        if data.get(key) in (None, ""):
-            raise StoreError(f"{where}.{key} is required")
-    if closed and (data.get("close_time") is None or data.get("close_price") is None):
-        raise StoreError(f"{where}: a closed trade needs close_time and close_price")
-    kind = _int(data["type"], f"{where}.type")
-    if kind not in (1, 2):
-        raise StoreError(f"{where}.type must be 1 (buy) or 2 (sell), not {data['type']!r}")
-    volume = _dec(data["volume"], f"{where}.volume", None)
+def _trade(data: dict[str, Any], where: str, now: datetime, closed: bool) -> Trade:
+    kind = _int(data["type"], _at(where, "type"))
+    volume = _dec(data["volume"], _at(where, "volume"), None)
     if volume <= 0:
-        raise StoreError(f"{where}.volume must be > 0, not {data['volume']!r}")
+        raise StoreError.at(_at(where, "volume"), "must be > 0", data["volume"])
     trade = Trade(
-        ticket=_int(data["ticket"], f"{where}.ticket"),
-        open_time=parse_time(data["open_time"], f"{where}.open_time", now),
+        ticket=_int(data["ticket"], _at(where, "ticket")),
+        open_time=parse_time(data["open_time"], _at(where, "open_time"), now),
         symbol=str(data["symbol"]),
         type=kind,
         volume=volume,
-        open_price=_dec(data["open_price"], f"{where}.open_price", None),
-        sl=_dec(data.get("sl", 0), f"{where}.sl", None),
-        tp=_dec(data.get("tp", 0), f"{where}.tp", None),
-        swap=_dec(data.get("swap", 0), f"{where}.swap"),
-        commission=_dec(data.get("commission", 0), f"{where}.commission"),
-        profit=_dec(data.get("profit", 0), f"{where}.profit"),
+        open_price=_dec(data["open_price"], _at(where, "open_price"), None),
+        sl=_dec(data.get("sl", 0), _at(where, "sl"), None),
+        tp=_dec(data.get("tp", 0), _at(where, "tp"), None),
+        swap=_dec(data.get("swap", 0), _at(where, "swap")),
+        commission=_dec(data.get("commission", 0), _at(where, "commission")),
+        profit=_dec(data.get("profit", 0), _at(where, "profit")),
         comment=str(data.get("comment") or ""),
     )
     if closed:
-        trade.close_time = parse_time(data["close_time"], f"{where}.close_time", now)
-        trade.close_price = _dec(data["close_price"], f"{where}.close_price", None)
+        trade.close_time = parse_time(data["close_time"], _at(where, "close_time"), now)
+        trade.close_price = _dec(data["close_price"], _at(where, "close_price"), None)
         if trade.close_time < trade.open_time:
-            raise StoreError(f"{where}: close_time is before open_time")
+            raise StoreError.at(_at(where, "close_time"), "must not be before open_time", data["close_time"])
     else:
-        trade.current_price = _dec(data.get("current_price", data["open_price"]), f"{where}.current_price", None)
+        current = data.get("current_price", data["open_price"])
+        trade.current_price = _dec(current, _at(where, "current_price"), None)
     return trade
 
 
 def _access(data: dict[str, Any], where: str) -> dict[str, Any]:
     level = str(data.get("level", "password")).lower()
-    if level not in LEVELS:
-        raise StoreError(f"{where}.level must be one of {', '.join(LEVELS)}, not {data.get('level')!r}")
     out: dict[str, Any] = {"level": level}
-    if level == "password":
-        if not data.get("api_password"):
-            raise StoreError(f"{where}: level password needs api_password")
+    if level == "password" and not data.get("api_password"):
+        raise StoreError.at(where, "level password needs api_password")
     if level == "ip":
         if not data.get("ip_password") or not data.get("ip_mask"):
-            raise StoreError(f"{where}: level ip needs ip_password and ip_mask")
-        parse_mask(str(data["ip_mask"]))
+            raise StoreError.at(where, "level ip needs ip_password and ip_mask")
+        try:
+            parse_mask(str(data["ip_mask"]))
+        except StoreError as exc:
+            raise StoreError.at(_at(where, "ip_mask"), "is not a valid IP mask", detail=str(exc)) from None
     for key in ("api_password", "ip_password", "ip_mask"):
         if data.get(key) is not None:
             out[key] = str(data[key])
     return out
 
 
-def parse_account(data: Any, where: str, now: datetime) -> Account:
-    """An Account from fixture data."""
-    if not isinstance(data, dict) or data.get("login") is None:
-        raise StoreError(f"{where} must be a mapping with a login, not {data!r}")
-    _check_keys(data, Account, where)
-    login = _int(data["login"], f"{where}.login")
-    leverage = _int(data.get("leverage", 100), f"{where}.leverage")
+def parse_account(data: dict[str, Any], where: str, now: datetime) -> Account:
+    """An Account from fixture data the schema has passed (`where`: its key path, empty at the root)."""
+    login = _int(data["login"], _at(where, "login"))
+    leverage = _int(data.get("leverage", 100), _at(where, "leverage"))
     if leverage < 1:
-        raise StoreError(f"{where}.leverage must be >= 1, not {leverage}")
+        raise StoreError.at(_at(where, "leverage"), "must be at least 1", leverage)
     account = Account(
         login=login,
         name=str(data.get("name") or f"Client {login}"),
         group=str(data.get("group") or "standard"),
         currency=str(data.get("currency") or "USD").upper(),
         leverage=leverage,
-        balance=_dec(data.get("balance", 0), f"{where}.balance"),
-        credit=_dec(data.get("credit", 0), f"{where}.credit"),
-        margin=_dec(data.get("margin", 0), f"{where}.margin"),
-        registration_date=parse_time(data.get("registration_date", "now-365d"), f"{where}.registration_date", now),
-        total_deposit=_dec(data.get("total_deposit", 0), f"{where}.total_deposit"),
-        total_withdrawal=_dec(data.get("total_withdrawal", 0), f"{where}.total_withdrawal"),
+        balance=_dec(data.get("balance", 0), _at(where, "balance")),
+        credit=_dec(data.get("credit", 0), _at(where, "credit")),
+        margin=_dec(data.get("margin", 0), _at(where, "margin")),
+        registration_date=parse_time(data.get("registration_date", "now-365d"), _at(where, "registration_date"), now),
+        total_deposit=_dec(data.get("total_deposit", 0), _at(where, "total_deposit")),
+        total_withdrawal=_dec(data.get("total_withdrawal", 0), _at(where, "total_withdrawal")),
         **_access(data, where),
     )
     account.open_trades = [
-        _trade(t, f"{where}.open_trades[{i}]", now, False) for i, t in enumerate(data.get("open_trades") or [])
+        _trade(t, _at(where, f"open_trades[{i}]"), now, False) for i, t in enumerate(data.get("open_trades") or [])
     ]
     account.closed_trades = [
-        _trade(t, f"{where}.closed_trades[{i}]", now, True) for i, t in enumerate(data.get("closed_trades") or [])
+        _trade(t, _at(where, f"closed_trades[{i}]"), now, True) for i, t in enumerate(data.get("closed_trades") or [])
     ]
-    account.bonuses = [_bonus(b, f"{where}.bonuses[{i}]", now) for i, b in enumerate(data.get("bonuses") or [])]
+    account.bonuses = [_bonus(b, _at(where, f"bonuses[{i}]"), now) for i, b in enumerate(data.get("bonuses") or [])]
     account.login_history = [
-        _event(e, f"{where}.login_history[{i}]", now) for i, e in enumerate(data.get("login_history") or [])
+        _event(e, _at(where, f"login_history[{i}]"), now) for i, e in enumerate(data.get("login_history") or [])
     ]
     _sort(account)
     return account
 
 
-def _bonus(data: Any, where: str, now: datetime) -> Bonus:
-    if not isinstance(data, dict):
-        raise StoreError(f"{where} must be a mapping, not {data!r}")
-    _check_keys(data, Bonus, where)
+def _bonus(data: dict[str, Any], where: str, now: datetime) -> Bonus:
     return Bonus(
-        date=parse_time(data.get("date", "now"), f"{where}.date", now),
+        date=parse_time(data.get("date", "now"), _at(where, "date"), now),
         bonus_type=str(data.get("bonus_type") or "Deposit bonus"),
-        percent=_dec(data.get("percent", 0), f"{where}.percent"),
-        amount=_dec(data.get("amount", 0), f"{where}.amount"),
+        percent=_dec(data.get("percent", 0), _at(where, "percent")),
+        amount=_dec(data.get("amount", 0), _at(where, "amount")),
         status=str(data.get("status") or "Active"),
     )
 
 
-def _event(data: Any, where: str, now: datetime) -> LoginEvent:
-    if not isinstance(data, dict) or "ip" not in data:
-        raise StoreError(f"{where} must be a mapping with time, ip and source, not {data!r}")
-    _check_keys(data, LoginEvent, where)
+def _event(data: dict[str, Any], where: str, now: datetime) -> LoginEvent:
     return LoginEvent(
-        parse_time(data.get("time", "now"), f"{where}.time", now), str(data["ip"]), str(data.get("source") or "Cabinet")
+        parse_time(data.get("time", "now"), _at(where, "time"), now),
+        str(data["ip"]),
+        str(data.get("source") or "Cabinet"),
     )
 
 
-def parse_partner(data: Any, where: str, now: datetime) -> Partner:
-    """A Partner from fixture data (`password` is accepted for `api_password`)."""
-    if not isinstance(data, dict) or data.get("login") is None:
-        raise StoreError(f"{where} must be a mapping with a login, not {data!r}")
+def parse_partner(data: dict[str, Any], where: str, now: datetime) -> Partner:
+    """A Partner from fixture data the schema has passed (`password` is accepted for `api_password`)."""
     data = dict(data)
     if "password" in data:
         data.setdefault("api_password", data.pop("password"))
-    _check_keys(data, Partner, where)
-    partner = Partner(login=_int(data["login"], f"{where}.login"), **_access(data, where))
-    partner.referrals = [_int(r, f"{where}.referrals[{i}]") for i, r in enumerate(data.get("referrals") or [])]
+    partner = Partner(login=_int(data["login"], _at(where, "login")), **_access(data, where))
+    partner.referrals = [_int(r, _at(where, f"referrals[{i}]")) for i, r in enumerate(data.get("referrals") or [])]
     for i, c in enumerate(data.get("commissions") or []):
-        w = f"{where}.commissions[{i}]"
-        if not isinstance(c, dict):
-            raise StoreError(f"{w} must be a mapping, not {c!r}")
-        _check_keys(c, Commission, w)
+        w = _at(where, f"commissions[{i}]")
         partner.commissions.append(Commission(
             login=_int(c.get("login"), f"{w}.login"), date=parse_time(c.get("date", "now"), f"{w}.date", now),
             ticket=_int(c.get("ticket", 0), f"{w}.ticket"), symbol=str(c.get("symbol") or ""),
             volume=_dec(c.get("volume", 0), f"{w}.volume", None), amount=_dec(c.get("amount", 0), f"{w}.amount"),
         ))  # fmt: skip
     for i, k in enumerate(data.get("clicks") or []):
-        w = f"{where}.clicks[{i}]"
-        if not isinstance(k, dict):
-            raise StoreError(f"{w} must be a mapping, not {k!r}")
-        _check_keys(k, ClickStat, w)
-        accounts = [_int(a, f"{w}.referal_accounts") for a in k.get("referal_accounts") or []]
+        w = _at(where, f"clicks[{i}]")
+        accounts = [_int(a, f"{w}.referal_accounts[{j}]") for j, a in enumerate(k.get("referal_accounts") or [])]
         partner.clicks.append(
             ClickStat(str(k.get("period") or "Today"), _int(k.get("clicks", 0), f"{w}.clicks"), accounts)
         )
     partner.login_history = sorted(
-        (_event(e, f"{where}.login_history[{i}]", now) for i, e in enumerate(data.get("login_history") or [])),
+        (_event(e, _at(where, f"login_history[{i}]"), now) for i, e in enumerate(data.get("login_history") or [])),
         key=lambda e: e.time,
     )[-LOGIN_HISTORY_LIMIT:]
     _check_partner(partner, where)
@@ -371,33 +346,35 @@ def parse_partner(data: Any, where: str, now: datetime) -> Partner:
 
 def _check_partner(partner: Partner, where: str) -> None:
     referrals = set(partner.referrals)
-    for c in partner.commissions:
+    for i, c in enumerate(partner.commissions):
         if c.login not in referrals:
-            raise StoreError(f"{where}: commission on login {c.login}, which is not a referral of {partner.login}")
-    for k in partner.clicks:
-        strangers = set(k.referal_accounts) - referrals
+            raise StoreError.at(
+                _at(where, f"commissions[{i}].login"), f"must be a referral of {partner.login}", c.login
+            )
+    for i, k in enumerate(partner.clicks):
+        strangers = sorted(set(k.referal_accounts) - referrals)
         if strangers:
-            raise StoreError(f"{where}: click statistics name {sorted(strangers)}, not referrals of {partner.login}")
+            raise StoreError.at(
+                _at(where, f"clicks[{i}].referal_accounts"),
+                f"must name referrals of {partner.login} only; {', '.join(map(str, strangers))} are not",
+            )
     if not partner.clicks:
         partner.clicks = [ClickStat(p, 0, []) for p in ("Today", "Week", "Month")]
 
 
-def parse_signal(data: Any, where: str, now: datetime) -> Signal:
-    """A Signal from fixture data."""
-    if not isinstance(data, dict):
-        raise StoreError(f"{where} must be a mapping, not {data!r}")
-    _check_keys(data, Signal, where)
+def parse_signal(data: dict[str, Any], where: str, now: datetime) -> Signal:
+    """A Signal from fixture data the schema has passed."""
     return Signal(
-        id=_int(data.get("id"), f"{where}.id"),
-        actual_time=parse_time(data.get("actual_time", "now"), f"{where}.actual_time", now),
+        id=_int(data.get("id"), _at(where, "id")),
+        actual_time=parse_time(data.get("actual_time", "now"), _at(where, "actual_time"), now),
         comment=str(data.get("comment") or ""),
         pair=str(data.get("pair") or "EURUSD").upper(),
-        cmd=_int(data.get("cmd", 0), f"{where}.cmd"),
-        trading_system=_int(data.get("trading_system", 3), f"{where}.trading_system"),
+        cmd=_int(data.get("cmd", 0), _at(where, "cmd")),
+        trading_system=_int(data.get("trading_system", 3), _at(where, "trading_system")),
         period=str(data.get("period") or "H1"),
-        price=_dec(data.get("price", 0), f"{where}.price", None),
-        sl=_dec(data.get("sl", 0), f"{where}.sl", None),
-        tp=_dec(data.get("tp", 0), f"{where}.tp", None),
+        price=_dec(data.get("price", 0), _at(where, "price"), None),
+        sl=_dec(data.get("sl", 0), _at(where, "sl"), None),
+        tp=_dec(data.get("tp", 0), _at(where, "tp"), None),
     )
 
 
@@ -422,26 +399,34 @@ class Store:
         self.signals: list[Signal] = []
 
     @classmethod
-    def from_data(cls, data: Any, now: datetime) -> Store:
-        """Build a store from fixture data; every error names its place and value."""
-        if not isinstance(data, dict):
-            raise StoreError(f"an accounts file must be a mapping, not {type(data).__name__}")
-        unknown = set(data) - {"accounts", "partners", "signals"}
-        if unknown:
-            raise StoreError(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
+    def from_data(cls, data: Any, now: datetime, source: Source | None = None, schema: bool = True) -> Store:
+        """Build a store from fixture data, checked against the shipped schema ("accounts"; skip it with
+        `schema=False` for data that passed already) and then for what a schema cannot say (logins
+        used twice, referrals, commissions). A refusal names `source` (a file, or the inline
+        content's name), the line and column, the key path and the reason."""
+        source = source if source is not None else inline("inline accounts")
+        if schema:
+            check(data, "accounts", StoreError, source)
+        try:
+            return cls._build(data, now)
+        except StoreError as exc:
+            raise exc.within(source) from None
+
+    @classmethod
+    def _build(cls, data: dict[str, Any], now: datetime) -> Store:
         store = cls()
         for i, a in enumerate(data.get("accounts") or []):
             account = parse_account(a, f"accounts[{i}]", now)
             if account.login in store.accounts:
-                raise StoreError(f"accounts[{i}].login {account.login} appears twice")
+                raise StoreError.at(f"accounts[{i}].login", "appears twice", account.login)
             store.accounts[account.login] = account
         for i, p in enumerate(data.get("partners") or []):
             partner = parse_partner(p, f"partners[{i}]", now)
             if partner.login in store.partners or partner.login in store.accounts:
-                raise StoreError(f"partners[{i}].login {partner.login} is already used")
-            unknown_refs = [r for r in partner.referrals if r not in store.accounts]
-            if unknown_refs:
-                raise StoreError(f"partners[{i}].referrals {unknown_refs} are not accounts of the store")
+                raise StoreError.at(f"partners[{i}].login", "is used already", partner.login)
+            for j, r in enumerate(partner.referrals):
+                if r not in store.accounts:
+                    raise StoreError.at(f"partners[{i}].referrals[{j}]", "must be an account of the store", r)
             store.partners[partner.login] = partner
         store.signals = sorted(
             (parse_signal(s, f"signals[{i}]", now) for i, s in enumerate(data.get("signals") or [])),
@@ -489,7 +474,7 @@ class Store:
 
     def add_account(self, data: dict[str, Any], now: datetime) -> Account:
         """Add an account, or replace the one with the same login."""
-        account = parse_account(data, "account", now)
+        account = _checked(data, "#/$defs/account", "account", lambda: parse_account(data, "", now))
         with self.lock:
             if account.login in self.partners:
                 raise StoreError(f"login {account.login} is a partner")
@@ -506,7 +491,7 @@ class Store:
             merged = next(a for a in data if a["login"] == login)
             merged.update(changes)
             merged["login"] = login
-            account = parse_account(merged, f"account {login}", now)
+            account = _checked(merged, "#/$defs/account", f"account {login}", lambda: parse_account(merged, "", now))
             self.accounts[login] = account
             return account
 
@@ -515,10 +500,13 @@ class Store:
         with self.lock:
             account = self._account(login)
             closed = data.get("close_time") is not None
-            trade = _trade(data, "trade", now, closed)
+            trade = _checked(
+                data, "#/$defs/closedTrade" if closed else "#/$defs/openTrade", "trade",
+                lambda: _trade(data, "", now, closed),
+            )  # fmt: skip
             tickets = {t.ticket for t in account.open_trades + account.closed_trades}
             if trade.ticket in tickets:
-                raise StoreError(f"trade.ticket {trade.ticket} already exists on login {login}")
+                raise StoreError.at("ticket", f"already exists on login {login}", trade.ticket, source=inline("trade"))
             (account.closed_trades if closed else account.open_trades).append(trade)
             _sort(account)
             return trade
@@ -542,7 +530,7 @@ class Store:
         """Add a bonus to an account."""
         with self.lock:
             account = self._account(login)
-            bonus = _bonus(data, "bonus", now)
+            bonus = _checked(data, "#/$defs/bonus", "bonus", lambda: _bonus(data, "", now))
             account.bonuses.append(bonus)
             _sort(account)
             return bonus
@@ -564,6 +552,30 @@ class Store:
         return account
 
 
+T = TypeVar("T")
+
+
+def _checked(data: Any, at: str, name: str, build: Callable[[], T]) -> T:
+    """`build()` of control-plane content (an account, a trade, a bonus) that the schema's part `at`
+    has passed; a refusal is worded as a file's, `name` standing for the file."""
+    source = inline(name)
+    check(data, "accounts", StoreError, source, at=at)
+    try:
+        return build()
+    except StoreError as exc:
+        raise exc.within(source) from None
+
+
+def read_accounts(path: str | Path, now: datetime) -> Any:
+    """The content of an accounts file (or the built-in `demo`), checked whole: the schema, then a
+    store built from it (which is not kept: `reset` builds its own from the content)."""
+    document = read_document(ACCOUNTS.resolve(path), "accounts file", StoreError)
+    data = {} if document.data is None else document.data  # an empty file is an empty store
+    Store.from_data(data, now, document.source)
+    return data
+
+
 def load_store(path: str | Path, now: datetime) -> Store:
-    """Read an accounts file (`.yaml`, `.yml` or `.json`)."""
-    return Store.from_data(read_data_file(path, "accounts file", StoreError) or {}, now)
+    """Read an accounts file (`.yaml`, `.yml` or `.json`), or the built-in `demo`."""
+    document = read_document(ACCOUNTS.resolve(path), "accounts file", StoreError)
+    return Store.from_data({} if document.data is None else document.data, now, document.source)

@@ -81,13 +81,14 @@ class TokenStore:
                 self._tokens.pop(keys.popleft(), None)
             return token
 
-    def find(self, value: str, now: datetime) -> Token | None:
-        """The live token with this value (compared in constant time), or None."""
+    def find(self, value: str, now: datetime, expired: bool = False) -> Token | None:
+        """The live token with this value (compared in constant time), or None; with `expired`,
+        an expired one not yet dropped too (to tell why it is refused)."""
         with self._lock:
             token = self._tokens.get(_key(value))
         if token is None or not hmac.compare_digest(token.value.encode(), value.encode("utf-8", "replace")):
             return None
-        return token if now < token.expires else None
+        return token if expired or now < token.expires else None
 
     def revoke(self, login: int | None = None) -> int:
         """Forget the tokens of `login` (every token when None); how many were revoked."""

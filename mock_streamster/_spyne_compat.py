@@ -4,12 +4,17 @@ spyne bundles an old `six` whose meta-path importer has only `find_module`, whic
 no longer calls; `spyne.util.six.moves` then fails to import. We load that bundled module first
 and give its importer the `find_spec` API (what six 1.16 itself added). On 3.13 spyne's `cgi`
 import is served by the `legacy-cgi` distribution, a dependency for that version.
+
+On 3.11 and 3.12 the standard library's `cgi` warns that it is deprecated (DeprecationWarning) when
+first imported, and spyne imports it: a user's `pytest -W error` would fail at the plugin's import.
+We import it first, with that one warning silenced for that one import (not a global filter).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+import warnings
 from types import ModuleType
 from typing import Any
 
@@ -17,7 +22,11 @@ _SIX = "spyne.util.six"
 
 
 def install() -> None:
-    """Patch spyne's bundled six before spyne itself is imported; idempotent."""
+    """Patch spyne's bundled six and import `cgi` quietly before spyne itself is imported; idempotent."""
+    if "cgi" not in sys.modules:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="'cgi' is deprecated", category=DeprecationWarning)
+            import cgi  # noqa: F401  (spyne's import of it then finds it loaded: no warning)
     module = sys.modules.get(_SIX)
     if module is None:
         spyne_spec = importlib.util.find_spec("spyne")  # locates the package without running it

@@ -11,14 +11,14 @@ from typing import Any
 from mock_common.clock import ClockMode
 from mock_common.control import BaseController, Param, changes, flag, reads, route, text
 from mock_common.faults import FaultPlan
-from mock_common.files import without_content
+from mock_common.files import inline
 from mock_common.journal import Journal
 
 from .contract import OPERATIONS
 from .errors import ScenarioError, StreamsterError
 from .lockstep import ApiCalls
 from .platform import Platform
-from .scenario import Scenario
+from .scenario import Scenario, scenario_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,10 @@ class Controller(BaseController):
         self.platform.restore(data)
 
     def configure(
-        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+        self,
+        seed: int | None = 0,
+        clock: ClockMode = "virtual",
+        scenario: Scenario | str | Path | dict[str, Any] | None = None,
     ) -> None:
         """Become what a new emulator with these arguments would be (fault draws and journal too);
         reset() goes back to that from now on."""
@@ -127,10 +130,10 @@ class Controller(BaseController):
         if path is not None:
             try:
                 self.load_scenario(path)
-            except ScenarioError as exc:  # the file may be anything: say where, never what it holds
-                raise ScenarioError(without_content("scenario file", path, str(exc))) from None
-        elif isinstance(content, dict):
-            self.load_scenario(content)
+            except ScenarioError as exc:  # the file may be anything: say where and why, never what it holds
+                raise exc.without_values() from None
+        elif content is not None:
+            self.load_scenario(scenario_from_dict(content, None, inline("scenario")))
         else:
             raise ValueError("scenario needs 'path' (a scenario file) or 'scenario' (its content)")
 

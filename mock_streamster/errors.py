@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from mock_common.files import UserFileError
+
 
 class StreamsterError(Exception):
     """A request the platform refuses; it becomes a SOAP Client fault and changes nothing."""
 
 
-class ScenarioError(ValueError):
-    """A scenario or tick file that cannot be loaded; the message names the field and value."""
+class ScenarioError(UserFileError):
+    """A scenario or tick file that cannot be loaded: the file, line and column, key path and reason
+    (`mock_common.files`' one wording); a ValueError."""

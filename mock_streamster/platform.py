@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mock_common.clock import Clock, ClockMode
+from mock_common.files import nearest
 
 from . import engine
 from .errors import StreamsterError
@@ -56,7 +57,7 @@ from .order_input import (
     price_move,
     price_setting,
 )  # fmt: skip
-from .scenario import Scenario, Tick, load_scenario
+from .scenario import Scenario, Tick, load_scenario, scenario_from_dict
 from .snapshot import read_snapshot, snapshot_data
 from .windows import bars_period, chart_period, chosen_columns, initial_columns
 
@@ -80,6 +81,15 @@ def _copy(record: R) -> R:
     return new
 
 
+def _known(name: str, names: list[str], what: str, shown: int = 30) -> str:
+    """`; did you mean 'EUR/USD'? The instruments are ...` for a fault naming an unknown one (the list cut at `shown`)."""
+    hint = nearest(name, names)
+    listing = ", ".join(sorted(names, key=str.lower)[:shown]) + (
+        f" and {len(names) - shown} more" if len(names) > shown else ""
+    )
+    return (f"; did you mean {hint!r}?" if hint else "") + f" The {what} are {listing}."
+
+
 class Platform:
     """The whole simulated platform; thread-safe behind one lock, deterministic for a seed."""
 
@@ -87,7 +97,7 @@ class Platform:
         self,
         seed: int | None = None,
         clock: Clock | ClockMode = "virtual",
-        scenario: Scenario | str | Path | None = None,
+        scenario: Scenario | str | Path | dict[str, Any] | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self.clock = clock if isinstance(clock, Clock) else Clock(clock)
@@ -105,11 +115,13 @@ class Platform:
     # ----------------------------------------------------------------- building, reset, snapshots (codec: snapshot.py)
 
     @staticmethod
-    def _as_scenario(scenario: Scenario | str | Path | None) -> Scenario:
+    def _as_scenario(scenario: Scenario | str | Path | dict[str, Any] | None) -> Scenario:
         if scenario is None:
             return Scenario()
         if isinstance(scenario, Scenario):
             return scenario
+        if isinstance(scenario, dict):
+            return scenario_from_dict(scenario)
         return load_scenario(scenario)
 
     @property
@@ -169,7 +181,10 @@ class Platform:
             self._build()
 
     def configure(
-        self, seed: int | None = None, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None
+        self,
+        seed: int | None = None,
+        clock: ClockMode = "virtual",
+        scenario: Scenario | str | Path | dict[str, Any] | None = None,
     ) -> None:
         """Become what `Platform(seed, clock, scenario)` would be; reset() goes back to that from now on."""
         sc = self._as_scenario(scenario)  # a bad scenario raises before anything changes
@@ -182,9 +197,7 @@ class Platform:
 
     def load_scenario(self, scenario: Scenario | str | Path | dict[str, Any]) -> None:
         """Play another scenario from its start (reset() goes back to the constructor's)."""
-        from .scenario import scenario_from_dict
-
-        new = scenario_from_dict(scenario) if isinstance(scenario, dict) else self._as_scenario(scenario)
+        new = self._as_scenario(scenario)
         with self._lock:
             self.scenario = new
             self.clock = self.clock.fresh()
@@ -341,7 +354,10 @@ class Platform:
         key = " ".join(str(name).split()).lower()
         inst = self.instruments.get(key)
         if inst is None:
-            raise StreamsterError(f"{field} {str(name)!r} is not a known instrument.")
+            known = [i.name for i in self.instruments.values()]
+            raise StreamsterError(
+                f"{field} {str(name)!r} is not a known instrument{_known(str(name), known, 'instruments')}"
+            )
         return key, inst
 
     def _desk(self, name: str | None) -> tuple[str, dict[str, Decimal]]:
@@ -350,7 +366,7 @@ class Platform:
         for desk, currencies in self.desks.items():
             if desk.lower() == name.strip().lower():
                 return desk, currencies
-        raise StreamsterError(f"Desk {name!r} is not a known desk.")
+        raise StreamsterError(f"Desk {name!r} is not a known desk{_known(name, list(self.desks), 'desks')}")
 
     def _new_id(self, space: str) -> str:
         rng, issued = self._id_rng[space], self._issued[space]

@@ -2,8 +2,9 @@
 
 - `streamster_server` (session): one emulator per test session (per xdist worker), on a free port.
 - `streamster_mock`: that emulator, reset to its constructor's state for each test, or set up as
-  the test's `@pytest.mark.streamster(seed=..., scenario=..., clock=...)` says.
-- `streamster_client`: the reference client (`client.StreamsterClient`) bound to it.
+  the test's `@pytest.mark.streamster(seed=..., scenario=..., clock=..., history=...)` says (scenario:
+  a file beside the test, a built-in name such as "day", or an inline mapping).
+- `streamster_client`: the reference client (`broker_mocks.client.StreamsterClient`) bound to it.
 - `streamster_responses`: `http://127.0.0.1:8018/` (the real API's address) routed in process
   through `responses`, so a zeep bot with that URL hard-coded runs unchanged, no port.
 - `streamster_options` (session): the constructor's arguments; override it in a conftest.py.
@@ -19,23 +20,62 @@ import time
 import weakref
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mock_common import pytest_plugin as common
+from mock_common.files import check
 
+from .data import SCENARIOS
+from .errors import ScenarioError
+from .lockstep import parse_steps
+from .scenario import Scenario, scenario_from_dict
 from .server import StreamsterMock
 
 URLS = ("http://127.0.0.1:8018/",)
-MARKER_ARGUMENTS = ("seed", "scenario", "clock", "history", "step")
+
+
+def _scenario(content: dict[str, Any], marked: common.Marked, what: str) -> Scenario:
+    """An inline scenario, checked as a file would be (relative tick paths from the test's folder)."""
+    return scenario_from_dict(content, Path(str(marked.item.path)).parent, marked.source("scenario"))
+
+
+def _history(value: Any, marked: common.Marked) -> Any:
+    """Instrument to a history file, or to {path, format, timezone, spread, digits} (paths beside the test)."""
+    check(value, "scenario", ScenarioError, None, at="#/properties/history")
+    return {
+        name: marked.path(entry) if isinstance(entry, str) else {**entry, "path": marked.path(entry["path"])}
+        for name, entry in value.items()
+    }
+
+
+def _step(value: Any, marked: common.Marked) -> Any:
+    """Lockstep steps: `GetQuote=1h`, several such texts, or {operation: duration}."""
+    try:
+        parse_steps(value)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
+    return value
+
+
+# What @pytest.mark.streamster takes, each value checked before the emulator is touched.
+MARKER_ARGUMENTS: dict[str, common.Check] = {
+    "seed": common.whole_number(0, 2**64 - 1),
+    "scenario": common.data_file(SCENARIOS, _scenario),
+    "clock": common.choice("virtual", "real"),
+    "history": _history,
+    "step": _step,
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     common.add_setting(parser, "streamster-seed", "seed of the Streamster emulator (default 0)", int, metavar="N")
     common.add_setting(
-        parser, "streamster-scenario", "scenario file the Streamster emulator starts from", metavar="PATH"
-    )
+        parser, "streamster-scenario", "scenario file (or built-in: demo, day) the Streamster emulator starts from",
+        metavar="PATH",
+    )  # fmt: skip
     common.add_setting(parser, "streamster-clock", "virtual (default) or real clock for the Streamster emulator",
                 choices=("virtual", "real"))  # fmt: skip
 
@@ -47,7 +87,7 @@ def streamster_options(pytestconfig: pytest.Config) -> dict[str, Any]:
 
     return {
         "seed": common.setting(pytestconfig, "streamster_seed", int, 0),
-        "scenario": common.setting(pytestconfig, "streamster_scenario", str, None, path=True),
+        "scenario": common.setting(pytestconfig, "streamster_scenario", str, None, path=True, keep=SCENARIOS.is_name),
         "clock": common.setting(pytestconfig, "streamster_clock", common.clock_mode, "virtual"),
     }
 
@@ -57,9 +97,7 @@ def _complete(arguments: dict[str, Any]) -> dict[str, Any]:
     return {"history": None, "step": None, **arguments}
 
 
-streamster_server, streamster_mock = common.emulator_fixtures(
-    "streamster", StreamsterMock, MARKER_ARGUMENTS, ("scenario", "history"), _complete
-)
+streamster_server, streamster_mock = common.emulator_fixtures("streamster", StreamsterMock, MARKER_ARGUMENTS, _complete)
 
 
 class VirtualTime:
@@ -124,7 +162,7 @@ def _streamster_clients() -> dict[str, Any]:
 
 @pytest.fixture
 def streamster_client(streamster_mock: StreamsterMock, _streamster_clients: dict[str, Any]) -> Any:
-    """The reference client (`client.StreamsterClient`) bound to `streamster_mock` (its WSDL is
+    """The reference client (`broker_mocks.client.StreamsterClient`) bound to `streamster_mock` (its WSDL is
     read once per session)."""
     from broker_mocks.client import StreamsterClient
 

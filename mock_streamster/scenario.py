@@ -11,12 +11,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from mock_common.files import read_data_file
+from mock_common.files import Source, Steps, check, inline, nearest, read_document
 from mock_common.values import DecimalError, parse_datetime, parse_decimal
 
+from .data import SCENARIOS
 from .errors import ScenarioError
 from .history import HistorySource, PriceHistory, history_instrument, history_sources, load_history
-from .market import Instrument, canonical_period, default_instruments, from_epoch, to_epoch
+from .market import PERIODS, Instrument, canonical_period, default_instruments, from_epoch, to_epoch
 from .model import WINDOWS
 from .order_input import MAX_PRICE
 
@@ -53,49 +54,62 @@ class Scenario:
     history: dict[str, PriceHistory] = field(default_factory=dict)  # instrument key -> its price history
 
 
-def _decimal(value: Any, where: str) -> Decimal:
+def _decimal(value: Any, where: str | Steps) -> Decimal:
     try:
         return parse_decimal(value)
     except DecimalError as exc:
-        raise ScenarioError(f"{where} must be a {'finite ' if exc.number else ''}number, not {value!r}") from None
+        raise ScenarioError.at(where, f"must be a {'finite ' if exc.number else ''}number", value) from None
 
 
-def _datetime(value: Any, where: str) -> datetime:
+def _datetime(value: Any, where: str | Steps) -> datetime:
     try:
         when = parse_datetime(value)
     except (ValueError, OverflowError, OSError):
-        raise ScenarioError(f"{where} must be an ISO date-time or Unix seconds, not {value!r}") from None
+        raise ScenarioError.at(where, "must be an ISO date-time or Unix seconds", value) from None
     if not MIN_YEAR <= when.year <= MAX_YEAR:
-        raise ScenarioError(f"{where} must be in the years {MIN_YEAR} to {MAX_YEAR}, not {value!r}")
+        raise ScenarioError.at(where, f"must be in the years {MIN_YEAR} to {MAX_YEAR}", value)
     return when
 
 
 def load_ticks(path: str | Path, known: set[str] | None = None) -> list[Tick]:
-    """Read a tick CSV (time, instrument, bid, offer; a header row is optional), in time order."""
+    """Read a tick CSV (time, instrument, bid, offer; a header row is optional), in time order.
+
+    A bad row is refused as `day-ticks.csv:12: bid: must be a finite number, not 'x'`."""
     ticks: list[Tick] = []
     try:
         handle = open(path, newline="", encoding="utf-8")
     except OSError as exc:
-        raise ScenarioError(f"tick file {str(path)!r} cannot be read: {exc.strerror}") from None
+        raise ScenarioError(f"cannot read this tick file: {exc.strerror}", source=inline(str(path))) from None
     with handle:
-        for lineno, row in enumerate(csv.reader(handle), start=1):
-            if not row or row[0].strip().startswith("#"):
-                continue
-            if lineno == 1 and row[0].strip().lower() == "time":
-                continue
-            where = f"tick file {Path(path).name} line {lineno}"
-            if len(row) < 3:
-                raise ScenarioError(f"{where} needs time, instrument, bid[, offer], not {row!r}")
-            bid = _decimal(row[2], f"{where} bid")
-            offer = _decimal(row[3], f"{where} offer") if len(row) > 3 and row[3].strip() else bid
-            if bid <= 0 or offer < bid:
-                raise ScenarioError(f"{where}: bid must be > 0 and offer >= bid, not {row[2]!r}/{row[3:]!r}")
-            name = row[1].strip()
-            if known is not None and name.lower() not in known:
-                raise ScenarioError(f"{where}: instrument {name!r} is not in the catalogue")
-            ticks.append(Tick(_datetime(row[0], f"{where} time"), name, bid, offer))
+        try:
+            for lineno, row in enumerate(csv.reader(handle), start=1):
+                if not row or row[0].strip().startswith("#"):
+                    continue
+                if lineno == 1 and row[0].strip().lower() == "time":
+                    continue
+                ticks.append(_tick(row, known, inline(f"{path}:{lineno}")))
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ScenarioError("not a CSV tick file", detail=str(exc), source=inline(str(path))) from None
     ticks.sort(key=lambda t: t.time)
     return ticks
+
+
+def _tick(row: list[str], known: set[str] | None, where: Source) -> Tick:
+    try:
+        if len(row) < 3:
+            raise ScenarioError("a row needs time, instrument, bid[, offer]", value=row)
+        bid = _decimal(row[2], "bid")
+        offer = _decimal(row[3], "offer") if len(row) > 3 and row[3].strip() else bid
+        if bid <= 0:
+            raise ScenarioError.at("bid", "must be > 0", row[2])
+        if offer < bid:
+            raise ScenarioError.at("offer", f"must be at least the bid ({row[2].strip()})", row[3])
+        name = row[1].strip()
+        if known is not None and name.lower() not in known:
+            raise ScenarioError.at("instrument", "must be an instrument of the catalogue", name)
+        return Tick(_datetime(row[0], "time"), name, bid, offer)
+    except ScenarioError as exc:
+        raise exc.within(where) from None
 
 
 MAX_DIGITS = 10
@@ -107,10 +121,18 @@ MAX_AMOUNT = Decimal(10) ** 15  # a desk's starting amount
 MIN_YEAR, MAX_YEAR = 1900, 9000
 
 
-def check_instrument(inst: Instrument, where: str) -> None:
-    """Refuse an instrument the platform cannot compute with (ScenarioError naming the field)."""
+def check_instrument(inst: Instrument, where: str | Steps) -> None:
+    """Refuse an instrument the platform cannot compute with (ScenarioError naming the field).
+
+    `where` is the instrument's key path: a tuple of steps, or text (`snapshot instruments[0]`)."""
+
+    def fail(name: str, reason: str, value: Any) -> ScenarioError:
+        if isinstance(where, str):  # a snapshot's own wording
+            return ScenarioError(f"{where}.{name} {reason}, not {value!r}")
+        return ScenarioError.at((*where, name), reason, value)
+
     if isinstance(inst.digits, bool) or not 0 <= inst.digits <= MAX_DIGITS:
-        raise ScenarioError(f"{where}.digits must be a whole number from 0 to {MAX_DIGITS}, not {inst.digits!r}")
+        raise fail("digits", f"must be a whole number from 0 to {MAX_DIGITS}", inst.digits)
     bounds = {
         "pip": (inst.pip, inst.quantum, MAX_PRICE), "contract_size": (inst.contract_size, None, MAX_CONTRACT),
         "spread": (inst.spread, Decimal(0), MAX_PRICE), "price": (inst.price, None, MAX_PRICE),
@@ -118,36 +140,37 @@ def check_instrument(inst: Instrument, where: str) -> None:
     for name, (value, low, high) in bounds.items():
         if not value.is_finite() or value > high or (value < low if low is not None else value <= 0):
             floor = f">= {low}" if low is not None else "> 0"
-            raise ScenarioError(f"{where}.{name} must be {floor} and at most {high}, not {str(value)!r}")
+            raise fail(name, f"must be {floor} and at most {high}", str(value))
     if not (math.isfinite(inst.volatility) and 0 <= inst.volatility <= 10):
-        raise ScenarioError(f"{where}.volatility must be from 0 to 10, not {inst.volatility!r}")
+        raise fail("volatility", "must be from 0 to 10", inst.volatility)
     if inst.depth is not None and not (inst.depth.is_finite() and 0 < inst.depth <= MAX_CONTRACT):
-        raise ScenarioError(f"{where}.depth must be > 0 and at most {MAX_CONTRACT}, not {str(inst.depth)!r}")
+        raise fail("depth", f"must be > 0 and at most {MAX_CONTRACT}", str(inst.depth))
 
 
 def _instruments(entries: Any) -> list[Instrument]:
     catalogue = {i.name.lower(): i for i in default_instruments()}
     if entries is None:
         return list(catalogue.values())
-    if not isinstance(entries, list):
-        raise ScenarioError(f"instruments must be a list, not {type(entries).__name__}")
     for n, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not entry.get("name"):
-            raise ScenarioError(f"instruments[{n}] must be a mapping with a name, not {entry!r}")
+        where = ("instruments", n)
         base = catalogue.get(str(entry["name"]).lower())
         data = base.to_dict() if base else {}
         data.update({k: v for k, v in entry.items() if v is not None or k == "depth"})
         missing = [k for k in ("currency", "digits", "pip", "contract_size", "spread", "price") if k not in data]
         if missing:
-            raise ScenarioError(f"instruments[{n}] ({entry['name']!r}) is new and needs {', '.join(missing)}")
+            known = ", ".join(sorted(i.name for i in default_instruments()))
+            raise ScenarioError.at(
+                where,
+                f"{entry['name']!r} is not in the catalogue ({known}), so it is new and needs {', '.join(missing)}",
+            )
         for key in ("pip", "contract_size", "spread", "price"):
-            if _decimal(data[key], f"instruments[{n}].{key}") <= 0 and key != "spread":
-                raise ScenarioError(f"instruments[{n}].{key} must be > 0, not {data[key]!r}")
+            if _decimal(data[key], (*where, key)) <= 0 and key != "spread":
+                raise ScenarioError.at((*where, key), "must be > 0", data[key])
         try:
             inst = Instrument.from_dict(data)
         except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-            raise ScenarioError(f"instruments[{n}] ({entry['name']!r}) is invalid: {exc}") from None
-        check_instrument(inst, f"instruments[{n}]")
+            raise ScenarioError.at(where, "is not a valid instrument", detail=str(exc)) from None
+        check_instrument(inst, where)
         catalogue[inst.name.lower()] = inst
     return list(catalogue.values())
 
@@ -155,85 +178,87 @@ def _instruments(entries: Any) -> list[Instrument]:
 def _desks(entries: Any) -> dict[str, dict[str, Decimal]]:
     if entries is None:
         return {k: dict(v) for k, v in DEFAULT_DESKS.items()}
-    if not isinstance(entries, list) or not entries:
-        raise ScenarioError("desks must be a non-empty list of {name, currencies}")
     desks: dict[str, dict[str, Decimal]] = {}
     for n, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not entry.get("name"):
-            raise ScenarioError(f"desks[{n}] must be a mapping with a name, not {entry!r}")
-        currencies = entry.get("currencies")
-        if not isinstance(currencies, dict) or not currencies:
-            raise ScenarioError(f"desks[{n}].currencies must map currency to amount, not {currencies!r}")
-        amounts = {str(c).upper(): _decimal(a, f"desks[{n}].currencies.{c}") for c, a in currencies.items()}
-        for c, a in amounts.items():
-            if not -MAX_AMOUNT <= a <= MAX_AMOUNT:
-                raise ScenarioError(
-                    f"desks[{n}].currencies.{c} must be at most {MAX_AMOUNT} either way, not {str(a)!r}"
-                )
-        desks[str(entry["name"])] = {c: a.quantize(Decimal("0.01")) for c, a in amounts.items()}
+        amounts = {}
+        for c, a in entry["currencies"].items():
+            where = ("desks", n, "currencies", c)
+            amount = _decimal(a, where)
+            if not -MAX_AMOUNT <= amount <= MAX_AMOUNT:
+                raise ScenarioError.at(where, f"must be at most {MAX_AMOUNT} either way", str(amount))
+            amounts[str(c).upper()] = amount.quantize(Decimal("0.01"))
+        desks[str(entry["name"])] = amounts
     return desks
 
 
-def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Scenario:
-    """Build a scenario from parsed YAML/JSON; relative tick paths resolve from `base_dir`."""
-    if not isinstance(data, dict):
-        raise ScenarioError(f"a scenario must be a mapping, not {type(data).__name__}")
-    known_keys = {"start", "seed", "tick_interval", "walk", "desks", "instruments", "ticks",
-                  "hidden_columns", "closed_charts", "history"}  # fmt: skip
-    unknown = set(data) - known_keys
-    if unknown:
-        raise ScenarioError(f"unknown scenario key(s): {', '.join(sorted(unknown))}")
+def scenario_from_dict(data: Any, base_dir: Path | None = None, source: Source | None = None) -> Scenario:
+    """Build a scenario from parsed YAML/JSON, checked whole against the shipped schema
+    (`mock_common.schemas`, "scenario") and then for what a schema cannot say (the catalogue, the
+    columns, the periods); relative tick paths resolve from `base_dir`. A refusal names `source`
+    (a file, or the inline content's name), the line and column, the key path and the reason."""
+    source = source if source is not None else inline("inline scenario")
+    check(data, "scenario", ScenarioError, source)
+    try:
+        return _scenario(data, base_dir)
+    except ScenarioError as exc:
+        raise exc.within(source) from None
+
+
+def _scenario(data: dict[str, Any], base_dir: Path | None) -> Scenario:
     scenario = Scenario(instruments=_instruments(data.get("instruments")), desks=_desks(data.get("desks")))
     names = {i.name.lower() for i in scenario.instruments}
     if data.get("seed") is not None:
-        if not isinstance(data["seed"], int):
-            raise ScenarioError(f"seed must be a whole number, not {data['seed']!r}")
-        scenario.seed = data["seed"]
+        scenario.seed = int(data["seed"])
     if data.get("tick_interval") is not None:
         scenario.tick_interval = float(_decimal(data["tick_interval"], "tick_interval"))
         if not MIN_TICK_INTERVAL <= scenario.tick_interval <= MAX_TICK_INTERVAL:
-            raise ScenarioError(
-                f"tick_interval must be from {MIN_TICK_INTERVAL} to {MAX_TICK_INTERVAL:.0f} seconds, "
-                f"not {data['tick_interval']!r}"
+            raise ScenarioError.at(
+                "tick_interval",
+                f"must be from {MIN_TICK_INTERVAL} to {MAX_TICK_INTERVAL:.0f} seconds",
+                data["tick_interval"],
             )
     ticks = data.get("ticks")
     if ticks:
-        if isinstance(ticks, str):
-            path = Path(ticks)
-            if not path.is_absolute() and base_dir is not None:
-                path = base_dir / path
-            scenario.ticks = load_ticks(path, names)
-        else:
-            raise ScenarioError(f"ticks must be the path of a CSV file, not {ticks!r}")
+        path = Path(ticks)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        scenario.ticks = load_ticks(path, names)
     scenario.walk = bool(data.get("walk", not scenario.ticks and not data.get("history")))
     if data.get("start") is not None:
         scenario.start = _datetime(data["start"], "start")
     elif scenario.ticks:
         scenario.start = scenario.ticks[0].time
-    if data.get("history") is not None:
+    if data.get("history"):
         apply_history(scenario, history_sources(data["history"]), base_dir)
         names = {i.name.lower() for i in scenario.instruments}
-    hidden = data.get("hidden_columns") or {}
-    if not isinstance(hidden, dict):
-        raise ScenarioError(f"hidden_columns must map a window to column names, not {hidden!r}")
     windows = {w.lower(): w for w in WINDOWS}
-    for window, columns in hidden.items():
+    for window, columns in (data.get("hidden_columns") or {}).items():
         canonical = windows.get(str(window).lower())
         if canonical is None:
-            raise ScenarioError(f"hidden_columns: unknown window {window!r}; windows are {', '.join(WINDOWS)}")
+            hint = nearest(window, WINDOWS)
+            reason = "unknown window" if hint else f"unknown window; the windows are {', '.join(WINDOWS)}"
+            raise ScenarioError.at(("hidden_columns", window), reason, suggestion=hint, key=True)
         valid = {c.lower(): c for c in WINDOWS[canonical]}
-        bad = [c for c in columns or [] if str(c).lower() not in valid]
-        if bad:
-            raise ScenarioError(f"hidden_columns.{canonical}: unknown column(s) {bad!r}")
+        for n, c in enumerate(columns or []):
+            if str(c).lower() not in valid:
+                raise ScenarioError.at(
+                    ("hidden_columns", window, n), f"must be a column of {canonical}", c,
+                    suggestion=nearest(c, WINDOWS[canonical]),
+                )  # fmt: skip
         scenario.hidden_columns[canonical] = [valid[str(c).lower()] for c in columns or []]
     for n, chart in enumerate(data.get("closed_charts") or []):
-        if not isinstance(chart, dict):
-            raise ScenarioError(f"closed_charts[{n}] must be {{instrument, period}}, not {chart!r}")
-        inst, period = str(chart.get("instrument", "")), canonical_period(str(chart.get("period", "")))
+        inst, period = str(chart["instrument"]), canonical_period(str(chart["period"]))
         if inst.lower() not in names:
-            raise ScenarioError(f"closed_charts[{n}].instrument {inst!r} is not in the catalogue")
+            raise ScenarioError.at(
+                ("closed_charts", n, "instrument"), "must be an instrument of the catalogue", inst,
+                suggestion=nearest(inst, [i.name for i in scenario.instruments]),
+            )  # fmt: skip
         if period is None:
-            raise ScenarioError(f"closed_charts[{n}].period {chart.get('period')!r} is not a chart period")
+            periods = [p for p, _ in PERIODS.values()]
+            raise ScenarioError.at(
+                ("closed_charts", n, "period"), f"must be a chart period ({', '.join(periods)})", chart["period"],
+                suggestion=nearest(chart["period"], periods),
+            )  # fmt: skip
         scenario.closed_charts.append((inst, period))
     return scenario
 
@@ -268,22 +293,26 @@ def apply_history(scenario: Scenario, sources: dict[str, HistorySource], base_di
             )
 
 
-def scenario_with_history(scenario: Scenario | str | Path | None, history: Any) -> Scenario | str | Path | None:
+def scenario_with_history(
+    scenario: Scenario | str | Path | dict[str, Any] | None, history: Any
+) -> Scenario | str | Path | dict[str, Any] | None:
     """`scenario` (None: the default one) with the `history` entries added (the scenario's `history`
     key's shape; relative paths from the working directory); without entries, `scenario` as it is."""
     if not history:
         return scenario
     sources = history_sources(history, "history=")
     sources = {k: replace(v, path=str(Path(v.path).resolve())) for k, v in sources.items()}
+    if isinstance(scenario, dict):  # an inline scenario (a marker's, the control plane's)
+        scenario = scenario_from_dict(scenario)
     if scenario is None or isinstance(scenario, (str, Path)):
         data: dict[str, Any] = {}
         base_dir = None
         if scenario is not None:
-            path = Path(scenario)
-            data = read_data_file(path, "scenario file", ScenarioError) or {}
+            path = Path(SCENARIOS.resolve(scenario))
+            document = read_document(path, "scenario file", ScenarioError)
+            data = {} if document.data is None else document.data
+            check(data, "scenario", ScenarioError, document.source)
             base_dir = path.parent
-        if not isinstance(data, dict):
-            raise ScenarioError(f"a scenario must be a mapping, not {type(data).__name__}")
         own = history_sources(data["history"]) if data.get("history") else {}
         if base_dir is not None:  # the scenario's own paths are relative to its file
             own = {k: replace(v, path=str(base_dir / v.path)) for k, v in own.items()}
@@ -300,8 +329,11 @@ def scenario_with_history(scenario: Scenario | str | Path | None, history: Any) 
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario file (`.yaml`, `.yml` or `.json`)."""
-    path = Path(path)
-    scenario = scenario_from_dict(read_data_file(path, "scenario file", ScenarioError) or {}, path.parent)
-    scenario.source = str(path)
+    """Read a scenario file (`.yaml`, `.yml` or `.json`), or a built-in one by name (`demo`, `day`)."""
+    name = path if SCENARIOS.is_name(path) else None
+    path = Path(SCENARIOS.resolve(path))
+    document = read_document(path, "scenario file", ScenarioError)
+    data = {} if document.data is None else document.data  # an empty file is the default scenario
+    scenario = scenario_from_dict(data, path.parent, document.source)
+    scenario.source = name or str(path)
     return scenario

@@ -44,6 +44,7 @@ class StreamsterMock(MockServer):
     """
 
     title = "Streamster emulator"
+    controller: Controller
 
     def __init__(
         self,
@@ -51,7 +52,7 @@ class StreamsterMock(MockServer):
         port: int = 0,
         seed: int | None = 0,
         clock: ClockMode | None = None,
-        scenario: Scenario | str | Path | None = None,
+        scenario: Scenario | str | Path | dict[str, Any] | None = None,
         journal_size: int = DEFAULT_JOURNAL_SIZE,
         journal_bytes: int = DEFAULT_JOURNAL_BYTES,
         threads: int = 16,
@@ -113,7 +114,7 @@ class StreamsterMock(MockServer):
     # ------------------------------------------------------------------ control operations
 
     def configure(
-        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | None = None,
+        self, seed: int | None = 0, clock: ClockMode = "virtual", scenario: Scenario | str | Path | dict[str, Any] | None = None,
         history: dict[str, Any] | None = None, step: Any = None,
     ) -> None:  # fmt: skip
         """Become what `StreamsterMock(seed=..., clock=..., scenario=..., history=..., step=...)` on this

@@ -1,4 +1,5 @@
-"""The sessions behind the shipped cassettes (fixtures/cassettes/), and how they are recorded.
+"""The sessions behind the shipped cassettes (package data: `mock_streamster/data/cassettes/`,
+`mock_instaforex/data/cassettes/`), and how they are recorded.
 
 `python -m tests.cassette_sessions` records them again from the emulators: the reference client
 against both (every Streamster operation, every InstaForex route) and the vendor-shaped PHP
@@ -29,15 +30,16 @@ from broker_mocks.client.errors import StreamsterFault
 from mock_common.recording import RecorderServer, RecordingSession
 from mock_common.recording import cassette as cassette_io
 from mock_instaforex import InstaForexMock
+from mock_instaforex.data import CASSETTES as INSTAFOREX_CASSETTES
 from mock_instaforex.recording import PROFILE as INSTAFOREX
 from mock_streamster import StreamsterMock
+from mock_streamster.data import CASSETTES as STREAMSTER_CASSETTES
 from mock_streamster.recording import PROFILE as STREAMSTER
 
 ROOT = Path(__file__).resolve().parent.parent
-CASSETTES = ROOT / "fixtures" / "cassettes"
-STREAMSTER_CLIENT = CASSETTES / "streamster-client.yaml"
-STREAMSTER_PHP = CASSETTES / "streamster-php.yaml"
-INSTAFOREX_CLIENT = CASSETTES / "instaforex-client.yaml"
+STREAMSTER_CLIENT = STREAMSTER_CASSETTES.path("streamster-client")
+STREAMSTER_PHP = STREAMSTER_CASSETTES.path("streamster-php")
+INSTAFOREX_CLIENT = INSTAFOREX_CASSETTES.path("instaforex-client")
 PHP_SAMPLES = ROOT / "tests" / "php" / "streamster_samples.php"
 log = logging.getLogger(__name__)
 
@@ -144,5 +146,5 @@ __all__ = ["Decimal", "expected_instaforex", "expected_streamster", "record_all"
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     record_all()
-    for f in sorted(CASSETTES.glob("*.yaml")):
+    for f in (STREAMSTER_CLIENT, STREAMSTER_PHP, INSTAFOREX_CLIENT):
         log.info("%s: %d interactions", f.relative_to(ROOT), len(cassette_io.load(f).interactions))

@@ -21,6 +21,7 @@ from mock_instaforex import InstaForexMock
 from .ifxutil import Api
 
 pytest_plugins = ["pytester"]
+collect_ignore = ["smoke"]  # the installed wheel's suite: `make test-wheel` runs it outside the checkout
 
 # Hypothesis profiles: `ci` (the default: the whole run well under a minute) and `thorough` (20 times
 # the examples; `make test-thorough`, which also prints the statistics). Each run explores other

@@ -159,7 +159,7 @@ def test_streamster_bad_control_input_shows_the_error_and_changes_nothing(
 
 
 def test_streamster_dashboard_screenshot(streamster_mock: StreamsterMock, page: Any, tmp_path: Path) -> None:
-    streamster_mock.load_scenario(Path(__file__).resolve().parent.parent / "fixtures" / "streamster" / "demo.yaml")
+    streamster_mock.load_scenario("demo")
     streamster_mock.advance(4 * 3600)
     api = soap(streamster_mock)
     api.SendOrder(Instrument="EUR/USD", Desk="Virtual Forex", Quantity=20, ExitStopLoss=Decimal("1.08000"),

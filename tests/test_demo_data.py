@@ -1,5 +1,5 @@
-"""The InstaForex demo accounts exist once: the packaged `mock_instaforex/demo.yaml`, which the
-emulator loads by default (no second copy under fixtures/ to drift from it)."""
+"""The InstaForex demo accounts exist once: the packaged `mock_instaforex/data/demo.yaml` (the
+built-in `demo`), which the emulator loads by default (no second copy under fixtures/ to drift from it)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_packaged_demo_accounts_are_the_only_copy_in_the_repository() -> None:
-    packaged = ROOT / "mock_instaforex" / "demo.yaml"
+    packaged = ROOT / "mock_instaforex" / "data" / "demo.yaml"
     assert demo_path().resolve() == packaged.resolve()
     content = packaged.read_bytes()
     tracked = subprocess.run(
@@ -24,5 +24,5 @@ def test_the_packaged_demo_accounts_are_the_only_copy_in_the_repository() -> Non
         if name and (ROOT / name).is_file() and (ROOT / name).stat().st_size == len(content)
         and (ROOT / name).read_bytes() == content
     ]  # fmt: skip
-    assert copies == ["mock_instaforex/demo.yaml"], f"the demo accounts are in {copies}"
+    assert copies == ["mock_instaforex/data/demo.yaml"], f"the demo accounts are in {copies}"
     assert not (ROOT / "fixtures" / "instaforex" / "demo.yaml").exists()

@@ -81,11 +81,16 @@ def test_control_routes_refuse_bad_changes_and_keep_the_state(instaforex_mock: I
             },
             "already exists",
         ),
-        ("trade", {"login": 20000001, "trade": {"ticket": 5, "symbol": "X"}}, "open_time is required"),
+        ("trade", {"login": 20000001, "trade": {"ticket": 5, "symbol": "X"}}, "trade: missing key 'open_time'"),
         ("close", {"login": 20000001, "ticket": 5, "price": 1, "profit": 1}, "not an open trade"),
         ("referral", {"partner": 20000001, "client": 20000002}, "not a partner"),
         ("advance", {"seconds": -5}, "seconds"),
-        ("accounts", {"data": {"accounts": [{"login": 1, "level": "nope"}]}}, "level must be one of"),
+        (
+            "accounts",
+            {"data": {"accounts": [{"login": 1, "level": "pasword"}]}},
+            "data: accounts[0].level: must be one of open, password, ip, not 'pasword'; did you mean 'password'?",
+        ),
+        ("account", {"login": 7, "balanse": "1"}, "account: balanse: unknown key; did you mean 'balance'?"),
     ):
         r = _post(instaforex_mock, route, body)
         assert r.status_code == 400 and text in r.json()["error"], (route, r.text)

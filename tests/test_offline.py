@@ -20,11 +20,12 @@ import requests
 from mock_common.clock import Clock
 from mock_instaforex import InstaForexMock
 from mock_streamster import StreamsterMock
+from mock_streamster.data import SCENARIOS
 
 from .conftest import require_php
 
 ROOT = Path(__file__).resolve().parent.parent
-DAY = ROOT / "fixtures" / "streamster" / "day.yaml"
+DAY = SCENARIOS.path("day")
 SPEED = 3600  # an hour a second: four virtual hours of trading in about four seconds
 
 

@@ -21,11 +21,12 @@ import requests
 from mock_common.persist import StateFileError
 from mock_streamster import StreamsterMock
 from mock_streamster.cli import main
+from mock_streamster.data import SCENARIOS
 
 from .soaputil import Reply, element, envelope, post
 
 CLIENTS = 8
-DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "streamster" / "demo.yaml"
+DEMO = SCENARIOS.path("demo")
 
 
 class Server:

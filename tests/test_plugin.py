@@ -61,10 +61,148 @@ def test_a_marker_sets_up_one_test_and_the_next_gets_the_defaults(pytester: pyte
     result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(
         [
-            "*@pytest.mark.streamster takes keyword arguments only, not ('positional',)*",
-            "*@pytest.mark.instaforex has no argument acounts; it takes accounts, clock, generate, seed, *",
+            "test_a_marker_*.py:22: @pytest.mark.streamster: takes keyword arguments only, not ('positional',)",
+            "test_a_marker_*.py:26: @pytest.mark.instaforex: acounts: unknown argument; did you mean 'accounts'?",
         ]
     )
+    assert "During handling" not in result.stdout.str() and "Traceback" not in result.stdout.str()
+
+
+def _error_sections(output: str) -> dict[str, list[str]]:
+    """The lines of each `ERROR at setup of <test>` section of a pytest report."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in output.splitlines():
+        if " ERROR at setup of " in line:
+            current = sections.setdefault(line.split(" ERROR at setup of ")[1].strip(" _"), [])
+        elif line.startswith(("____", "====", "----")):
+            current = None
+        elif current is not None and line.strip():
+            current.append(line)
+    return sections
+
+
+def test_markers_take_built_in_names_and_inline_mappings(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".csv", ticks="time,instrument,bid,offer\n2025-03-03T08:00:00,EUR/USD,1.30000,1.30010\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.streamster(scenario="day")
+        def test_built_in_day(streamster_mock, streamster_client):
+            assert streamster_mock.platform.scenario.source == "day" and len(streamster_mock.platform.scenario.ticks) > 4000
+            assert [d.name for d in streamster_client.get_desks()] == ["Virtual Forex"]
+
+        @pytest.mark.streamster(scenario="demo")
+        def test_built_in_demo(streamster_client):
+            assert "Live Forex" in {d.name for d in streamster_client.get_desks()}
+
+        @pytest.mark.streamster(scenario={"instruments": [{"name": "EUR/USD", "price": "1.25000"}], "walk": False})
+        def test_inline_scenario(streamster_client):
+            assert str(streamster_client.get_quote("EUR/USD").bid) == "1.25000"
+
+        @pytest.mark.streamster(scenario={"ticks": "ticks.csv"})
+        def test_inline_scenario_ticks_beside_the_test(streamster_client):
+            assert str(streamster_client.get_quote("EUR/USD").bid) == "1.30000"
+
+        @pytest.mark.instaforex(accounts={"accounts": [{"login": 42, "level": "open", "balance": "9.50"}]})
+        def test_inline_accounts(instaforex_mock):
+            assert sorted(instaforex_mock.store.accounts) == [42]
+            assert str(instaforex_mock.store.accounts[42].balance) == "9.50"
+
+        @pytest.mark.instaforex(accounts="demo")
+        def test_built_in_demo_accounts(instaforex_client):
+            assert instaforex_client.balance().login == 20000001
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly").assert_outcomes(passed=6)
+
+
+def test_a_bad_marker_or_file_is_one_line_naming_where_and_why(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", typo="instruments:\n  - {name: EUR/USD, prise: '1.20000'}\n")
+    pytester.makefile(".yaml", accounts="accounts:\n  - login: 5\n    level: open\n    balanse: '1.00'\n")
+    pytester.makepyfile(
+        test_bad="""
+        import pytest
+
+        @pytest.mark.streamster(scenario="typo.yaml")
+        def test_typo_in_a_file(streamster_mock):
+            pass
+
+        @pytest.mark.streamster(scenario={"instruments": [{"name": "EUR/USD", "prise": "1.2"}]})
+        def test_typo_inline(streamster_mock):
+            pass
+
+        @pytest.mark.instaforex(accounts="accounts.yaml")
+        def test_typo_in_accounts(instaforex_mock):
+            pass
+
+        @pytest.mark.instaforex(accounts={"accounts": [{"login": 5, "level": "pasword"}]})
+        def test_bad_level_inline(instaforex_mock):
+            pass
+
+        @pytest.mark.streamster(seed="seven")
+        def test_bad_seed(streamster_mock):
+            pass
+
+        @pytest.mark.streamster(clock="sundial")
+        def test_bad_clock(streamster_mock):
+            pass
+
+        @pytest.mark.instaforex(token_ttl=0)
+        def test_bad_ttl(instaforex_mock):
+            pass
+
+        @pytest.mark.streamster(scenario="missing.yaml")
+        def test_missing_file(streamster_mock):
+            pass
+
+        @pytest.mark.streamster(history={"EUR/USD": {"path": "eurusd.csv", "fromat": "mt4"}})
+        def test_bad_history(streamster_mock):
+            pass
+
+        def test_the_next_test_is_fine(streamster_mock, instaforex_mock):
+            assert streamster_mock.platform.scenario.source is None
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=9)
+    root = pytester.path
+    expected = {
+        "test_typo_in_a_file": f"{root / 'typo.yaml'}:2:21: instruments[0].prise: unknown key; did you mean 'price'?",
+        "test_typo_inline": "test_bad.py:7: @pytest.mark.streamster(scenario=...): instruments[0].prise: unknown key; "
+        "did you mean 'price'?",
+        "test_typo_in_accounts": f"{root / 'accounts.yaml'}:4:5: accounts[0].balanse: unknown key; did you mean 'balance'?",
+        "test_bad_level_inline": "test_bad.py:15: @pytest.mark.instaforex(accounts=...): accounts[0].level: must be one of "
+        "open, password, ip, not 'pasword'; did you mean 'password'?",
+        "test_bad_seed": "test_bad.py:19: @pytest.mark.streamster: seed: must be a whole number, not text",
+        "test_bad_clock": "test_bad.py:23: @pytest.mark.streamster: clock: must be one of virtual, real, not 'sundial'",
+        "test_bad_ttl": "test_bad.py:27: @pytest.mark.instaforex: token_ttl: must be more than 0 seconds, not 0",
+        "test_missing_file": f"{root / 'missing.yaml'}: cannot read this scenario file: No such file or directory",
+        "test_bad_history": 'test_bad.py:35: @pytest.mark.streamster: history["EUR/USD"].fromat: unknown key; '
+        "did you mean 'format'?",
+    }
+    sections = _error_sections(result.stdout.str())
+    assert {name: lines for name, lines in sections.items()} == {name: [line] for name, line in expected.items()}
+
+
+def test_a_bad_scenario_option_fails_the_tests_with_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", typo="sed: 3\n")
+    pytester.makepyfile(
+        """
+        def test_one(streamster_mock):
+            pass
+
+        def test_two(streamster_mock):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--streamster-scenario=typo.yaml")
+    result.assert_outcomes(errors=2)
+    line = f"{pytester.path / 'typo.yaml'}:1:1: sed: unknown key; did you mean 'seed'?"
+    assert set(map(tuple, _error_sections(result.stdout.str()).values())) == {(line,)}
+    result = pytester.runpytest("-p", "no:cacheprovider", "--streamster-scenario=day")  # a built-in name
+    result.assert_outcomes(passed=2)
 
 
 def test_a_failure_report_shows_seed_time_and_the_last_journal_entries(pytester: pytest.Pytester) -> None:

@@ -1,4 +1,4 @@
-"""The shipped cassettes (fixtures/cassettes/) replay with the reference client, zeep and PHP, and pass
+"""The shipped cassettes (package data, by name: streamster-client, streamster-php, instaforex-client) replay with the reference client, zeep and PHP, and pass
 the drift check against the emulators they were recorded from."""
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ import requests
 
 from mock_instaforex import InstaForexMock
 from mock_streamster import StreamsterMock
+from mock_streamster.data import SCENARIOS
 
 from .soaputil import call, element, send_order
 
-DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "streamster" / "demo.yaml"
+DEMO = SCENARIOS.path("demo")
 OTHER_SCENARIO = {"seed": 99, "instruments": [{"name": "EUR/USD", "price": "1.20000"}], "walk": False}
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import requests
 
 from mock_streamster.cli import main
+from mock_streamster.data import SCENARIOS
 
-DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "streamster" / "demo.yaml"
+DEMO = SCENARIOS.path("demo")
 
 
 def _start(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
@@ -62,7 +63,7 @@ def test_bad_scenario_exits_with_a_clear_message(tmp_path: Path, capsys) -> None
     bad = tmp_path / "bad.yaml"
     bad.write_text("desks: 3\n")
     assert main(["serve", "--port", "0", "--scenario", str(bad)]) == 2
-    assert "desks must be a non-empty list" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"mock-streamster: {bad}:1:8: desks: must be a list, not a whole number\n"
 
 
 def test_port_in_use_exits_with_a_clear_message(capsys) -> None:  # type: ignore[no-untyped-def]

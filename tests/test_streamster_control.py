@@ -188,7 +188,7 @@ def test_scenario_sets_desks_instruments_ticks_columns_and_charts() -> None:
 
 
 def test_demo_scenario_and_loading_scenarios_through_the_control_plane(streamster_mock: StreamsterMock) -> None:
-    r = _post(streamster_mock, "scenario", {"path": str(FIXTURES / "demo.yaml")})
+    r = _post(streamster_mock, "scenario", {"path": "demo"})  # the built-in demo scenario, by name
     assert r.status_code == 200, r.text
     assert ("Live Forex", "USD") in {
         (d["Name"], d["Currency"]) for d in call(streamster_mock, "GetDesks").items("Desks", "Desk")
@@ -204,29 +204,66 @@ def test_demo_scenario_and_loading_scenarios_through_the_control_plane(streamste
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("desks: 3", "desks must be a non-empty list"),
-        ("instruments: [{name: Silver}]", "is new and needs currency"),
-        ("hidden_columns: {Charts: [x]}", "unknown window 'Charts'"),
-        ("hidden_columns: {Orders: [Colour]}", "unknown column(s) ['Colour']"),
-        ("closed_charts: [{instrument: EUR/USD, period: Yearly}]", "period 'Yearly'"),
-        ("ticks: missing.csv", "cannot be read"),
-        ("surprise: 1", "unknown scenario key(s): surprise"),
-        ("[unclosed", "not valid YAML"),
+        ("desks: 3", "s.yaml:1:8: desks: must be a list, not a whole number"),
+        ("desks: []", "s.yaml:1:8: desks: must not be empty"),
+        ("instruments: [{name: Silver}]", "s.yaml:1:15: instruments[0]: 'Silver' is not in the catalogue ("),
+        (
+            "instruments:\n  - {name: EUR/USD, prise: '1.2'}",
+            "s.yaml:2:21: instruments[0].prise: unknown key; did you mean 'price'?",
+        ),
+        (
+            "instruments: [{name: EUR/USD, digits: 11}]",
+            "s.yaml:1:39: instruments[0].digits: must be at most 10, not 11",
+        ),
+        (
+            "instruments: [{name: EUR/USD, price: abc}]",
+            "s.yaml:1:38: instruments[0].price: must be a decimal number such as \"1.08500\", not 'abc'",
+        ),
+        (
+            "hidden_columns: {Charts: [x]}",
+            "s.yaml:1:18: hidden_columns.Charts: unknown window; the windows are Rates, Orders, Trades, Positions",
+        ),
+        (
+            "hidden_columns: {Orders: [Colour]}",
+            "s.yaml:1:27: hidden_columns.Orders[0]: must be a column of Orders, not 'Colour'",
+        ),
+        (
+            "closed_charts: [{instrument: EUR/USD, period: Yearly}]",
+            "s.yaml:1:47: closed_charts[0].period: must be a chart period (",
+        ),
+        (
+            "closed_charts: [{instrument: EUR/USB, period: Daily}]",
+            "closed_charts[0].instrument: must be an instrument of the catalogue, not 'EUR/USB'; did you mean 'EUR/USD'?",
+        ),
+        ("ticks: missing.csv", "missing.csv: cannot read this tick file: No such file or directory"),
+        ("surprise: 1", "s.yaml:1:1: surprise: unknown key; the keys are start, seed, tick_interval,"),
+        ("sed: 1", "s.yaml:1:1: sed: unknown key; did you mean 'seed'?"),
+        (
+            "desks:\n  - name: A\n    currencies: {USD: 1}\n    colour: red",
+            "s.yaml:4:5: desks[0].colour: unknown key; the keys are name, currencies",
+        ),
+        ("seed: -1", "s.yaml:1:7: seed: must be at least 0, not -1"),
+        ("[unclosed", "s.yaml:2:1: not valid YAML: "),  # libyaml's words or PyYAML's
+        ("- a list", "s.yaml:1:1: must be a mapping, not a list"),
     ],
 )
-def test_bad_scenarios_are_refused_naming_the_field(tmp_path: Path, content: str, message: str) -> None:
+def test_bad_scenarios_are_refused_naming_file_line_column_key_and_reason(
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(content)
     with pytest.raises(ScenarioError, match=None) as info:
         load_scenario(path)
     assert message in str(info.value)
+    assert str(info.value).startswith(str(path)) or str(info.value).startswith(str(tmp_path / "missing.csv"))
 
 
 def test_bad_tick_file_lines_are_refused(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("2025-01-01T00:00:00,EUR/USD,abc,1\n")
     (tmp_path / "s.json").write_text(json.dumps({"ticks": "t.csv"}))
-    with pytest.raises(ScenarioError, match="line 1 bid must be a number"):
+    with pytest.raises(ScenarioError) as info:
         load_scenario(tmp_path / "s.json")
+    assert str(info.value) == f"{tmp_path / 't.csv'}:1: bid: must be a number, not 'abc'"
 
 
 def test_pytest_plugin_fixture_gives_a_reset_emulator(streamster_mock: StreamsterMock) -> None:

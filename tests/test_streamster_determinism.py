@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from mock_streamster import StreamsterMock
+from mock_streamster.data import SCENARIOS
 
 from .soaputil import call, element, send_order
 
-DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "streamster" / "demo.yaml"
+DEMO = SCENARIOS.path("demo")
 
 
 def _session(seed: int, scenario: Path | None = None) -> list[bytes]:

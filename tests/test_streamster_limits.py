@@ -341,13 +341,21 @@ CONTROL_NUMBERS = [
     ("faults", {"operation": "GetQuote", "kind": "delay", "seconds": float("nan")}, "seconds must be a number"),
     ("faults", {"operation": "GetQuote", "kind": "http", "status": float("inf")}, "status must be an HTTP status"),
     ("faults", {"operation": "GetQuote", "probability": float("nan")}, "probability"),
-    ("scenario", {"scenario": {"start": 1e308}}, "start must be an ISO date-time"),
-    ("scenario", {"scenario": {"start": "9999-12-31T00:00:00"}}, "start must be in the years 1900 to 9000"),
-    ("scenario", {"scenario": {"tick_interval": 1e-9}}, "tick_interval must be from 0.01"),
+    ("scenario", {"scenario": {"start": 1e308}}, "scenario: start: must be an ISO date-time"),
+    ("scenario", {"scenario": {"start": "9999-12-31T00:00:00"}}, "scenario: start: must be in the years 1900 to 9000"),
+    ("scenario", {"scenario": {"tick_interval": 1e-9}}, "scenario: tick_interval: must be at least 0.01"),
     ("scenario", {"scenario": {"desks": [{"name": "D", "currencies": {"USD": 1e30}}]}}, "at most 1000000000000000"),
     ("scenario", {"scenario": {"desks": [{"name": "D", "currencies": {"USD": "-1e999999999"}}]}}, "at most 1000"),
-    ("scenario", {"scenario": {"instruments": [{"name": "EUR/USD", "price": "1e30"}]}}, "price must be > 0 and at"),
-    ("scenario", {"scenario": {"instruments": [{"name": "EUR/USD", "digits": 100}]}}, "digits must be a whole"),
+    (
+        "scenario",
+        {"scenario": {"instruments": [{"name": "EUR/USD", "price": "1e30"}]}},
+        "scenario: instruments[0].price: must be > 0 and at",
+    ),
+    (
+        "scenario",
+        {"scenario": {"instruments": [{"name": "EUR/USD", "digits": 100}]}},
+        "scenario: instruments[0].digits: must be at most 10, not 100",
+    ),
 ]
 
 

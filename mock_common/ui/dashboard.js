@@ -249,10 +249,11 @@ const UI = (() => {
     return t.replace(/\s+/g, " ");
   }
 
-  // A journal row plus its hidden bodies; a click on the row shows them.
-  function journal(container, rows) {
+  // A journal row plus its hidden bodies; a click on the row shows them. With `reasons`, a column
+  // says why a refused call was refused (InstaForex answers every refusal "Access denied").
+  function journal(container, rows, reasons) {
     const open = new Set(Array.from(container.querySelectorAll("tr[data-open='1']")).map((r) => r.dataset.key));
-    table(container, [
+    const columns = [
       { title: "#", value: (r) => r.seq ?? "", num: true },
       { title: "time", value: (r) => time(r.time).slice(11), cls: () => "mono" },
       { title: "call", value: (r) => r.name },
@@ -260,7 +261,9 @@ const UI = (() => {
       { title: "ms", value: (r) => (r.duration_ms === undefined || r.duration_ms === null ? "" : r.duration_ms.toFixed(1)), num: true },
       { title: "request", value: (r) => summary(r.request).slice(0, 80), cls: () => "mono dim clip" },
       { title: "response", value: (r) => (r.status === null ? "(connection dropped)" : summary(r.response).slice(0, 90)), cls: (r) => "mono clip " + (r.failed ? "down" : "dim") },
-    ], rows, {
+    ];
+    if (reasons) columns.push({ title: "why refused", value: (r) => r.reason || "", cls: () => "reason" });
+    table(container, columns, rows, {
       empty: "no requests yet",
       rowClass: (r) => (r.failed ? "fault" : null),
       testid: (r) => "journal-" + (r.failed ? "fault" : "ok"),
@@ -273,7 +276,7 @@ const UI = (() => {
       after: (r) => {
         const key = String(r.seq ?? r.time);
         const detail = el("tr", { hidden: open.has(key) ? null : "" },
-          el("td", { colspan: "7" }, el("div", { class: "pair" },
+          el("td", { colspan: String(columns.length) }, el("div", { class: "pair" },
             el("div", {}, el("h3", { text: "request" }), el("pre", { class: "body-text", text: r.request || "(empty)" })),
             el("div", {}, el("h3", { text: "response" }), el("pre", { class: "body-text", text: r.response || "(none)" })))));
         return detail;

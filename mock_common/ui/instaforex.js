@@ -103,7 +103,7 @@
     $("#faults").textContent = d.faults.length
       ? d.faults.map((f) => `${f.target}: ${f.kind}${f.kind === "http" ? " " + f.status : ""} × ${f.times === null ? "∞" : f.times}`).join("  ·  ")
       : "";
-    journal($("#journal"), d.journal);
+    journal($("#journal"), d.journal, true);
   }
 
   poll(() => "/_mock/ui/data?" + new URLSearchParams(state.login ? { login: state.login } : {}), render);
