@@ -293,6 +293,12 @@ def apply_history(scenario: Scenario, sources: dict[str, HistorySource], base_di
             )
 
 
+def _history_entry(source: HistorySource) -> dict[str, Any]:
+    """A history source as the scenario's `history` key writes it (fields left out when unset)."""
+    entry = {f: getattr(source, f) for f in ("path", "format", "timezone", "digits") if getattr(source, f) is not None}
+    return entry | ({"spread": str(source.spread)} if source.spread is not None else {})
+
+
 def scenario_with_history(
     scenario: Scenario | str | Path | dict[str, Any] | None, history: Any
 ) -> Scenario | str | Path | dict[str, Any] | None:
@@ -317,9 +323,7 @@ def scenario_with_history(
         if base_dir is not None:  # the scenario's own paths are relative to its file
             own = {k: replace(v, path=str(base_dir / v.path)) for k, v in own.items()}
         merged = {**own, **sources}
-        data = {**data, "history": {k: {f: getattr(v, f) for f in ("path", "format", "timezone", "digits")}
-                                    | ({"spread": str(v.spread)} if v.spread is not None else {})
-                                    for k, v in merged.items()}}  # fmt: skip
+        data = {**data, "history": {k: _history_entry(v) for k, v in merged.items()}}
         result = scenario_from_dict(data, base_dir)
         result.source = None if scenario is None else str(scenario)
         return result

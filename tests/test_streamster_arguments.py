@@ -47,7 +47,7 @@ def _dispatch(service: SoapService, operation: str, parts: str) -> tuple[int, st
         (f'<Instrument xmlns="{NS}"><b>EUR</b>/USD</Instrument>', "Instrument is required."),  # no text of its own
         (
             f'<Instrument xmlns="{NS}">NOPE&lt;&amp;</Instrument>',
-            "Instrument 'NOPE&lt;&amp;' is not a known instrument.",
+            "Instrument 'NOPE&lt;&amp;' is not a known instrument",  # then the known names
         ),
         (
             f'<Instrument xmlns="{NS}" xmlns:xsi="{XSI}" xsi:type="nope:string">EUR/USD</Instrument>',
