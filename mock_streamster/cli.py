@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _banner(args: argparse.Namespace) -> Any:
     def lines(mock: StreamsterMock) -> list[str]:
-        pace = f" at {args.speed:g}x" if args.speed else ""
+        speed = mock.platform.clock.speed  # a state file may hold one
+        pace = f" at {speed:g}x" if speed else ""
         return [
             f"Streamster API emulator (seed {mock.platform.seed}, {mock.platform.clock.mode} clock{pace})",
             f"  WSDL:     {mock.wsdl_url}",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import random
+import string
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +18,7 @@ QUANTITY_TYPES = ("FULL", "PARTIAL")
 
 WORKING, FILLED, CANCELLED, EXPIRED, REJECTED = "Working", "Filled", "Cancelled", "Expired", "Rejected"
 OPEN, CLOSED = "Open", "Closed"
+ID_ALPHABET = string.ascii_uppercase + string.digits
 EXECUTED = "Executed"
 ENTRY, EXIT = "Entry", "Exit"
 
@@ -47,6 +50,11 @@ WINDOWS: dict[str, tuple[str, ...]] = {
 }
 
 
+def draw_id(rng: random.Random) -> str:
+    """A record ID drawn from `rng`: nine capitals and digits (the platform draws again for one already issued)."""
+    return "".join(rng.choice(ID_ALPHABET) for _ in range(9))
+
+
 class Record:
     """Common conversions for the dataclass records below."""
 
@@ -55,7 +63,7 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (Decimal as text, datetime as ISO)."""
-        return {k: jsonable(v) for k, v in asdict(self).items()}  # type: ignore[call-overload]
+        return {k: jsonable(v) for k, v in vars(self).items()}  # flat fields: no deep copy needed
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:

@@ -38,7 +38,7 @@ class StreamsterMock(MockServer):
     Use as a context manager (`with StreamsterMock(seed=7) as mock:`) or call `start()`/`stop()`.
     `speed` (virtual clock only): virtual seconds per wall-clock second; the clock runs by itself.
     With `state=FILE` the whole state lives in that SQLite file: saved before each reply, restored
-    on the next start (which then needs only `state`: the file holds the seed and scenario).
+    on the next start (which then needs only `state`: the file holds the seed, scenario, clock and speed).
     """
 
     title = "Streamster emulator"
@@ -58,19 +58,19 @@ class StreamsterMock(MockServer):
     ) -> None:
         saved = None
         if state is not None:
-            file, seed, clock, scenario, saved = open_state(state, seed, clock, scenario)
+            file, seed, clock, speed, scenario, saved = open_state(state, seed, clock, speed, scenario)
         try:
             self.platform = Platform(seed=seed, clock=Clock(clock or "virtual", speed=speed), scenario=scenario)
             self.controller = Controller(self.platform, Journal(journal_size, journal_bytes))
             self.arguments: dict[str, Any] = {"seed": seed, "clock": self.platform.clock.mode, "scenario": scenario}
             if state is not None:
                 if saved is not None:
-                    restore(self.platform, saved)
+                    restore(self.platform, saved, file.version)
                 self._keep_state(file, StreamsterState(self.platform))
             self._serve(self._app_placeholder, host, port, threads, "mock-streamster", _error_body)
         except BaseException:
             if state is not None:
-                file.close()
+                self._drop_state(file)
             raise
         self.app = StreamsterHttp(self.controller, endpoint_address(host, self.port))
         self._handler: Any = self.app
