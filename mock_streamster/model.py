@@ -9,8 +9,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from mock_common.values import jsonable
-
 SIDES = ("BUY", "SELL")
 PRICE_TYPES = ("MARKET", "LIMIT", "STOP")
 DURATION_TYPES = ("GTC", "GTD", "IOC")
@@ -62,8 +60,15 @@ class Record:
     _datetimes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data (Decimal as text, datetime as ISO)."""
-        return {k: jsonable(v) for k, v in vars(self).items()}  # flat fields: no deep copy needed
+        """JSON-ready data (Decimal as text, datetime as ISO): the shape `from_dict` reads."""
+        data = dict(vars(self))  # flat fields: no deep copy needed
+        for name in self._decimals:
+            if data[name] is not None:
+                data[name] = str(data[name])
+        for name in self._datetimes:
+            if data[name] is not None:
+                data[name] = data[name].isoformat()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:
