@@ -174,9 +174,24 @@ def test_a_running_clock_waits_at_its_saved_lease_when_the_file_cannot_be_writte
         time.sleep(0.3)
         assert m.platform.clock.now() == held  # the clock waits there rather than run past what is saved
         monkeypatch.undo()
-        time.sleep(1.0)
+        time.sleep(2.0)
         assert m.platform.clock.now() > held  # saved again: it runs on from where it waited
-        assert (m.platform.clock.now() - held).total_seconds() < 1000 * (1.0 + LEASE_SECONDS + 1.0)
+        assert (m.platform.clock.now() - held).total_seconds() < 1000 * (2.0 + LEASE_SECONDS + 1.0)
+
+
+def test_a_damaged_price_point_is_refused_and_the_file_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with StreamsterMock(seed=2, state=path) as m:
+        m.advance(600)
+    conn = sqlite3.connect(path)
+    series, t, value = conn.execute("SELECT series, t, value FROM points ORDER BY t DESC LIMIT 1").fetchone()
+    conn.execute("UPDATE points SET value = ? WHERE series = ? AND t = ?", (value.replace(",1]", ",2]"), series, t))
+    conn.commit()
+    conn.close()
+    before = _hashes(path)
+    with pytest.raises(StateFileError, match=r"point .* does not match its checksum; it is left untouched"):
+        StreamsterMock(state=path)
+    assert _hashes(path) == before
 
 
 # ------------------------------------------------------------------------------ version 1 files
