@@ -43,7 +43,8 @@ VERSION = 2  # 2: point series in their own table; 1 (read, upgraded on the firs
 SQLITE_HEADER = b"SQLite format 3\x00"
 MAX_INSPECTED_LOG = 256 * 1024 * 1024  # bytes of a foreign-looking file and its -wal copied to be inspected
 CHECKPOINT_PAGES = 10_000  # the write-ahead log is merged into the file at this size (about 40 MB)
-RENEW_SECONDS = 0.5  # how often a running emulator saves what changed without a request (a running clock)
+RENEW_SECONDS = 0.5
+_ONE_STATEMENT_ROWS = 100  # rows a commit writes in one INSERT (SQLite allows 999 parameters at least)  # how often a running emulator saves what changed without a request (a running clock)
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, digest TEXT NOT NULL)",
@@ -289,6 +290,13 @@ class StateFile:
             text = _text(value)
             rows.append((key, text, _digest(text)))
         conn = self._conn
+        if not (changes.full or changes.removed or spans) and 0 < len(rows) <= _ONE_STATEMENT_ROWS:
+            # The common commit (a few rows): one statement is one transaction, and one call into SQLite.
+            placeholders = ",".join(["(?, ?, ?)"] * len(rows))
+            conn.execute(
+                f"INSERT OR REPLACE INTO state (key, value, digest) VALUES {placeholders}", [x for r in rows for x in r]
+            )
+            return
         conn.execute("BEGIN IMMEDIATE")
         try:
             if changes.full:
