@@ -68,7 +68,7 @@ class PlatformView(NamedTuple):
     last_message: str
     columns: dict[str, list[str]]
     closed_charts: set[tuple[str, str]]
-    log: ChangeLog  # orders and positions changed since they were entered: ("order" | "position", ID)
+    log: ChangeLog  # ("order" | "position", ID) changed since entered; ("series", key) with a new price
     generation: int  # new after a reset, a new scenario or a restore
 
 
@@ -273,9 +273,13 @@ class Tracker:
         self._logged = 0  # the change log's count at the last write
 
     def changes(self, v: PlatformView, final: bool = False) -> Changes:
-        """The parts and spans changed since the last accepted changes (everything after a new generation)."""
-        clock, lease = clock_part(v.clock, final)
+        """The parts and spans changed since the last accepted changes (everything after a new generation).
+
+        The instruments, scenario and replayed ticks change only with a new generation; the rest
+        is compared with what was written, by cheap marks first (a part is encoded only when its
+        mark moved), or found through the platform's change log (orders, positions, price series)."""
         if v.generation != self._generation:
+            clock, lease = clock_part(v.clock, final)
             return self._full(v, clock, lease)
         parts: dict[str, Any] = {}
         texts: dict[str, str] = {}
@@ -287,16 +291,16 @@ class Tracker:
                 parts[key] = encoded(text)
                 texts[key] = text
 
-        # Cheap marks first: a part is encoded only when its mark moved.
-        for key, mark, value in (
-            ("clock", clock, lambda: clock),
-            ("core", _core_mark(v), lambda: _core(v)),
-            ("instruments", [tuple(vars(i).values()) for i in v.instruments.values()],
-             lambda: [i.to_dict() for i in v.instruments.values()]),
-        ):  # fmt: skip
-            if self._marks.get(key) != mark:
-                put(key, value())
-                marks[key] = mark
+        lease = None
+        clock_mark = (v.clock, v.clock.now(), final)  # a stopped clock: nothing to encode
+        if self._marks.get("clock") != clock_mark:
+            clock, lease = clock_part(v.clock, final)
+            put("clock", clock)
+            marks["clock"] = clock_mark
+        core_mark = _core_mark(v)
+        if self._marks.get("core") != core_mark:
+            put("core", _core(v))
+            marks["core"] = core_mark
         words: dict[str, list[int]] = {}
         checkpoints: dict[str, int] = {}
         for space, ids in v.issued.items():
@@ -305,7 +309,9 @@ class Tracker:
                 checkpoints[space] = len(ids)
         spans: list[Span] = []
         series_marks: dict[str, _SeriesMark] = {}
-        for key, s in v.series.items():
+        changed_log = v.log.since(self._logged)
+        for key in dict.fromkeys(k for kind, k in changed_log if kind == "series"):  # type: ignore[misc]
+            s = v.series[key]
             mark = self._series.get(key)
             changed = _series_spans(key, s, mark)
             if changed or mark is None or mark.quote != (s.bid, s.offer, s.updated):
@@ -315,7 +321,7 @@ class Tracker:
                 put(SERIES + key, _series_part(s, walk))
                 if self._words.get(WALK + key) != now:
                     parts[WALK + key] = words[WALK + key] = now
-        counts, live_add, live_drop = self._records(v, parts)
+        counts, live_add, live_drop = self._records(v, parts, changed_log)
         logged = v.log.count
 
         def accept() -> None:
@@ -330,19 +336,21 @@ class Tracker:
             for prefix, ident, n in live_add:
                 self._live[prefix][ident] = n
             self._logged = logged
-            v.clock.hold(lease)
+            if lease is not None:  # a running clock, saved with its lease: it may run on to there
+                v.clock.hold(lease)
 
         return Changes(full=False, parts=parts, spans=spans, on_accept=accept)
 
     def _records(
-        self, v: PlatformView, parts: dict[str, Any]
+        self, v: PlatformView, parts: dict[str, Any], changed_log: list[Any]
     ) -> tuple[dict[str, int], list[tuple[str, str]], list[tuple[str, str, int]]]:
         """Orders and positions changed or entered, and trades made, since the last write."""
         live_add: list[tuple[str, str, int]] = []
         live_drop: list[tuple[str, str]] = []
         touched: dict[str, list[str]] = {ORDER: [], POSITION: []}
-        for kind, ident in v.log.since(self._logged):  # type: ignore[misc]
-            touched[ORDER if kind == "order" else POSITION].append(ident)
+        for kind, ident in changed_log:
+            if kind == "order" or kind == "position":
+                touched[ORDER if kind == "order" else POSITION].append(ident)
         counts: dict[str, int] = {}
         groups: tuple[tuple[str, dict[str, Any], Callable[[Any], bool]], ...] = (
             (ORDER, v.orders, _order_final), (POSITION, v.positions, _position_final),
@@ -373,7 +381,7 @@ class Tracker:
     def _full(self, v: PlatformView, clock: dict[str, Any], lease: datetime | None) -> Changes:
         parts = describe(v)
         parts["clock"] = clock
-        texts = {key: dumps(parts[key]) for key in ("clock", "core", "instruments")}
+        texts = {key: dumps(parts[key]) for key in ("clock", "core")}
         texts.update({key: dumps(value) for key, value in parts.items() if key.startswith(SERIES)})
         words = {key: value for key, value in parts.items() if key.startswith(WALK)}
         marks = {key: _series_mark(s) for key, s in v.series.items()}
@@ -385,9 +393,7 @@ class Tracker:
         counts = {ORDER: len(v.orders), POSITION: len(v.positions), TRADE: len(v.trades)}
         logged, generation = v.log.count, v.generation
 
-        small = {
-            "clock": clock, "core": _core_mark(v), "instruments": [tuple(vars(i).values()) for i in v.instruments.values()],
-        }  # fmt: skip
+        small = {"clock": (v.clock, v.clock.now(), False), "core": _core_mark(v)}
 
         def accept() -> None:
             self._generation, self._texts, self._words, self._series = generation, texts, words, marks

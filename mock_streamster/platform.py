@@ -142,7 +142,7 @@ class Platform:
         self.columns: dict[str, list[str]] = initial_columns(sc.hidden_columns)
         self.closed_charts: set[tuple[str, str]] = {(i.lower(), p) for i, p in sc.closed_charts}
         self._synced = t0
-        self._changed = ChangeLog()  # which orders and positions changed after entry (for a state file)
+        self._changed = ChangeLog()  # orders and positions changed after entry, series with new prices (state file)
         self._generation += 1
 
     def reset(self) -> None:
@@ -266,6 +266,7 @@ class Platform:
 
     def _price(self, key: str, t: float, bid: Decimal, offer: Decimal | None = None) -> None:
         self.series[key].set(t, bid, offer)
+        self._changed.touch(("series", key))
         for order_id in list(self._working[key]):
             order = self.orders[order_id]
             self._try_fill(order, t)
