@@ -375,6 +375,23 @@ def test_after_every_commit_the_streamster_file_holds_exactly_the_state(
         assert again.snapshot() == before
 
 
+def test_an_order_id_the_generator_does_not_draw_is_refused_on_start(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with StreamsterMock(seed=2, state=path) as m:
+        for _ in range(2):
+            m.platform.send_order({"Instrument": "EUR/USD", "Desk": "Virtual Forex", "Quantity": "1"})
+    conn = sqlite3.connect(path)
+    value = json.loads(conn.execute("SELECT value FROM state WHERE key = 'order/000000001'").fetchone()[0])
+    value["order_id"] = "ZZZZZZZZZ"  # a valid-looking ID, checksum recomputed: only the derivation can tell
+    text = dumps(value)
+    conn.execute("UPDATE state SET value = ?, digest = ? WHERE key = 'order/000000001'",
+                 (text, hashlib.sha256(text.encode()).hexdigest()))  # fmt: skip
+    conn.commit()
+    conn.close()
+    with pytest.raises(StateFileError, match=r"id_rng/order: the generator draws \w+, but the record holds ZZZZZZZZZ"):
+        StreamsterMock(state=path)
+
+
 def test_new_records_write_their_rows_and_no_generator_state(tmp_path: Path) -> None:
     with StreamsterMock(seed=1, state=tmp_path / "s.db") as m:
         assert m.persister is not None
