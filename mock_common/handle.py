@@ -45,6 +45,13 @@ class MockServer:
         self.persister.commit()
         self.controller.on_change = self.persister.commit
 
+    def _drop_state(self, file: Any) -> None:
+        """A start that failed: stop saving and close the state file."""
+        if self.persister is not None:
+            self.persister.close()
+        else:
+            file.close()
+
     # ------------------------------------------------------------------ lifecycle
 
     @property

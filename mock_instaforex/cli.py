@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _banner(args: argparse.Namespace) -> Any:
     def lines(mock: InstaForexMock) -> list[str]:
-        pace = f" at {args.speed:g}x" if args.speed else ""
+        speed = mock.clock.speed  # a state file may hold one
+        pace = f" at {speed:g}x" if speed else ""
         out = [
             f"InstaForex Client Cabinet API emulator ({mock.clock.mode} clock{pace}, tokens live {args.token_ttl:.0f} s)",
             f"  base URL: {mock.url}",

@@ -3,7 +3,6 @@ trades, bonuses, referrals and tokens, each declared once as a Python method and
 
 from __future__ import annotations
 
-import json
 from copy import deepcopy
 from datetime import datetime
 from pathlib import Path
@@ -14,14 +13,19 @@ from mock_common.control import BODY, BaseController, Param, changes, obj, route
 from mock_common.faults import FaultPlan
 from mock_common.files import inline
 from mock_common.journal import Journal
+from mock_common.parts import Changes, resume_at
 
 from .contract import OPERATIONS
 from .errors import StoreError
 from .generate import generate_data
-from .persist import restore_rows, state_rows
+from .parts import EmulatorView, Tracker, describe, parts_from_snapshot_state, snapshot_state, source_from
 from .service import Service, parse_login
 from .store import Account, Bonus, Store, Trade, load_store, read_accounts
 from .tokens import TokenStore
+
+
+class DamagedStateError(StoreError):
+    """Saved state (a snapshot, a state file) that lacks a part or has one of the wrong shape."""
 
 
 def login(value: Any, name: str) -> int:
@@ -108,11 +112,11 @@ class Controller(BaseController):
         }
 
     def snapshot(self) -> dict[str, Any]:
-        """Accounts, partners, signals, live tokens and the clock, as JSON-ready data."""
+        """Accounts, partners, signals, live tokens and the clock, as JSON-ready data (what reset() goes back
+        to is not part of it)."""
         with self.lock:
-            rows = state_rows(self)
-        rows.pop("source", None)  # what reset() goes back to is not part of the state
-        return {"version": 1, "api": "instaforex", "state": {k: json.loads(v) for k, v in rows.items()}}
+            state = snapshot_state(self.describe())
+        return {"version": 1, "api": "instaforex", "state": state}
 
     def _restore(self, data: dict[str, Any]) -> None:
         if data.get("api") != "instaforex" or data.get("version") != 1 or not isinstance(data.get("state"), dict):
@@ -120,9 +124,53 @@ class Controller(BaseController):
                 'a snapshot must be what GET /_mock/snapshot gave: {"version": 1, "api": "instaforex", "state": {...}}'
             )
         try:
-            restore_rows(self, data["state"], with_source=False)
+            self.restore_parts(parts_from_snapshot_state(data["state"]), with_source=False)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"the snapshot cannot be restored: it is incomplete or damaged: {exc!r}") from None
         except StoreError as exc:
             raise StoreError(f"the snapshot cannot be restored: {exc}") from None
+
+    # ------------------------------------------------------------------ keyed parts (snapshot, state file)
+
+    def _view(self) -> EmulatorView:
+        service = self.service
+        return EmulatorView(service.store, service.tokens, service.clock, self._source, self._initial, self._start)
+
+    def describe(self) -> dict[str, Any]:
+        """The whole state as keyed parts (mock_common.parts): accounts, partners, signals, tokens, clock and
+        what reset() goes back to; `restore_parts` takes them back."""
+        view = self._view()
+        with view.store.lock:
+            return describe(view)
+
+    def changes_since(self, tracker: Tracker, final: bool = False) -> Changes:
+        """The parts changed since `tracker`'s last accepted changes (all of them for a new tracker)."""
+        view = self._view()
+        with view.store.lock:  # token requests change the store and the tokens under it: one cut
+            return tracker.changes(view, final)
+
+    def restore_parts(self, parts: dict[str, Any], with_source: bool = True) -> None:
+        """Put the emulator in the state the parts describe: accounts, tokens (still valid), clock, and (with
+        `with_source`) what reset() goes back to. StoreError names what is wrong; nothing changes then."""
+        service = self.service
+        try:
+            clock = parts["clock"]
+            now = resume_at(clock, service.clock.mode)  # a real clock: now, plus the offset it was advanced by
+            store = Store.from_parts(parts, now)
+            _, issued, rng = TokenStore.from_parts(parts)  # the lifetime is the emulator's setting
+            if with_source:
+                source = source_from(parts["source"])
+                initial = self._read(source)
+                start = datetime.fromisoformat(clock["start"])
+        except StoreError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise DamagedStateError(f"{exc!r}") from None
+        service.clock.set(now)
+        service.store = store
+        service.tokens.replace(issued, rng)
+        if with_source:
+            self._source, self._initial, self._start = source, initial, start
 
     def _fault_params(self, kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         # 'fault' is the API's generic failure: an HTTP 500 with its usual message.

@@ -40,8 +40,8 @@ class InstaForexMock(MockServer):
     `accounts`: a YAML/JSON file, fixture data (dict), or None for the demo accounts; with
     `generate=N`, a seeded store of N accounts instead. `speed` (virtual clock only): virtual
     seconds per wall-clock second, the clock running by itself. With `state=FILE` the whole state
-    (accounts, trades, tokens, clock) lives in that SQLite file, saved before each reply and
-    restored on the next start, which then needs only `state`. The lifecycle, the journal
+    (accounts, trades, tokens, clock and its speed) lives in that SQLite file, saved before each
+    reply and restored on the next start, which then needs only `state`. The lifecycle, the journal
     assertions and the common control operations (reset, advance, fail, clear_faults, snapshot,
     restore, state) are `MockServer`'s; the rest are the InstaForex ones.
     """
@@ -70,7 +70,7 @@ class InstaForexMock(MockServer):
         source: Any = self._source(seed, accounts, generate)
         saved = None
         if state is not None:
-            file, clock, saved = open_state(state, clock)
+            file, clock, speed, saved = open_state(state, clock, speed)
             if saved is not None and (accounts is not None or generate):
                 file.close()
                 raise StateFileError(
@@ -82,7 +82,7 @@ class InstaForexMock(MockServer):
             self.service = Service(Store(), self.clock, tokens)
             self.controller = Controller(self.service, Journal(journal_size, journal_bytes), seed, source)
             if saved is not None:
-                restore(self.controller, saved)
+                restore(self.controller, saved, file.version)
             else:
                 self.controller.reset()
             if state is not None:
@@ -98,7 +98,7 @@ class InstaForexMock(MockServer):
             self._serve(self.http, host, port, threads, "mock-instaforex", _error_body)
         except BaseException:
             if state is not None:
-                file.close()
+                self._drop_state(file)
             raise
 
     @staticmethod

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mock_common.files import Source, check, inline, read_document
+from mock_common.parts import ChangeLog
 from mock_common.values import DecimalError, jsonable, parse_datetime, parse_decimal
 
 from .data import ACCOUNTS
@@ -389,14 +390,33 @@ def _sort(account: Account) -> None:
 # ---------------------------------------------------------------------------------- the store
 
 
+def _account_data(a: Account) -> dict[str, Any]:
+    d = jsonable(asdict(a))
+    d["open_trades"] = [
+        {k: v for k, v in t.items() if k not in ("close_time", "close_price")} for t in d["open_trades"]
+    ]
+    d["closed_trades"] = [{k: v for k, v in t.items() if k != "current_price"} for t in d["closed_trades"]]
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _partner_data(p: Partner) -> dict[str, Any]:
+    return {k: v for k, v in jsonable(asdict(p)).items() if v is not None}
+
+
 class Store:
-    """Every account, partner and signal; thread-safe behind one lock."""
+    """Every account, partner and signal; thread-safe behind one lock.
+
+    It describes itself as keyed parts (`describe`: `account/<login>`, `partner/<login>`,
+    `signals`) and logs which logins its methods changed (`changed_since`), so a state file writes
+    only those; a change made to a record directly, not through a method, is not logged.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.accounts: dict[int, Account] = {}
         self.partners: dict[int, Partner] = {}
         self.signals: list[Signal] = []
+        self._changed = ChangeLog()  # logins whose account or partner changed
 
     @classmethod
     def from_data(cls, data: Any, now: datetime, source: Source | None = None, schema: bool = True) -> Store:
@@ -437,22 +457,55 @@ class Store:
     def to_data(self) -> dict[str, Any]:
         """The store as fixture data (absolute times), loadable again by `from_data`."""
         with self.lock:
-
-            def account(a: Account) -> dict[str, Any]:
-                d = jsonable(asdict(a))
-                d["open_trades"] = [
-                    {k: v for k, v in t.items() if k not in ("close_time", "close_price")} for t in d["open_trades"]
-                ]
-                d["closed_trades"] = [{k: v for k, v in t.items() if k != "current_price"} for t in d["closed_trades"]]
-                return {k: v for k, v in d.items() if v is not None}
-
             return {
-                "accounts": [account(a) for a in self.accounts.values()],
-                "partners": [
-                    {k: v for k, v in jsonable(asdict(p)).items() if v is not None} for p in self.partners.values()
-                ],
+                "accounts": [_account_data(a) for a in self.accounts.values()],
+                "partners": [_partner_data(p) for p in self.partners.values()],
                 "signals": [jsonable(asdict(s)) for s in self.signals],
             }
+
+    # -------------------------------------------------------------- keyed parts (snapshot, state file)
+
+    def describe(self) -> dict[str, Any]:
+        """The store as keyed parts: `account/<login>`, `partner/<login>` (fixture data) and `signals`."""
+        with self.lock:
+            parts: dict[str, Any] = {f"account/{a.login}": _account_data(a) for a in self.accounts.values()}
+            parts.update({f"partner/{p.login}": _partner_data(p) for p in self.partners.values()})
+            parts["signals"] = [jsonable(asdict(s)) for s in self.signals]
+            return parts
+
+    def changed_since(self, count: int | None) -> tuple[dict[str, Any], int]:
+        """The parts of the accounts and partners changed after change number `count` (every part for None),
+        and the count now."""
+        with self.lock:
+            if count is None:
+                return self.describe(), self._changed.count
+            parts: dict[str, Any] = {}
+            for login in self._changed.since(count):
+                if login in self.accounts:
+                    parts[f"account/{login}"] = _account_data(self.accounts[login])
+                elif login in self.partners:
+                    parts[f"partner/{login}"] = _partner_data(self.partners[login])
+            return parts, self._changed.count
+
+    @classmethod
+    def from_parts(cls, parts: dict[str, Any], now: datetime) -> Store:
+        """The store `describe` described (StoreError names what is wrong)."""
+
+        def login(item: tuple[str, Any]) -> int:
+            return int(item[0].split("/", 1)[1])
+
+        return cls.from_data(
+            {
+                "accounts": [
+                    v for _, v in sorted((i for i in parts.items() if i[0].startswith("account/")), key=login)
+                ],
+                "partners": [
+                    v for _, v in sorted((i for i in parts.items() if i[0].startswith("partner/")), key=login)
+                ],
+                "signals": parts.get("signals") or [],
+            },
+            now,
+        )
 
     def principal(self, login: int) -> Account | Partner | None:
         """The account or partner with this login."""
@@ -464,6 +517,7 @@ class Store:
         with self.lock:
             who = self.principal(login)
             if who is not None:
+                self._changed.touch(login)
                 history = who.login_history
                 history.append(LoginEvent(when, ip, source))
                 if len(history) > 1 and history[-2].time > when:  # the clock was set back
@@ -479,6 +533,7 @@ class Store:
             if account.login in self.partners:
                 raise StoreError(f"login {account.login} is a partner")
             self.accounts[account.login] = account
+            self._changed.touch(account.login)
         return account
 
     def change_account(self, login: int, changes: dict[str, Any], now: datetime) -> Account:
@@ -487,12 +542,12 @@ class Store:
             current = self.accounts.get(login)
             if current is None:
                 raise StoreError(f"login {login} is not an account of the store")
-            data = self.to_data()["accounts"]
-            merged = next(a for a in data if a["login"] == login)
+            merged = _account_data(current)
             merged.update(changes)
             merged["login"] = login
             account = _checked(merged, "#/$defs/account", f"account {login}", lambda: parse_account(merged, "", now))
             self.accounts[login] = account
+            self._changed.touch(login)
             return account
 
     def add_trade(self, login: int, data: dict[str, Any], now: datetime) -> Trade:
@@ -509,6 +564,7 @@ class Store:
                 raise StoreError.at("ticket", f"already exists on login {login}", trade.ticket, source=inline("trade"))
             (account.closed_trades if closed else account.open_trades).append(trade)
             _sort(account)
+            self._changed.touch(login)
             return trade
 
     def close_trade(self, login: int, ticket: int, price: Any, profit: Any, now: datetime) -> Trade:
@@ -524,6 +580,7 @@ class Store:
             account.closed_trades.append(closed)
             account.balance += closed.profit
             _sort(account)
+            self._changed.touch(login)
             return closed
 
     def add_bonus(self, login: int, data: dict[str, Any], now: datetime) -> Bonus:
@@ -533,6 +590,7 @@ class Store:
             bonus = _checked(data, "#/$defs/bonus", "bonus", lambda: _bonus(data, "", now))
             account.bonuses.append(bonus)
             _sort(account)
+            self._changed.touch(login)
             return bonus
 
     def add_referral(self, partner: int, client: int) -> None:
@@ -544,6 +602,7 @@ class Store:
             self._account(client)
             if client not in p.referrals:
                 p.referrals.append(client)
+                self._changed.touch(partner)
 
     def _account(self, login: int) -> Account:
         account = self.accounts.get(login)

@@ -58,8 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _banner(speed: float | None) -> Any:
+def _banner() -> Any:
     def lines(mock: StreamsterMock) -> list[str]:
+        speed = mock.platform.clock.speed  # a state file may hold one
         pace = f" at {speed:g}x" if speed else ""
         source = mock.platform.scenario.source
         shown = f", scenario {source}{' (built-in)' if SCENARIOS.is_name(source) else ''}" if source else ""
@@ -88,7 +89,7 @@ def emulator(args: argparse.Namespace, port_option: str = "--port") -> Emulator:
             journal_size=args.journal_size, threads=args.threads, state=args.state, speed=args.speed,
             history=dict(history) if history else None, step=getattr(args, "step", None),
         ),
-        (ScenarioError,), _banner(args.speed), "requests from any peer but this computer are refused (403)",
+        (ScenarioError,), _banner(), "requests from any peer but this computer are refused (403)",
         args.host, args.port, args.state, port_option,
     )  # fmt: skip
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import random
+import string
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-from mock_common.values import jsonable
 
 SIDES = ("BUY", "SELL")
 PRICE_TYPES = ("MARKET", "LIMIT", "STOP")
@@ -16,6 +16,7 @@ QUANTITY_TYPES = ("FULL", "PARTIAL")
 
 WORKING, FILLED, CANCELLED, EXPIRED, REJECTED = "Working", "Filled", "Cancelled", "Expired", "Rejected"
 OPEN, CLOSED = "Open", "Closed"
+ID_ALPHABET = string.ascii_uppercase + string.digits
 EXECUTED = "Executed"
 ENTRY, EXIT = "Entry", "Exit"
 
@@ -47,6 +48,11 @@ WINDOWS: dict[str, tuple[str, ...]] = {
 }
 
 
+def draw_id(rng: random.Random) -> str:
+    """A record ID drawn from `rng`: nine capitals and digits (the platform draws again for one already issued)."""
+    return "".join(rng.choice(ID_ALPHABET) for _ in range(9))
+
+
 class Record:
     """Common conversions for the dataclass records below."""
 
@@ -54,8 +60,15 @@ class Record:
     _datetimes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data (Decimal as text, datetime as ISO)."""
-        return {k: jsonable(v) for k, v in asdict(self).items()}  # type: ignore[call-overload]
+        """JSON-ready data (Decimal as text, datetime as ISO): the shape `from_dict` reads."""
+        data = dict(vars(self))  # flat fields: no deep copy needed
+        for name in self._decimals:
+            if data[name] is not None:
+                data[name] = str(data[name])
+        for name in self._datetimes:
+            if data[name] is not None:
+                data[name] = data[name].isoformat()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:

@@ -6,15 +6,15 @@ so a refused request (StreamsterError) leaves the state as it was.
 
 `Platform` is the one front door and holds the one lock; its parts live beside it:
 order_input.py (request fields, numeric bounds, the editable set), engine.py (fill, exit trigger,
-points and profit, conversion rates as pure functions), snapshot.py (snapshot and restore),
-windows.py (columns and charts).
+points and profit, conversion rates as pure functions), parts.py (the state as keyed parts, and
+what changed since a state file's last write), snapshot.py (the snapshot mapping, read back
+checked), windows.py (columns and charts).
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import string
 import threading
 from copy import deepcopy
 from datetime import datetime
@@ -24,9 +24,10 @@ from typing import Any, TypeVar
 
 from mock_common.clock import Clock, ClockMode
 from mock_common.files import nearest
+from mock_common.parts import ChangeLog, Changes
 
 from . import engine
-from .errors import StreamsterError
+from .errors import ScenarioError, StreamsterError
 from .history import HistoryMarket
 from .market import Bar, Instrument, PriceSeries, from_epoch, to_epoch
 from .model import (
@@ -45,6 +46,7 @@ from .model import (
     Position,
     Quote,
     Trade,
+    draw_id,
 )  # fmt: skip
 from .order_input import (
     CENT,
@@ -57,15 +59,15 @@ from .order_input import (
     price_move,
     price_setting,
 )  # fmt: skip
+from .parts import PlatformView, Tracker, describe
 from .scenario import Scenario, Tick, load_scenario, scenario_from_dict
-from .snapshot import read_snapshot, snapshot_data
+from .snapshot import read_snapshot, snapshot_from_parts
 from .windows import bars_period, chart_period, chosen_columns, initial_columns
 
 log = logging.getLogger(__name__)
 
 MAX_ADVANCE = 366 * 86400.0  # seconds one advance may move the clock
 MAX_WALK_TICKS = 535_680  # random-walk ticks one advance may play: 31 days at the default 5 s
-ID_ALPHABET = string.ascii_uppercase + string.digits
 
 __all__ = ["CENT", "Platform", "plain"]  # CENT and plain: for the wire
 
@@ -109,10 +111,11 @@ class Platform:
             self.clock.speed,
         )
         self._seed_arg = seed
+        self._generation = 0  # a new one for each build or restore: a state file then writes everything
         self.scenario = self._initial_scenario = self._as_scenario(scenario)
         self._build()
 
-    # ----------------------------------------------------------------- building, reset, snapshots (codec: snapshot.py)
+    # ----------------------------------------------------------------- building, reset, snapshots (codec: parts.py)
 
     @staticmethod
     def _as_scenario(scenario: Scenario | str | Path | dict[str, Any] | None) -> Scenario:
@@ -169,6 +172,8 @@ class Platform:
         self.columns: dict[str, list[str]] = initial_columns(sc.hidden_columns)
         self.closed_charts: set[tuple[str, str]] = {(i.lower(), p) for i, p in sc.closed_charts}
         self._synced = t0
+        self._changed = ChangeLog()  # orders and positions changed after entry, series with new prices (state file)
+        self._generation += 1
 
     def reset(self) -> None:
         """Back to what the constructor built: its seed, scenario and clock (a scenario loaded or a
@@ -207,7 +212,7 @@ class Platform:
         """The whole state as JSON-ready data; `restore` brings it back exactly."""
         with self._lock:
             self._sync()
-            return snapshot_data(self)
+            return snapshot_from_parts(describe(self._view()))
 
     def restore(self, data: dict[str, Any]) -> None:
         """Put the platform in the state `snapshot` returned; a bad snapshot changes nothing."""
@@ -216,6 +221,37 @@ class Platform:
             self.clock.set(state.pop("now"))
             for name, value in state.items():
                 setattr(self, name, value)
+            self._changed = ChangeLog()
+            self._generation += 1
+
+    def describe(self) -> dict[str, Any]:
+        """The whole state as keyed parts (mock_common.parts), as it stands: `restore_parts` takes them back."""
+        with self._lock:
+            return describe(self._view())
+
+    def changes_since(self, tracker: Tracker, final: bool = False) -> Changes:
+        """The parts changed since `tracker`'s last accepted changes (all of them for a new tracker)."""
+        with self._lock:
+            return tracker.changes(self._view(), final)
+
+    def restore_parts(self, parts: dict[str, Any]) -> None:
+        """Put the platform in the state the parts describe (`describe`'s, or a state file's); bad parts
+        change nothing (ScenarioError says what is wrong)."""
+        try:
+            data = snapshot_from_parts(parts)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ScenarioError(f"the saved state is incomplete or damaged: {exc!r}") from None
+        self.restore(data)
+
+    def _view(self) -> PlatformView:
+        return PlatformView(
+            seed=self.seed, clock=self.clock, scenario=self.scenario, tick_interval=self.tick_interval,
+            walk=self.walk, next_tick=self._next_tick, synced=self._synced, tick_index=self._tick_index,
+            ticks=self._ticks, instruments=self.instruments, series=self.series, walk_rng=self._walk_rng,
+            desks=self.desks, orders=self.orders, positions=self.positions, trades=self.trades,
+            id_rng=self._id_rng, issued=self._issued, last_message=self.last_message, columns=self.columns,
+            closed_charts=self.closed_charts, log=self._changed, generation=self._generation,
+        )  # fmt: skip
 
     @property
     def lock(self) -> threading.RLock:
@@ -227,6 +263,11 @@ class Platform:
     def now(self) -> datetime:
         """The platform clock's time, whole seconds."""
         return self.clock.now().replace(microsecond=0)
+
+    @property
+    def synced(self) -> float:
+        """The time (epoch seconds) the market was last brought up to: every tick until then is played."""
+        return self._synced
 
     def _sync(self) -> None:
         """Bring the market up to the clock: ticks in time order, with fills, exits and expiry."""
@@ -295,6 +336,7 @@ class Platform:
 
     def _price(self, key: str, t: float, bid: Decimal, offer: Decimal | None = None) -> None:
         self.series[key].set(t, bid, offer)
+        self._changed.touch(("series", key))
         for order_id in list(self._working[key]):
             order = self.orders[order_id]
             self._try_fill(order, t)
@@ -308,6 +350,7 @@ class Platform:
                 if engine.expired(order, t):
                     order.status, order.active_quantity = EXPIRED, Decimal(0)
                     ids.remove(order_id)
+                    self._changed.touch(("order", order_id))
                     self.last_message = f"Order {order_id} expired at {order.duration.isoformat()}."
 
     def advance(self, seconds: float) -> datetime:
@@ -371,7 +414,7 @@ class Platform:
     def _new_id(self, space: str) -> str:
         rng, issued = self._id_rng[space], self._issued[space]
         while True:
-            candidate = "".join(rng.choice(ID_ALPHABET) for _ in range(9))
+            candidate = draw_id(rng)
             if candidate not in issued:
                 issued.add(candidate)
                 return candidate
@@ -505,6 +548,7 @@ class Platform:
             for name, value in editable.items():
                 setattr(existing, name, value)
             existing.active_quantity = existing.quantity - existing.traded_quantity
+            self._changed.touch(("order", existing.order_id))
             self._work(existing)
 
     def cancel_order(self, order_id: Any) -> None:
@@ -517,6 +561,7 @@ class Platform:
                 return self._refuse(exc)
             order.status, order.active_quantity = CANCELLED, Decimal(0)
             self._working[order.instrument.lower()].remove(order.order_id)
+            self._changed.touch(("order", order.order_id))
 
     def change_position(self, position: Any) -> None:
         """Replace an open position's ExitStopLoss, ExitTarget and Text as a set (left out = removed)."""
@@ -533,6 +578,7 @@ class Platform:
             except StreamsterError as exc:
                 return self._refuse(exc)
             pos.exit_stop_loss, pos.exit_target, pos.text = stop, target, text
+            self._changed.touch(("position", pos.position_id))
 
     def close_position(self, position_id: Any) -> None:
         """Close an open position at market; its realised profit goes to the desk."""
@@ -596,6 +642,7 @@ class Platform:
 
     def _end(self, order: Order, status: str, message: str) -> None:
         order.status, order.active_quantity = status, Decimal(0)
+        self._changed.touch(("order", order.order_id))
         self._working[order.instrument.lower()].remove(order.order_id)
         self.last_message = message
 
@@ -620,6 +667,7 @@ class Platform:
         order.traded_quantity += quantity
         order.active_quantity -= quantity
         order.position_id = position.position_id
+        self._changed.touch(("order", order.order_id))
         if order.active_quantity <= 0:
             order.status = FILLED
             self._working[order.instrument.lower()].remove(order.order_id)
@@ -667,6 +715,7 @@ class Platform:
         self.trades.append(self._trade(exit_order, EXIT, side, price, pos.quantity, when))
         pos.points, pos.profit = points, profit
         pos.close_price, pos.exited, pos.status = price, when, CLOSED
+        self._changed.touch(("position", pos.position_id))
         self._open[pos.instrument.lower()].remove(pos.position_id)
         self.desks[pos.desk][pos.currency] = balance
 

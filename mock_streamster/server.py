@@ -37,7 +37,7 @@ class StreamsterMock(MockServer):
     Use as a context manager (`with StreamsterMock(seed=7) as mock:`) or call `start()`/`stop()`.
     `speed` (virtual clock only): virtual seconds per wall-clock second; the clock runs by itself.
     With `state=FILE` the whole state lives in that SQLite file: saved before each reply, restored
-    on the next start (which then needs only `state`: the file holds the seed and scenario).
+    on the next start (which then needs only `state`: the file holds the seed, scenario, clock and speed).
     `history` ({instrument: path or {path, format, timezone, spread, digits}}, the scenario key's
     shape) plays price history files as the market; `step` ({"GetQuote": 3600} or "GetQuote=1h")
     makes each call of a read operation move the virtual clock (lockstep.py).
@@ -69,7 +69,7 @@ class StreamsterMock(MockServer):
                 raise ScenarioError("a state file cannot hold price history files: give history or state, not both")
             scenario = scenario_with_history(scenario, history)
         if state is not None:
-            file, seed, clock, scenario, saved = open_state(state, seed, clock, scenario)
+            file, seed, clock, speed, scenario, saved = open_state(state, seed, clock, speed, scenario)
             scenario_argument = scenario
         try:
             self.platform = Platform(seed=seed, clock=Clock(clock or "virtual", speed=speed), scenario=scenario)
@@ -83,14 +83,14 @@ class StreamsterMock(MockServer):
             }  # fmt: skip
             if state is not None:
                 if saved is not None:
-                    restore(self.platform, saved)
+                    restore(self.platform, saved, file.version)
                 self._keep_state(file, StreamsterState(self.platform))
             # The WSDL names the bound port, known once bound: the application is made just after.
             self._serve(lambda environ, start_response: self.app(environ, start_response), host, port, threads,
                         "mock-streamster", _error_body)  # fmt: skip
         except BaseException:
             if state is not None:
-                file.close()
+                self._drop_state(file)
             raise
         self.app = StreamsterHttp(self.controller, endpoint_address(host, self.port))
         if not is_loopback(host):

@@ -1,20 +1,20 @@
-"""The platform's snapshot codec: the whole state as JSON-ready data, and back (contract §8).
+"""The platform's snapshot: the snapshot routes' mapping made from the platform's parts, and read back.
 
-`snapshot_data` writes what `Platform.snapshot()` returns; `read_snapshot` checks every field of
-such a mapping (ScenarioError names the one at fault) and returns the platform attributes it
-describes, so `Platform.restore` applies all of it or none. mock_streamster/persist.py writes the
-same data row by row.
+`snapshot_from_parts` regroups the parts `parts.describe` encodes (or a state file kept) into the
+snapshot mapping (contract §8, version 1); `read_snapshot` checks every field of such a mapping
+(ScenarioError names the one at fault) and returns the platform attributes it describes, so
+`Platform.restore` applies all of it or none.
 """
 
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mock_common.parts import POINTS, rng_from, rng_state
 from mock_common.values import DecimalError, parse_decimal
 
 from . import model
@@ -22,61 +22,51 @@ from .errors import ScenarioError
 from .market import Instrument, PriceSeries, canonical_period, to_epoch
 from .model import Order, Position, Trade
 from .order_input import MAX_PRICE, MAX_QUANTITY, MAX_VALUE, shown
+from .parts import IDS, ORDER, POSITION, SERIES, TRADE, WALK, derive_id_rng
 from .scenario import MAX_TICK_INTERVAL, MIN_TICK_INTERVAL, MIN_YEAR, Tick, check_instrument
-
-if TYPE_CHECKING:
-    from .platform import Platform
 
 MAX_RESTORE_TICKS = 6_324_480  # ticks a restored snapshot may be behind its clock: 366 days at 5 s
 VERSION = 1
 
 
-def snapshot_data(p: Platform) -> dict[str, Any]:
-    """The platform's whole state as JSON-ready data (the caller holds its lock, market in sync)."""
-    return {
-        "version": VERSION,
-        "seed": p.seed,
-        "now": p.clock.now().isoformat(),
-        "tick_interval": p.tick_interval,
-        "walk": p.walk,
-        "next_tick": p._next_tick,
-        "synced": p._synced,
-        "instruments": [i.to_dict() for i in p.instruments.values()],
-        "series": {k: series_data(s) for k, s in p.series.items()},
-        "walk_rng": {k: rng_state(r) for k, r in p._walk_rng.items()},
-        "ticks": [[t.time.isoformat(), t.instrument, str(t.bid), str(t.offer)] for t in p._ticks],
-        "tick_index": p._tick_index,
-        "desks": {d: {c: str(a) for c, a in cur.items()} for d, cur in p.desks.items()},
-        "orders": [o.to_dict() for o in p.orders.values()],
-        "positions": [x.to_dict() for x in p.positions.values()],
-        "trades": [t.to_dict() for t in p.trades],
-        "id_rng": {k: rng_state(r) for k, r in p._id_rng.items()},
-        "issued": {k: sorted(v) for k, v in p._issued.items()},
-        "last_message": p.last_message,
-        "columns": {w: list(names) for w, names in p.columns.items()},
-        "closed_charts": sorted([list(c) for c in p.closed_charts]),
+def snapshot_from_parts(parts: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot mapping (version 1) of the platform the parts describe; KeyError, TypeError or
+    ValueError when a part is missing or of the wrong shape (read_snapshot then checks every value)."""
+    core, clock = parts["core"], parts["clock"]
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for key, value in parts.items():
+        prefix, _, rest = key.partition("/")
+        groups.setdefault(prefix + "/", []).append((rest, value))
+    series = {}
+    for key, quote in groups.get(SERIES, []):
+        points = parts[POINTS + key]
+        series[key] = {
+            "times": [p[0] for p in points], "bids": [p[1] for p in points], "weights": [p[2] for p in points],
+            "folded": quote["folded"], "bid": quote["bid"], "offer": quote["offer"], "updated": quote["updated"],
+        }  # fmt: skip
+    walk_rng = {key: [3, [*words, parts[SERIES + key]["walk"][0]], parts[SERIES + key]["walk"][1]]
+                for key, words in groups.get(WALK, [])}  # fmt: skip
+    records = {prefix: [v for _, v in sorted(groups.get(prefix, []))] for prefix in (ORDER, POSITION, TRADE)}
+    held = {
+        "order": [o["order_id"] for o in records[ORDER]],
+        "position": [p["position_id"] for p in records[POSITION]],
+        "trade": [t["trade_id"] for t in records[TRADE]],
     }
-
-
-def series_data(s: PriceSeries) -> dict[str, Any]:
-    """One price series as data (copies: the snapshot must not follow the live state)."""
+    extra = parts["ids"]
+    id_rng = {
+        space: rng_state(derive_id_rng(checkpoint, extra[space], held.get(space, []), f"{IDS}{space}"))
+        for space, checkpoint in groups.get(IDS, [])
+    }
+    ticks = parts["ticks"] if parts["ticks"] is not None else parts["scenario"]["ticks"]
     return {
-        "times": list(s.times), "bids": [str(b) for b in s.bids], "weights": list(s.weights),
-        "folded": dict(s.folded), "bid": str(s.bid), "offer": str(s.offer), "updated": s.updated,
+        "version": VERSION, "seed": core["seed"], "now": clock["now"], "tick_interval": core["tick_interval"],
+        "walk": core["walk"], "next_tick": core["next_tick"], "synced": core["synced"],
+        "instruments": parts["instruments"], "series": series, "walk_rng": walk_rng, "ticks": ticks,
+        "tick_index": core["tick_index"], "desks": core["desks"], "orders": records[ORDER],
+        "positions": records[POSITION], "trades": records[TRADE], "id_rng": id_rng,
+        "issued": {space: sorted({*held.get(space, []), *extra[space]}) for space in extra},
+        "last_message": core["last_message"], "columns": core["columns"], "closed_charts": core["closed_charts"],
     }  # fmt: skip
-
-
-def rng_state(rng: random.Random) -> list[Any]:
-    """A random generator's state as JSON-ready data."""
-    version, internal, gauss = rng.getstate()
-    return [version, list(internal), gauss]
-
-
-def rng_from(state: list[Any]) -> random.Random:
-    """The random generator `rng_state` described."""
-    rng = random.Random()
-    rng.setstate((state[0], tuple(state[1]), state[2]))
-    return rng
 
 
 # ----------------------------------------------------------------------------- reading a snapshot

@@ -54,9 +54,13 @@ def test_benchmark_runs_and_prints_figures(module: str) -> None:
         rounds = [line for line in lines if " round " in line]
         assert len(rounds) == 20 and all("errors 0  RSS" in line for line in rounds), lines
     elif module == "bench.persist":
-        assert sum("a commit (incremental)" in line for line in lines) == 3, lines
-        figures = [line for line in lines if "req/s" in line]
-        assert len(figures) == 2 and all(line.endswith("errors 0") for line in figures), lines
+        rounds = [line for line in lines if " round " in line]  # in memory and --state in turn, 3 rounds, twice
+        assert len(rounds) == 12 and all(line.endswith("errors 0") for line in rounds), lines
+        assert [", in memory," in line for line in rounds] == [True, False, False, True, True, False] * 2, lines
+        assert sum("(median of 3 rounds)" in line for line in lines) == 4, lines
+        ratios = [line for line in lines if "--state / in memory:" in line]
+        assert len(ratios) == 2 and all(line.endswith("errors 0") for line in ratios), lines
+        assert sum(line.startswith(("advance 60 s ", "advance 60 s + commit")) for line in lines) == 2, lines
     elif module == "bench.backtest":
         assert any(line.startswith("load ") and "one-minute bars" in line for line in lines), lines
         assert sum(line.startswith("GetBars ") and "ms on the platform" in line for line in lines) == 8, lines

@@ -109,26 +109,45 @@ def test_an_instaforex_snapshot_restores_accounts_tokens_and_clock(instaforex_mo
     assert 20000080 not in instaforex_mock.store.accounts and 20000081 not in instaforex_mock.store.accounts
 
 
-def _imports(package: str) -> dict[str, set[str]]:
-    """Module -> the sibling modules it imports anywhere, in functions too (not for type checking only)."""
+PACKAGES = ("mock_common", "mock_streamster", "mock_instaforex", "client", "conformance", "broker_mocks")
+# The recording engineer's (worktree `recording`) removes this one: drop it here once merged.
+KNOWN_CIRCLES = {frozenset({"mock_common.recording.profile", "mock_common.recording.scrub"})}
+
+
+def _modules() -> dict[str, Path]:
+    """Every module of the tree by its dotted name (a package by its own name)."""
+    found = {}
+    for package in PACKAGES:
+        for file in (ROOT / package).rglob("*.py"):
+            parts = file.relative_to(ROOT).with_suffix("").parts
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = file
+    return found
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of the tree it imports anywhere: in functions and for type checking too."""
+    modules = _modules()
     graph: dict[str, set[str]] = {}
-    for file in (ROOT / package).glob("*.py"):
-        tree = ast.parse(file.read_text(encoding="utf-8"))
-        typing_only = {
-            id(n) for block in ast.walk(tree)
-            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.dump(block.test) for n in ast.walk(block)
-        }  # fmt: skip
+    for name, file in modules.items():
+        package = name if file.name == "__init__.py" else name.rpartition(".")[0]
         found: set[str] = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == 1 and id(node) not in typing_only:
-                found.update([node.module] if node.module else [a.name for a in node.names])
-        graph[file.stem] = {m.split(".")[0] for m in found}
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                for alias in node.names:  # `from pkg import module` imports the module
+                    found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base)
+        graph[name] = {m for m in found if m in modules and m != name}
     return graph
 
 
-@pytest.mark.parametrize("package", ["mock_streamster", "mock_instaforex", "mock_common"])
-def test_no_module_imports_itself_through_others(package: str) -> None:
-    graph = _imports(package)
+def test_no_module_of_the_tree_imports_itself_through_others() -> None:
+    graph = _import_graph()
+    assert {"mock_common.recording.cassette", "mock_streamster.platform", "client.streamster"} <= set(graph)
 
     def reaches(start: str, node: str, seen: set[str]) -> bool:
         for nxt in graph.get(node, ()):
@@ -136,8 +155,34 @@ def test_no_module_imports_itself_through_others(package: str) -> None:
                 return True
         return False
 
-    circles = [m for m in graph if reaches(m, m, set())]
-    assert circles == [], f"import circle through {circles}"
+    circles = {m for m in graph if reaches(m, m, set())}
+    known = set().union(*KNOWN_CIRCLES) if circles & set().union(*KNOWN_CIRCLES) else set()
+    assert circles - known == set(), f"import circle through {sorted(circles - known)}"
+
+
+def test_no_module_reads_a_private_attribute_of_another_objects_of_ours() -> None:
+    """`thing._field` outside `thing`'s own class: only the owner reads its private state (through
+    `self`/`cls`); the others use its public description."""
+    modules = _modules()
+    trees = {name: ast.parse(file.read_text(encoding="utf-8")) for name, file in modules.items()}
+    ours: set[str] = set()  # private names the tree defines: attributes set on self, methods
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and node.attr.startswith("_"):
+                ours.add(node.attr)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("_"):
+                ours.add(node.name)
+    ours = {n for n in ours if not n.startswith("__")}
+    reads = []
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ours
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+            ):
+                reads.append(f"{name}:{node.lineno} {ast.unparse(node)}")
+    assert reads == [], reads
 
 
 def test_both_emulators_have_the_same_files_for_the_same_roles() -> None:

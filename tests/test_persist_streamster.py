@@ -22,6 +22,7 @@ from mock_common.persist import StateFileError
 from mock_streamster import StreamsterMock
 from mock_streamster.cli import main
 from mock_streamster.data import SCENARIOS
+from mock_streamster.platform import Platform
 
 from .soaputil import Reply, element, envelope, post
 
@@ -173,6 +174,57 @@ def test_sigkill_mid_trading_loses_no_acknowledged_order_fill_or_close(tmp_path:
         again.stop()
 
 
+def test_sigkill_mid_advance_keeps_every_acknowledged_price_point_appended(tmp_path: Path) -> None:
+    """The price histories are appended (and a fold's span rewritten) by each commit, not rewritten
+    whole: after a kill in the middle of advancing, the restored histories are exactly those of a
+    platform advanced by the acknowledged steps (or by one more, the step in flight)."""
+    state = tmp_path / "advance.db"
+    steps = [60, 299, 3600, 5, 61, 14400, 1800] * 40
+    server = Server("--clock", "virtual", "--seed", "13", "--state", str(state))
+    acked: list[int] = []
+    try:
+        stop = threading.Event()
+
+        def advance() -> None:
+            for seconds in steps:
+                if stop.is_set():
+                    return
+                try:
+                    server.control("advance", {"seconds": seconds})
+                except (requests.RequestException, AssertionError):
+                    return  # the server is gone
+                acked.append(seconds)
+
+        worker = threading.Thread(target=advance)
+        worker.start()
+        deadline = time.monotonic() + 60
+        while len(acked) < 12 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.kill()  # while it advances: in the middle of playing ticks, or of a commit
+        stop.set()
+        worker.join(timeout=30)
+        assert len(acked) >= 12
+    finally:
+        server.proc.kill()
+        server.proc.wait()
+    restarted = Server("--state", str(state))
+    try:
+        restored = restarted.control("snapshot")
+    finally:
+        restarted.stop()
+    for done in (len(acked), len(acked) + 1):  # the step in flight may have been saved before the kill
+        reference = Platform(seed=13)
+        for seconds in steps[:done]:
+            reference.advance(seconds)
+        expected = reference.snapshot()
+        if restored["now"] == expected["now"]:
+            assert restored["series"] == expected["series"]  # every point, fold and quote
+            assert restored["walk_rng"] == expected["walk_rng"] and restored["synced"] == expected["synced"]
+            break
+    else:
+        raise AssertionError(f"restored at {restored['now']}, not after {len(acked)} or {len(acked) + 1} advances")
+
+
 def test_restart_restores_the_exact_snapshot_and_resumes_the_virtual_clock(tmp_path: Path) -> None:
     state = tmp_path / "s.db"
     server = Server("--clock", "virtual", "--scenario", str(DEMO), "--state", str(state))
@@ -209,12 +261,12 @@ def test_real_clock_catches_up_after_a_restart(tmp_path: Path) -> None:
     with StreamsterMock(state=state, clock="real", seed=2) as m:
         m.platform.send_order({"Instrument": "EUR/USD", "Desk": "Virtual Forex", "Quantity": "1"})
         m.persister.commit()  # type: ignore[union-attr]
-        synced = m.platform._synced
+        synced = m.platform.synced
     time.sleep(1.1)
     with StreamsterMock(state=state) as m:
         assert m.platform.clock.mode == "real"
         assert len(m.platform.get_positions()) == 1
-        assert m.platform._synced > synced  # the market played the time it was stopped
+        assert m.platform.synced > synced  # the market played the time it was stopped
         assert abs((m.platform.now() - datetime_utcnow()).total_seconds()) < 5
 
 
@@ -308,7 +360,7 @@ def test_a_change_that_cannot_be_saved_is_not_acknowledged(tmp_path: Path, monke
     with StreamsterMock(state=tmp_path / "s.db", seed=1) as m:
         assert m.persister is not None
 
-        def disk_full(rows: Any, replace_all: bool = False) -> None:
+        def disk_full(changes: Any) -> None:
             raise StateFileError("state file 's.db' could not be written: database or disk is full")
 
         monkeypatch.setattr(m.persister.file, "write", disk_full)
