@@ -213,7 +213,7 @@ def test_sigkill_mid_advance_keeps_every_acknowledged_price_point_appended(tmp_p
     finally:
         restarted.stop()
     for done in (len(acked), len(acked) + 1):  # the step in flight may have been saved before the kill
-        reference = Platform(seed=13)
+        reference = Platform(seed=13, scenario="demo")  # what a bare serve serves
         for seconds in steps[:done]:
             reference.advance(seconds)
         expected = reference.snapshot()
