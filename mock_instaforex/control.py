@@ -15,7 +15,7 @@ from mock_common.faults import FaultPlan
 from mock_common.files import read_data_file, without_content
 from mock_common.journal import Journal
 
-from .contract import OPERATIONS
+from .contract import OPERATIONS, fault_params
 from .errors import StoreError
 from .generate import generate_data
 from .persist import restore_rows, state_rows
@@ -123,9 +123,7 @@ class Controller(BaseController):
 
     def _fault_params(self, kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         # 'fault' is the API's generic failure: an HTTP 500 with its usual message.
-        if kind == "fault":
-            return "http", {"status": 500, "message": "An error has occurred.", **params}
-        return kind, params
+        return fault_params(kind, params)
 
     def configure(self, source: Any, seed: int, clock: Clock, tokens: TokenStore) -> None:
         """Become what a new emulator with these accounts, clock, tokens and fault seed would be;
