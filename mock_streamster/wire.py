@@ -20,8 +20,8 @@ from lxml import etree
 
 from mock_common.control import ControlApp
 from mock_common.faults import FaultRule, Reply
-from mock_common.guard import endpoint_host
-from mock_common.peers import is_loopback, url_host
+from mock_common.guard import server_base
+from mock_common.peers import is_loopback
 from mock_common.pipeline import Call, EmulatorApi, Pipeline, RefusedError, status_line
 
 from .contract import READS
@@ -236,15 +236,9 @@ _FAULTS: dict[str, Callable[[FaultRule], Reply]] = {
 
 
 def endpoint_address(host: str, port: int) -> Callable[[dict[str, Any]], str]:
-    """The soap:address for a server bound to host:port (a wildcard bind uses a loopback Host header)."""
-    wildcard = host in ("0.0.0.0", "::", "")
-
-    def address(environ: dict[str, Any]) -> str:
-        if wildcard:  # any other Host (a rebound name, markup) gets the plain loopback address
-            return f"http://{endpoint_host(environ, f'127.0.0.1:{port}')}/endpoint"
-        return f"http://{url_host(host)}:{port}/endpoint"
-
-    return address
+    """The soap:address for a server bound to host:port (`guard.server_base`'s rule, then /endpoint)."""
+    base = server_base(host, port)
+    return lambda environ: base(environ) + "endpoint"
 
 
 __all__ = ["NS", "StreamsterHttp", "endpoint_address", "fault_xml"]

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from broker_mocks.client import StreamsterClient
+from mock_common.guard import server_base
 from mock_common.recording import RecorderServer, RecordingSession, load
 from mock_common.recording.cassette import MIB
 from mock_common.recording.proxy import RecorderApp
@@ -301,9 +302,7 @@ def _environ(host: str | None, path: str = "/service.wsdl") -> dict[str, Any]:
 
 def test_a_wildcard_bind_writes_a_loopback_host_and_nothing_else_into_the_wsdl() -> None:
     session = RecordingSession(STREAMSTER, STREAMSTER_CLIENT, "none")
-    server = RecorderServer.__new__(RecorderServer)  # the address rule alone, no socket on 0.0.0.0
-    server.host, server.port = "0.0.0.0", 5555
-    app = RecorderApp(session, None, server._base, addresses=True)
+    app = RecorderApp(session, None, server_base("0.0.0.0", 5555), addresses=True)  # no socket on 0.0.0.0
     for host, location in [("localhost:5555", "http://localhost:5555/endpoint"),
                            ("10.1.2.3:5555", "http://127.0.0.1:5555/endpoint"),  # an address: served, not echoed
                            (None, "http://127.0.0.1:5555/endpoint")]:  # fmt: skip
@@ -311,6 +310,16 @@ def test_a_wildcard_bind_writes_a_loopback_host_and_nothing_else_into_the_wsdl()
         assert resp.status == 200 and f'location="{location}"' in resp.body, (host, how)
     _, resp, _ = app.answer(_environ('evil.example"><x'))
     assert resp.status == 403 and "<x" not in resp.body.replace("&lt;x", "")
+
+
+def test_the_emulator_and_the_recorder_write_the_soap_address_by_one_rule() -> None:
+    from mock_streamster.wire import endpoint_address
+
+    for bind in ("0.0.0.0", "::", "127.0.0.1", "::1"):
+        for host in ("localhost:5555", "[::1]:5555", "10.1.2.3:5555", 'evil.example"><x', None):
+            env = _environ(host)
+            assert endpoint_address(bind, 5555)(env) == server_base(bind, 5555)(env) + "endpoint", (bind, host)
+    assert server_base("::1", 5555)(_environ(None)) == "http://[::1]:5555/"
 
 
 def test_rewrite_soap_address_escapes_the_base() -> None:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import requests
 
-from mock_common.guard import endpoint_host, host_refusal
+from mock_common.guard import endpoint_host, host_refusal, server_base
 from mock_common.masking import mask_target
 from mock_common.peers import is_loopback, url_host
 from mock_common.server import WSGIServer
@@ -189,13 +189,11 @@ class RecorderServer:
             self.app, host, port, threads=threads, name=name, max_body=MAX_REQUEST_BODY, error_body=error_body
         )
         self.host, self.port = host, self._server.port
+        self._address = server_base(host, self.port)
 
     def _base(self, environ: dict[str, Any]) -> str:
-        """This server's base URL for a WSDL's soap:address, as the emulators write it: the bound address, or
-        for a wildcard bind the request's Host when it is a loopback one (anything else: 127.0.0.1)."""
-        if self.host in ("0.0.0.0", "::", ""):
-            return f"http://{endpoint_host(environ, f'127.0.0.1:{self.port}')}/"
-        return f"http://{url_host(self.host)}:{self.port}/"
+        """This server's base URL for a WSDL's soap:address, as the emulators write it (`guard.server_base`)."""
+        return self._address(environ)
 
     @property
     def url(self) -> str:
