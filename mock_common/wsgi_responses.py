@@ -35,6 +35,10 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # (status, headers, body) as a WSGI app or a cassette gives it, or the exception the call raises.
 Answer = Callable[[requests.PreparedRequest], Any]
 
+#: Set in the environ by an application: the exception the in-process route raises to the caller in place
+#: of the reply, as `requests` would raise it without the mock (a socket server sends the reply instead).
+RAISE_KEY = "broker_mocks.raise"
+
 
 def base_pattern(bases: Iterable[str], ignore_case: bool = True) -> re.Pattern[str]:
     """A pattern matching every URL under one of `bases` (the base itself, `base/...`, `base?...`)."""
@@ -229,6 +233,9 @@ def call_wsgi(app: Callable[..., Iterable[bytes]], request: requests.PreparedReq
     started, body = run_app(app, environ)
     if environ.get(DROP_KEY) or sock.dropped or started is None:
         return requests.ConnectionError(f"{request.method} {request.url}: connection reset by peer (injected drop)")
+    raised = environ.get(RAISE_KEY)
+    if raised is not None:
+        return raised
     status, headers, _ = started
     headers = [(k, v) for k, v in headers if k.lower() not in ("content-length", "connection")]
     return int(status[:3]), headers, body
