@@ -176,7 +176,7 @@ def test_a_refused_request_is_journaled_without_an_operation() -> None:
         r = requests.get(rep.url + "service.wsdl", headers={"Host": "evil.example"}, timeout=10)
         assert r.status_code == 403
         entry = rep.journal.entries()[-1]
-    assert (entry.operation, entry.status, entry.request) == (None, 403, None)
+    assert (entry.operation, entry.status, entry.request, entry["path"]) == (None, 403, None, "/service.wsdl")
     assert "DNS rebinding" in (entry.response or "")
 
 

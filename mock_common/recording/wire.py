@@ -98,7 +98,7 @@ class RecordingApi(Api):
         self.fault_replies = self.profile.fault_replies
         self.served, self.addresses, self.prefix = served, addresses, prefix.rstrip("/")
         self._journal, self._faults = journal, faults
-        self.who = f"The {self.profile.name} {'recorder' if forward is not None else 'replay server'}"
+        self.who = f"The {self.profile.name} {'recorder' if session.recording else 'replay server'}"
 
     @property
     def journal(self) -> Journal | None:
@@ -118,7 +118,8 @@ class RecordingApi(Api):
             if refused is not None:
                 method = environ.get("REQUEST_METHOD", "GET")
                 log.info("refused %s for its Host header", method)
-                raise RefusedError(self._reply(self.profile.error_response(403, refused), method), refused)
+                reply = self._reply(self.profile.error_response(403, refused), method)
+                raise RefusedError(reply, refused, details={"method": method, "path": request_target(environ)})
         req = request_from_environ(environ, self.prefix)
         details = {"method": req.method, "path": req.url}
         problem = target_problem(req.url)
