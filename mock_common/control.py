@@ -3,10 +3,11 @@
 Each control operation is a method of a controller, declared as a route where it is written
 (`@route(method, path, Param(...)...)`): the router serving /_mock/ (`ControlApp`, plain WSGI),
 the Python handle (`mock_common.handle.MockServer`) and the reference (`route_table`) all read from there.
-`BaseController` holds what both emulators have (reset, state, advance, faults, journal,
-snapshot); each emulator's `Controller` extends it with its own operations and routes. Every
-operation runs under the controller's lock; a state-changing one (`@changes`) calls `on_change`
-(the state file's commit, with --state) before it returns, so the reply follows the save.
+`CallControl` holds the faults and the journal (all a replay server has); `BaseController` adds
+what both emulators have (reset, state, advance, snapshot); each emulator's `Controller` extends it
+with its own operations and routes. Every operation runs under the controller's lock; a
+state-changing one (`@changes`) calls `on_change` (the state file's commit, with --state) before it
+returns, so the reply follows the save.
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ def reads(method: F) -> F:
     """An operation that changes no emulator state: run under the lock."""
 
     @functools.wraps(method)
-    def wrapper(self: BaseController, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: CallControl, *args: Any, **kwargs: Any) -> Any:
         with self.lock:
             return method(self, *args, **kwargs)
 
@@ -197,12 +198,12 @@ def _now(controller: Any, result: datetime) -> dict[str, str]:
 # ------------------------------------------------------------------ the base controller
 
 
-class BaseController:
-    """Control operations both emulators have; each emulator's Controller adds its own.
+class CallControl:
+    """The control operations of any server that journals calls and injects faults: /_mock/faults and
+    /_mock/journal. The emulators' `BaseController` builds on it; a replay server has these alone.
 
-    A subclass sets `operations` (the API's operation or route names, the fault targets),
-    `fault_kinds`, `errors` (its exceptions that mean a bad request) and implements
-    `_reset_state`, `_advance`, `now`, `summary`, `snapshot` and `_restore`.
+    A subclass sets `operations` (the API's operation or route names, the fault targets), `fault_kinds`
+    and `errors` (its exceptions that mean a bad request).
     """
 
     emulator = ""
@@ -214,33 +215,6 @@ class BaseController:
         self.journal = journal
         self.faults = FaultPlan(seed, self.operations, self.fault_kinds)
         self.lock = threading.RLock()
-        self.on_change: Callable[[], None] = lambda: None  # the state file's commit, with --state
-
-    # -------------------------------------------------------------- what a subclass provides
-
-    def _reset_state(self) -> None:
-        raise NotImplementedError
-
-    def _advance(self, seconds: float) -> datetime:
-        raise NotImplementedError
-
-    def _restore(self, data: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def now(self) -> datetime:
-        """The emulator's clock."""
-        raise NotImplementedError
-
-    def summary(self) -> dict[str, Any]:
-        """The emulator's own part of `state()`."""
-        raise NotImplementedError
-
-    @route("GET", "snapshot")
-    def snapshot(self) -> dict[str, Any]:
-        """The whole state as JSON-ready data."""
-        raise NotImplementedError
-
-    # -------------------------------------------------------------- the common operations
 
     @classmethod
     def routes(cls) -> tuple[Route, ...]:
@@ -252,32 +226,6 @@ class BaseController:
                 for declared in reversed(getattr(member, "control_routes", ())):  # decorators apply bottom-up
                     found[(declared.method, declared.path)] = declared
         return tuple(found.values())
-
-    @route("POST", "reset")
-    @changes
-    def reset(self) -> None:
-        """Back to what the constructor built (fault draws included); faults and journal cleared."""
-        self._reset_state()
-        self.faults.reset()
-        self.journal.reset()
-
-    @route("GET", "state")
-    @route("GET", "")
-    @reads
-    def state(self) -> dict[str, Any]:
-        """A short summary: clock, counts, the API's operations, the journal's size."""
-        return {
-            "now": self.now().isoformat(),
-            **self.summary(),
-            "operations": list(self.operations),
-            "journal": {"size": len(self.journal), "max": self.journal.maxlen, "total": self.journal.total},
-        }
-
-    @route("POST", "advance", Param("seconds", number), reply=_now)
-    @changes
-    def advance(self, seconds: float) -> datetime:
-        """Move the clock forward by `seconds` (>= 0), playing what happens on the way."""
-        return self._advance(seconds)
 
     def _fault_params(self, kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """A subclass may translate a fault kind (InstaForex's 'fault' is an HTTP 500)."""
@@ -336,6 +284,70 @@ class BaseController:
         """Forget the journal's entries."""
         self.journal.clear()
 
+
+class BaseController(CallControl):
+    """Control operations both emulators have; each emulator's Controller adds its own.
+
+    Besides what `CallControl` asks, a subclass implements `_reset_state`, `_advance`, `now`,
+    `summary`, `snapshot` and `_restore`.
+    """
+
+    def __init__(self, journal: Journal, seed: int) -> None:
+        super().__init__(journal, seed)
+        self.on_change: Callable[[], None] = lambda: None  # the state file's commit, with --state
+
+    # -------------------------------------------------------------- what a subclass provides
+
+    def _reset_state(self) -> None:
+        raise NotImplementedError
+
+    def _advance(self, seconds: float) -> datetime:
+        raise NotImplementedError
+
+    def _restore(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def now(self) -> datetime:
+        """The emulator's clock."""
+        raise NotImplementedError
+
+    def summary(self) -> dict[str, Any]:
+        """The emulator's own part of `state()`."""
+        raise NotImplementedError
+
+    @route("GET", "snapshot")
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as JSON-ready data."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- the common operations
+
+    @route("POST", "reset")
+    @changes
+    def reset(self) -> None:
+        """Back to what the constructor built (fault draws included); faults and journal cleared."""
+        self._reset_state()
+        self.faults.reset()
+        self.journal.reset()
+
+    @route("GET", "state")
+    @route("GET", "")
+    @reads
+    def state(self) -> dict[str, Any]:
+        """A short summary: clock, counts, the API's operations, the journal's size."""
+        return {
+            "now": self.now().isoformat(),
+            **self.summary(),
+            "operations": list(self.operations),
+            "journal": {"size": len(self.journal), "max": self.journal.maxlen, "total": self.journal.total},
+        }
+
+    @route("POST", "advance", Param("seconds", number), reply=_now)
+    @changes
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock forward by `seconds` (>= 0), playing what happens on the way."""
+        return self._advance(seconds)
+
     @route("PUT", "snapshot", Param(BODY))
     @route("POST", "snapshot", Param(BODY))
     @changes
@@ -369,13 +381,15 @@ def _json(start_response: StartResponse, code: int, data: Any, extra: Iterable[t
 class ControlApp:
     """The WSGI app serving /_mock/ for one controller: the guard, the routes, the dashboard.
 
-    `dashboard_data(controller, query)` is what /_mock/ui/data shows. A request is refused before
+    `dashboard_data(controller, query)` is what /_mock/ui/data shows (None: no dashboard). A request is refused before
     any route runs when it comes from another computer, names a Host that is not a loopback one,
     or writes without Content-Type application/json (mock_common/guard.py); a write's body must
     be a JSON object. Bad values answer 400 {"error": ...} naming the field, and change nothing.
     """
 
-    def __init__(self, controller: BaseController, dashboard_data: Callable[[Any, dict[str, str]], Any]) -> None:
+    def __init__(
+        self, controller: CallControl, dashboard_data: Callable[[Any, dict[str, str]], Any] | None = None
+    ) -> None:
         self.controller = controller
         self.routes = controller.routes()
         self._dashboard_data = dashboard_data
@@ -394,8 +408,8 @@ class ControlApp:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO", PREFIX)[len(PREFIX) :].strip("/").lower()
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        if path == "ui" or path.startswith("ui/"):
-            return self._ui(method, path[3:], query, start_response)
+        if (path == "ui" or path.startswith("ui/")) and self._dashboard_data is not None:
+            return self._ui(method, path[3:], query, self._dashboard_data, start_response)
         segments = [s for s in path.split("/") if s]
         matches = [(r, found) for r in self.routes if (found := r.match(segments)) is not None]
         chosen = next(((r, found) for r, found in matches if r.method == method), None)
@@ -422,14 +436,21 @@ class ControlApp:
             return _json(start_response, 400, {"error": str(exc)})
         return _json(start_response, 200, {"ok": True} if result is None else result)
 
-    def _ui(self, method: str, name: str, query: dict[str, str], start_response: StartResponse) -> Iterable[bytes]:
+    def _ui(
+        self,
+        method: str,
+        name: str,
+        query: dict[str, str],
+        dashboard_data: Callable[[Any, dict[str, str]], Any],
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
         """The dashboard: its page, its static files, and its data (GET only)."""
         if method not in ("GET", "HEAD"):
             return _json(start_response, 405, {"error": f"{method} /_mock/ui is not allowed"}, [("Allow", "GET")])
         if name == "data":
             try:
                 with self.controller.lock:
-                    data = self._dashboard_data(self.controller, query)
+                    data = dashboard_data(self.controller, query)
             except (ValueError, *self.controller.errors) as exc:
                 return _json(start_response, 400, {"error": str(exc)})
             return _json(start_response, 200, data, dashboard.SECURITY_HEADERS)

@@ -5,15 +5,17 @@ A page in the user's browser can POST a form or a `text/plain` fetch to 127.0.0.
 never grant, so requiring that media type stops cross-site writes. DNS rebinding (a page whose
 own name now resolves to 127.0.0.1) is stopped by the Host check: the browser still sends the
 page's name, which is not a loopback name or address. Both emulators call `control_refusal`
-before any /_mock/ route runs.
+before any /_mock/ route runs. The same rule decides which Host a server may echo into a URL it
+gives out (`endpoint_host`, `server_base`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from .peers import is_loopback, parse_ip
+from .peers import is_loopback, parse_ip, url_host
 
 WRITES = ("POST", "PUT", "PATCH")
 _PORT = re.compile(r"[0-9]{1,5}")
@@ -119,3 +121,14 @@ def control_refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
 def endpoint_host(environ: dict[str, Any], fallback: str) -> str:
     """The Host of the request for a URL this server gives out, when it is a loopback one; else `fallback`."""
     return loopback_host(environ.get("HTTP_HOST")) or fallback
+
+
+def server_base(host: str, port: int) -> Callable[[dict[str, Any]], str]:
+    """This server's base URL (`http://host:port/`) for a request, for the URLs it gives out (a WSDL's
+    soap:address): the bound address, or for a wildcard bind the request's Host when it is a loopback
+    one (any other Host, a rebound name or markup, gets 127.0.0.1). The emulators and the recorder share it."""
+    if host in ("0.0.0.0", "::", ""):
+        fallback = f"127.0.0.1:{port}"
+        return lambda environ: f"http://{endpoint_host(environ, fallback)}/"
+    base = f"http://{url_host(host)}:{port}/"
+    return lambda environ: base

@@ -2,7 +2,8 @@
 
 A handle serves one emulator's WSGI app on host:port (0 = a free port) in a background thread,
 is a context manager, answers for its journal (`assert_called`, `assert_not_called`) and passes
-the common control operations to its controller (`mock_common.control.BaseController`).
+the common control operations to its controller (`mock_common.control.BaseController`). The journal
+and fault part (`CallHandle`) is also the recorder's and the replay server's.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .control import BaseController
+from .control import BaseController, CallControl
 from .faults import FaultRule
 from .journal import Journal, JournalEntry, Where
 from .peers import url_host
@@ -24,7 +25,41 @@ log = logging.getLogger(__name__)
 H = TypeVar("H", bound="MockServer")
 
 
-class MockServer:
+class CallHandle:
+    """What every server handle answers for (an emulator's, a recorder's, a replay server's): its journal
+    (`assert_called`, `assert_not_called`) and its queued faults, through its `controller`."""
+
+    controller: CallControl
+
+    @property
+    def journal(self) -> Journal:
+        """The bounded request journal (`.entries()`, `.clear()`)."""
+        return self.controller.journal
+
+    def assert_called(self, operation: str, times: int | None = None, where: Where = None) -> list[JournalEntry]:
+        """The calls to `operation` (case-insensitive) that `where` picks (a predicate on the entry, or text
+        in the request body or path); AssertionError unless there are `times` of them (at least one
+        when None), listing the calls seen, nearest first."""
+        return self.controller.journal.assert_called(operation, times, where)
+
+    def assert_not_called(self, operation: str, where: Where = None) -> None:
+        """AssertionError if a call to `operation` that `where` picks was made, listing them."""
+        self.controller.journal.assert_not_called(operation, where)
+
+    def fail(
+        self, operation: str, kind: str = "fault", times: int | None = 1, probability: float | None = None,
+        **params: Any,
+    ) -> FaultRule:  # fmt: skip
+        """Queue a failure for the next `times` calls to `operation` ('*' for all), or each call with
+        `probability` (drawn from the seed); params: status, code, message, seconds."""
+        return self.controller.fail(operation, kind, times, probability, **params)
+
+    def clear_faults(self) -> None:
+        """Drop every queued failure."""
+        self.controller.clear_faults()
+
+
+class MockServer(CallHandle):
     """The server handle: url, start, stop, `with`, journal assertions and common control operations."""
 
     title = "emulator"  # for the log line on start
@@ -88,23 +123,6 @@ class MockServer:
     ) -> None:
         self.stop()
 
-    # ------------------------------------------------------------------ the journal
-
-    @property
-    def journal(self) -> Journal:
-        """The bounded request journal (`.entries()`, `.clear()`)."""
-        return self.controller.journal
-
-    def assert_called(self, operation: str, times: int | None = None, where: Where = None) -> list[JournalEntry]:
-        """The calls to `operation` (case-insensitive) that `where` picks (a predicate on the entry, or text
-        in the request body or path); AssertionError unless there are `times` of them (at least one
-        when None), listing the calls seen, nearest first."""
-        return self.controller.journal.assert_called(operation, times, where)
-
-    def assert_not_called(self, operation: str, where: Where = None) -> None:
-        """AssertionError if a call to `operation` that `where` picks was made, listing them."""
-        self.controller.journal.assert_not_called(operation, where)
-
     # ------------------------------------------------------------------ common control operations
 
     def state(self) -> dict[str, Any]:
@@ -118,18 +136,6 @@ class MockServer:
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward; what happens on the way happens (ticks, fills, expiries)."""
         return self.controller.advance(seconds)
-
-    def fail(
-        self, operation: str, kind: str = "fault", times: int | None = 1, probability: float | None = None,
-        **params: Any,
-    ) -> FaultRule:  # fmt: skip
-        """Queue a failure for the next `times` calls to `operation` ('*' for all), or each call with
-        `probability` (drawn from the seed); params: status, code, message, seconds."""
-        return self.controller.fail(operation, kind, times, probability, **params)
-
-    def clear_faults(self) -> None:
-        """Drop every queued failure."""
-        self.controller.clear_faults()
 
     def snapshot(self) -> dict[str, Any]:
         """The whole state as JSON-ready data."""

@@ -8,7 +8,7 @@ for its fault kinds and errors, and where the journal, the fault plan, the clock
 live (`EmulatorApi` takes them from an emulator's controller).
 
 The pipeline is a WSGI application: a server (`mock_common.server.WSGIServer`) and the in-process
-`responses` route (`mock_common.pytest_plugin.call_wsgi`) call the same object. Requests that are
+`responses` route (`mock_common.wsgi_responses.call_wsgi`) call the same object. Requests that are
 not API calls (the control plane, the WSDL, the OpenAPI document) are routed around it by the
 emulator's WSGI application, before it.
 """

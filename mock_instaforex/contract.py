@@ -1,10 +1,12 @@
 """The InstaForex Client Cabinet API's vocabulary: its routes, their names, paths and token kinds.
 
 The routes (routes.py), the OpenAPI document (openapi.py), the control plane (fault targets,
-journal) and the dashboard read the names from here.
+journal), the dashboard and the recorder read the names from here.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 # (Flask endpoint, route name, path, token kind, evidenced by a public source)
 DATA_ROUTES: list[tuple[str, str, str, str, bool]] = [
@@ -30,3 +32,11 @@ TOKEN_ROUTES: list[tuple[str, str, str]] = [
 ROUTE_NAMES: dict[str, str] = {e: n for e, n, *_ in DATA_ROUTES} | {e: n for e, n, _ in TOKEN_ROUTES}
 #: The route names, sorted.
 OPERATIONS: tuple[str, ...] = tuple(sorted(set(ROUTE_NAMES.values())))
+
+
+def fault_params(kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A queued fault in the emulator's terms: 'fault', the API's generic failure, is an HTTP 500 with its
+    usual message (the emulator's control plane and the replay server's both take it so)."""
+    if kind == "fault":
+        return "http", {"status": 500, "message": "An error has occurred.", **params}
+    return kind, params

@@ -15,7 +15,7 @@ from mock_common.files import inline
 from mock_common.journal import Journal
 from mock_common.parts import Changes, resume_at
 
-from .contract import OPERATIONS
+from .contract import OPERATIONS, fault_params
 from .errors import StoreError
 from .generate import generate_data
 from .parts import EmulatorView, Tracker, describe, parts_from_snapshot_state, snapshot_state, source_from
@@ -174,9 +174,7 @@ class Controller(BaseController):
 
     def _fault_params(self, kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         # 'fault' is the API's generic failure: an HTTP 500 with its usual message.
-        if kind == "fault":
-            return "http", {"status": 500, "message": "An error has occurred.", **params}
-        return kind, params
+        return fault_params(kind, params)
 
     def configure(self, source: Any, seed: int, clock: Clock, tokens: TokenStore) -> None:
         """Become what a new emulator with these accounts, clock, tokens and fault seed would be;

@@ -18,10 +18,12 @@ from mock_common.recording.cassette import Cassette, Request, Response
 from mock_common.recording.drift import REFUSAL, SUCCESS, Answer, Report, compare, json_shape
 from mock_common.recording.profile import ApiProfile, Login
 
+from .contract import OPERATIONS, fault_params
 from .data import ACCOUNTS
 from .errors import StoreError
 from .openapi import build_openapi
 from .server import InstaForexMock, demo_path
+from .wire import FAULT_REPLIES
 
 TOKEN_PATH = re.compile(r"(?i)^/api/authentication/request(client|partner|moblieCabinet)apitoken/?$")
 LOGIN_PATH = re.compile(r"(?i)^/(?:client|partner|clientmobile)/[^/]+/(\d+)(?:/(\d+))?/?$")
@@ -44,6 +46,29 @@ def _passkey(req: Request) -> str | None:
     return None if value is None else value.strip().strip('"').strip()
 
 
+@lru_cache(maxsize=1)
+def _routes() -> tuple[tuple[re.Pattern[str], str, str, dict[str, Any]], ...]:
+    """(path pattern, method, template, operation) of each route of /openapi.json, compiled once (paths are
+    matched as the emulator matches them: case-insensitively, a trailing slash ignored)."""
+    return tuple(
+        (re.compile("^" + re.sub(r"\\\{[^}]+\\\}", r"[^/]+", re.escape(template)) + "/?$", re.IGNORECASE),
+         method.upper(), template, op)
+        for template, ops in openapi()["paths"].items() for method, op in ops.items()
+    )  # fmt: skip
+
+
+def _operation(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
+    """(template, operation) of the route `method path` goes to, the first in /openapi.json's order."""
+    method = method.upper()
+    for pattern, verb, template, op in _routes():
+        if verb == method and pattern.match(path):
+            return template, op
+    return None
+
+
+_ROUTE_NAMES = frozenset(OPERATIONS)
+
+
 class InstaForexProfile(ApiProfile):
     """InstaForex: passwords, tokens, logins and login-history addresses are secrets."""
 
@@ -54,10 +79,27 @@ class InstaForexProfile(ApiProfile):
     ip_keys = frozenset({"ip"})
     token_headers = frozenset({"passkey"})
     login_path = LOGIN_PATH
+    operations = OPERATIONS
+    fault_replies = FAULT_REPLIES
 
     def contract_hash(self) -> str:
         """sha256 of /openapi.json (keys sorted)."""
         return hashlib.sha256(json.dumps(openapi(), sort_keys=True).encode()).hexdigest()
+
+    @property
+    def fault_kinds(self) -> tuple[str, ...]:
+        """The emulator's: 'fault' (an HTTP 500, `fault_params`), its replies, delays and drops."""
+        return ("fault", *super().fault_kinds)
+
+    def fault_params(self, kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """'fault' is an HTTP 500 with the API's usual message, as on the emulator."""
+        return fault_params(kind, params)
+
+    def operation(self, req: Request) -> str | None:
+        """The route name, as the emulator's journal gives it (None: not a route of the API)."""
+        found = _operation(req.method, _path(req.url)[0])
+        name = found[1].get("operationId") if found is not None else None
+        return name if name in _ROUTE_NAMES else None  # /openapi.json is a document, not a call
 
     def is_token_response(self, req: Request, resp: Response) -> bool:
         """A 200 answer to a token request."""
@@ -116,14 +158,6 @@ PROFILE = InstaForexProfile()
 
 
 # ------------------------------------------------------------------------------------ drift check
-
-
-def _operation(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
-    for template, ops in openapi()["paths"].items():
-        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", r"[^/]+", re.escape(template)) + "/?$"
-        if re.match(pattern, path, re.IGNORECASE) and method.lower() in ops:
-            return template, ops[method.lower()]
-    return None
 
 
 def validate_response(method: str, url: str, status: int, body: str) -> list[str]:

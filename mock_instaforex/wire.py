@@ -191,9 +191,10 @@ def _reply(status: int, body: str) -> Reply:
     return status_line(status), headers, data
 
 
-# The InstaForex faults an injected rule answers with: an error status with the API's {"Message"}
-# body, or a 200 whose JSON is cut short. Delays and drops are the common pipeline's (mock_common.pipeline).
-_FAULTS: dict[str, Callable[[FaultRule], Reply]] = {
+# The InstaForex faults an injected rule answers with (the emulator, its recorder and replay server): an
+# error status with the API's {"Message"} body, or a 200 whose JSON is cut short. Delays and drops are the
+# common pipeline's (mock_common.pipeline).
+FAULT_REPLIES: dict[str, Callable[[FaultRule], Reply]] = {
     "http": lambda rule: _reply(rule.status, dumps({"Message": rule.message})),
     "malformed": lambda rule: _reply(200, '{"Message": "trunc'),
 }
@@ -208,7 +209,7 @@ class FlaskWire(EmulatorApi):
         super().__init__(controller)
         self.flask = flask_app
         self.settings: Settings = flask_app.config["SETTINGS"]
-        self.fault_replies = _FAULTS
+        self.fault_replies = FAULT_REPLIES
         # One adapter to match with: no route depends on the host (only a redirect's Location would,
         # and a refused match is left to Flask, bound to the request). Bounded memo: the path holds
         # the login, and a client may send any number of distinct paths.

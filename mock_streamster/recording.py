@@ -19,9 +19,10 @@ from mock_common.recording.cassette import Cassette, Request, Response
 from mock_common.recording.drift import REFUSAL, SUCCESS, Answer, Report, compare, xml_shape, xml_tree
 from mock_common.recording.profile import ApiProfile, flatten_xml
 
-from .contract import canonical
+from .contract import OPERATIONS, canonical
 from .server import StreamsterMock
 from .soap import SOAP_ENV, BadRequestError, action_name, fault_xml, infer_operation
+from .wire import FAULT_REPLIES
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class StreamsterProfile(ApiProfile):
     contract_kind = "wsdl"
     default_upstream = "http://127.0.0.1:8018/"
     entry = "service.wsdl"
+    operations = OPERATIONS
+    fault_replies = FAULT_REPLIES
 
     def contract_hash(self) -> str:
         """sha256 of the reference WSDL."""

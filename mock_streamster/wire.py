@@ -20,8 +20,8 @@ from lxml import etree
 
 from mock_common.control import ControlApp
 from mock_common.faults import FaultRule, Reply
-from mock_common.guard import endpoint_host
-from mock_common.peers import is_loopback, url_host
+from mock_common.guard import server_base
+from mock_common.peers import is_loopback
 from mock_common.pipeline import Call, EmulatorApi, Pipeline, RefusedError, status_line
 
 from .contract import READS
@@ -118,7 +118,7 @@ class SoapWire(EmulatorApi):
     def __init__(self, controller: Controller, service: SoapService) -> None:
         super().__init__(controller)
         self.service = service
-        self.fault_replies = _FAULTS
+        self.fault_replies = FAULT_REPLIES
 
     def read(self, environ: dict[str, Any]) -> Call:
         """The SOAP call in the request: its operation and its parsed document; RefusedError (a Client fault
@@ -227,24 +227,19 @@ def _reply(status: int, body: bytes, ctype: str = "text/xml; charset=utf-8") -> 
     return status_line(status), [("Content-Type", ctype), ("Content-Length", str(len(body)))], body
 
 
-# The Streamster faults an injected rule answers with: a SOAP fault (500), or a bare HTTP error as
-# a proxy or a crashed service gives. Delays and drops are the common pipeline's (mock_common.pipeline).
-_FAULTS: dict[str, Callable[[FaultRule], Reply]] = {
+# The Streamster faults an injected rule answers with (the emulator, its recorder and replay server): a
+# SOAP fault (500), or a bare HTTP error as a proxy or a crashed service gives. Delays and drops are the
+# common pipeline's (mock_common.pipeline).
+FAULT_REPLIES: dict[str, Callable[[FaultRule], Reply]] = {
     "fault": lambda rule: _reply(500, fault_xml(rule.code, rule.message)),
     "http": lambda rule: _reply(rule.status, rule.message.encode(), "text/plain; charset=utf-8"),
 }
 
 
 def endpoint_address(host: str, port: int) -> Callable[[dict[str, Any]], str]:
-    """The soap:address for a server bound to host:port (a wildcard bind uses a loopback Host header)."""
-    wildcard = host in ("0.0.0.0", "::", "")
-
-    def address(environ: dict[str, Any]) -> str:
-        if wildcard:  # any other Host (a rebound name, markup) gets the plain loopback address
-            return f"http://{endpoint_host(environ, f'127.0.0.1:{port}')}/endpoint"
-        return f"http://{url_host(host)}:{port}/endpoint"
-
-    return address
+    """The soap:address for a server bound to host:port (`guard.server_base`'s rule, then /endpoint)."""
+    base = server_base(host, port)
+    return lambda environ: base(environ) + "endpoint"
 
 
-__all__ = ["NS", "StreamsterHttp", "endpoint_address", "fault_xml"]
+__all__ = ["FAULT_REPLIES", "NS", "StreamsterHttp", "endpoint_address", "fault_xml"]

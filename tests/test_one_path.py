@@ -11,7 +11,8 @@ import pytest
 import requests
 import responses
 
-from mock_common.pytest_plugin import InProcessRoute, call_wsgi
+from mock_common.pytest_plugin import InProcessRoute
+from mock_common.wsgi_responses import call_wsgi
 from mock_instaforex import InstaForexMock
 from mock_instaforex.errors import AccessDeniedError
 from mock_instaforex.pytest_plugin import URLS as IFX_URLS

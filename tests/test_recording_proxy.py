@@ -15,10 +15,12 @@ import pytest
 import requests
 
 from broker_mocks.client import StreamsterClient
+from mock_common.guard import server_base
+from mock_common.pipeline import Pipeline
 from mock_common.recording import RecorderServer, RecordingSession, load
 from mock_common.recording.cassette import MIB
-from mock_common.recording.proxy import RecorderApp
 from mock_common.recording.targets import absolute_url, relative_url, upstream_url
+from mock_common.recording.wire import RecordingApi
 from mock_instaforex import InstaForexMock
 from mock_instaforex.recording import PROFILE as INSTAFOREX
 from mock_streamster import StreamsterMock
@@ -259,10 +261,13 @@ def test_the_recorder_records_the_api_only_and_passes_control_and_dashboard_call
     assert [i.request.url for i in load(tmp_path / "all.yaml").interactions] == ["/_mock/state"]
 
 
-def test_the_replay_server_has_no_control_plane(tmp_path: Path) -> None:
+def test_the_replay_server_answers_its_journal_and_faults_under_mock_and_nothing_else() -> None:
     with RecorderServer(RecordingSession(STREAMSTER, STREAMSTER_CLIENT, "none")) as rep:
         r = requests.get(rep.url + "_mock/state", timeout=10)
-    assert r.status_code == 500 and "is not part of the streamster API" in r.text
+        assert r.status_code == 404 and "GET /_mock/journal" in r.json()["routes"], r.text
+        assert requests.get(rep.url + "_mock/ui", timeout=10).status_code == 404  # no dashboard
+        assert requests.get(rep.url + "_mock/journal", timeout=10).json() == []  # control calls are not journaled
+    assert rep.session.engine.misses == []
 
 
 # ----------------------------------------------------------------------------- 6: Host guard, soap:address
@@ -301,16 +306,25 @@ def _environ(host: str | None, path: str = "/service.wsdl") -> dict[str, Any]:
 
 def test_a_wildcard_bind_writes_a_loopback_host_and_nothing_else_into_the_wsdl() -> None:
     session = RecordingSession(STREAMSTER, STREAMSTER_CLIENT, "none")
-    server = RecorderServer.__new__(RecorderServer)  # the address rule alone, no socket on 0.0.0.0
-    server.host, server.port = "0.0.0.0", 5555
-    app = RecorderApp(session, None, server._base, addresses=True)
+    # The address rule alone, no socket on 0.0.0.0: the pipeline a RecorderServer bound there would serve.
+    pipeline = Pipeline(RecordingApi(session, None, server_base("0.0.0.0", 5555), addresses=True))
     for host, location in [("localhost:5555", "http://localhost:5555/endpoint"),
                            ("10.1.2.3:5555", "http://127.0.0.1:5555/endpoint"),  # an address: served, not echoed
                            (None, "http://127.0.0.1:5555/endpoint")]:  # fmt: skip
-        _, resp, how = app.answer(_environ(host))
-        assert resp.status == 200 and f'location="{location}"' in resp.body, (host, how)
-    _, resp, _ = app.answer(_environ('evil.example"><x'))
-    assert resp.status == 403 and "<x" not in resp.body.replace("&lt;x", "")
+        status, _, body = pipeline.run(_environ(host))
+        assert status.startswith("200") and f'location="{location}"'.encode() in body, host
+    status, _, body = pipeline.run(_environ('evil.example"><x'))
+    assert status.startswith("403") and b"<x" not in body.replace(b"&lt;x", b"")
+
+
+def test_the_emulator_and_the_recorder_write_the_soap_address_by_one_rule() -> None:
+    from mock_streamster.wire import endpoint_address
+
+    for bind in ("0.0.0.0", "::", "127.0.0.1", "::1"):
+        for host in ("localhost:5555", "[::1]:5555", "10.1.2.3:5555", 'evil.example"><x', None):
+            env = _environ(host)
+            assert endpoint_address(bind, 5555)(env) == server_base(bind, 5555)(env) + "endpoint", (bind, host)
+    assert server_base("::1", 5555)(_environ(None)) == "http://[::1]:5555/"
 
 
 def test_rewrite_soap_address_escapes_the_base() -> None:

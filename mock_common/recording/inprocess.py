@@ -1,4 +1,9 @@
-"""In-process record and replay with `responses`: no socket, so zeep and requests-based bots run unchanged."""
+"""In-process record and replay with `responses`: no socket, so zeep and requests-based bots run unchanged.
+
+A request to the base URL takes the path a recorder's or replay server's takes on a socket: the call
+pipeline (`mock_common.pipeline`) around a `RecordingApi` (`recording/wire.py`), entered through
+`wsgi_responses.call_wsgi` as the emulators' in-process routes enter theirs.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,35 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import responses
 
+from ..handle import CallHandle
 from ..masking import mask_target
-from ..wsgi_responses import FunctionResponse, base_pattern
+from ..pipeline import Pipeline
+from ..wsgi_responses import FunctionResponse, base_pattern, call_wsgi
 from .cassette import Request, Response
+from .control import RecordingControl
 from .match import Miss
-from .profile import ApiProfile, is_wsdl, profile_for, rewrite_soap_address
+from .profile import ApiProfile, profile_for
 from .session import RecordingSession
-from .targets import UpstreamError, absolute_url, relative_url
+from .targets import absolute_url
 from .upstream import HOP_BY_HOP, MAX_UPSTREAM_BODY, UPSTREAM_DEADLINE, DeadlineAdapter, fetch
+from .wire import RecordingApi
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
-class InProcess:
+class InProcess(CallHandle):
     """A record/replay session behind a `responses.RequestsMock`: every request to `base_url` is answered
-    from the cassette or, when the mode records, sent to the real URL (unpatched) and recorded."""
+    from the cassette or, when the mode records, sent to the real URL (unpatched) and recorded.
+
+    Its calls are journaled and faults can be queued for them (`journal`, `assert_called`, `fail`,
+    `clear_faults`), as on a replay server; an upstream that gives no usable answer raises
+    `requests.ConnectionError` here (a socket recorder answers 502).
+    """
 
     def __init__(self, session: RecordingSession, base_url: str | None = None,
                  mock: responses.RequestsMock | None = None, verify: bool | str = True,
@@ -35,8 +50,23 @@ class InProcess:
         self.mock = mock if mock is not None else responses.RequestsMock(assert_all_requests_are_fired=False)
         self.verify = verify
         self._adapter = DeadlineAdapter()
+        self.controller = RecordingControl(session.profile)
+        base = self.base_url
+
+        def address(environ: dict[str, Any]) -> str:
+            return base  # a WSDL's soap:address: the URL the bot asked
+
+        api = RecordingApi(
+            session, self._forward, address, served=False, prefix=urlsplit(base).path,
+            journal=self.controller.journal, faults=self.controller.faults,
+        )  # fmt: skip
+        self.pipeline = Pipeline(api)
+
+        def answer(prepared: requests.PreparedRequest) -> Any:
+            return call_wsgi(self.pipeline, prepared)
+
         # One registration for every method (`responses` tests each registration on every request).
-        self.mock.add(FunctionResponse(base_pattern([self.base_url], ignore_case=False), self._answer, METHODS))
+        self.mock.add(FunctionResponse(base_pattern([base], ignore_case=False), answer, METHODS))
 
     @property
     def misses(self) -> list[Miss]:
@@ -48,28 +78,11 @@ class InProcess:
         """The requests `responses` saw."""
         return self.mock.calls
 
-    def _answer(self, prepared: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        body = prepared.body or b""
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-        req = Request(
-            str(prepared.method).upper(), relative_url(str(prepared.url), self.base_url), dict(prepared.headers), text
-        )
-        try:
-            resp, how = self.session.handle(req, self._forward)
-        except UpstreamError as exc:
-            raise requests.ConnectionError(str(exc)) from exc
-        if how == "miss" and req.method == "GET":
-            resp = self.session.profile.fallback(req) or resp
-        content = resp.content()
-        if is_wsdl(resp):
-            content = rewrite_soap_address(resp.body, self.base_url).encode("utf-8")
-        headers = {k: v for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP}
-        return resp.status, headers, content
-
     def _forward(self, req: Request) -> Response:
         upstream = self.session.upstream or self.base_url
+        headers = {k: v for k, v in req.headers.items() if k.lower() not in HOP_BY_HOP}
         prepared = requests.Request(
-            req.method, absolute_url(req.url, upstream), headers=req.headers, data=req.body.encode("utf-8") or None
+            req.method, absolute_url(req.url, upstream), headers=headers, data=req.body.encode("utf-8") or None
         ).prepare()
 
         def send(seconds: float) -> requests.Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from xml.sax.saxutils import escape, unescape
 
 from lxml import etree
 
+from ..faults import FaultRule, Reply
 from ..masking import dumps_like, is_form
 from .cassette import Cassette, Request, Response
 from .fakes import FakeMap
@@ -98,6 +100,8 @@ class ApiProfile:
     ip_keys: frozenset[str] = frozenset()  # response JSON keys holding IP addresses
     token_headers: frozenset[str] = frozenset()  # request headers (lower case) carrying a token
     login_path: re.Pattern[str] | None = None  # path groups that are logins
+    operations: tuple[str, ...] = ()  # the API's operation or route names: journal entries and fault targets
+    fault_replies: Mapping[str, Callable[[FaultRule], Reply]] = {}  # fault kind -> the emulator's reply for it
 
     # ------------------------------------------------------------------ header facts
 
@@ -116,6 +120,19 @@ class ApiProfile:
     def soap_action(self, req: Request) -> str | None:
         """The SOAP operation a request names, if this is a SOAP API."""
         return None
+
+    def operation(self, req: Request) -> str | None:
+        """The operation (or route) a request calls, as the emulator's journal names it; None for none."""
+        return self.soap_action(req)
+
+    @property
+    def fault_kinds(self) -> tuple[str, ...]:
+        """The fault kinds a recorder or replay server injects: the emulator's replies, delays and drops."""
+        return (*self.fault_replies, "delay", "drop")
+
+    def fault_params(self, kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """A fault kind the emulator's control plane takes as another (kind, params): as it takes it."""
+        return kind, params
 
     # ------------------------------------------------------------------ matching
 
