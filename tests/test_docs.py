@@ -6,9 +6,9 @@
   with the suite (tests/examples/). A block not meant to run says so just before it: `<!-- skip: next "why" -->`.
   The API's usual URLs (http://127.0.0.1:8018/, http://127.0.0.1:8080/) are served in process, so
   examples keep the addresses a reader types.
-- Every shell line that starts an emulator (`serve`, `replay`, `make run`) is run on a free port and
-  must answer; the other lines of its block (curl, PHP, python -c) then run against it. Every line
-  of the emulators' commands parses with their own argument parser.
+- Every shell line that starts an emulator (`serve`, `replay`, `broker-mocks serve`, `make run`) is run
+  on free ports and each emulator it prints must answer; the other lines of its block (curl, PHP,
+  python -c) then run against it. Every line of the three commands parses with their own argument parser.
 - The generators behind the reference pages (docgen/) document every command, option and route.
 """
 
@@ -47,8 +47,14 @@ SHELL = ("sh", "shell", "bash", "console")
 # Addresses the docs use for the served emulators, and the commands that serve them.
 STREAMSTER_ADDRESSES = ("127.0.0.1:8018", "localhost:8018")
 INSTAFOREX_ADDRESSES = ("127.0.0.1:8080", "localhost:8080")
-COMMANDS = {"mock-streamster": "mock_streamster.cli", "mock-instaforex": "mock_instaforex.cli"}
+COMMANDS = {
+    "mock-streamster": "mock_streamster.cli",
+    "mock-instaforex": "mock_instaforex.cli",
+    "broker-mocks": "broker_mocks.cli",
+}
 STARTS = ("serve", "replay")
+LAUNCHER_COMMANDS = ("serve", "schema", "-h", "--help", "--version")  # broker-mocks with anything else serves
+PORT_OPTIONS = ("--port", "--streamster-port", "--instaforex-port")
 INTEROP_REQUIRED = os.environ.get("REQUIRE_INTEROP") == "1"
 MONO = ("wsdl", "mcs", "mono")  # the .NET tool chain of docs/how-to/php-dotnet.md (Debian: mono-devel)
 
@@ -221,11 +227,24 @@ def words(command: str) -> list[str]:
     return argv
 
 
+def launcher_argv(argv: list[str]) -> list[str]:
+    """`broker-mocks` arguments as its main() reads them: with no command, `serve`."""
+    return argv if argv[:1] and argv[0] in LAUNCHER_COMMANDS else ["serve", *argv]
+
+
 def starts_an_emulator(command: str) -> bool:
     argv = words(command)
     if argv[:2] == ["make", "run"]:
         return True
+    if argv[:1] == ["broker-mocks"]:
+        return launcher_argv(argv[1:])[0] == "serve"
     return len(argv) > 1 and argv[0] in COMMANDS and argv[1] in STARTS
+
+
+def emulators_started(command: str) -> int:
+    """How many emulators the command serves: both for the launcher and `make run`, else one."""
+    argv = words(command)
+    return 2 if argv[:2] == ["make", "run"] or argv[:1] == ["broker-mocks"] else 1
 
 
 def emulator_commands() -> list[str]:
@@ -237,7 +256,7 @@ def test_every_documented_command_line_parses(command: str) -> None:
     argv = words(command)
     parser = importlib.import_module(COMMANDS[argv[0]]).build_parser()
     try:
-        parser.parse_args(argv[1:])
+        parser.parse_args(launcher_argv(argv[1:]) if argv[0] == "broker-mocks" else argv[1:])
     except SystemExit as exc:
         raise AssertionError(f"`{command}` does not parse (exit {exc.code})") from None
 
@@ -251,23 +270,26 @@ def _free_port_command(command: str) -> list[str]:
             "make", "--no-print-directory", "-C", str(ROOT), "-o", str(venv / ".installed"), *argv[1:],
             f"VENV={venv}", "STREAMSTER_PORT=0", "INSTAFOREX_PORT=0",
         ]  # fmt: skip
+    wanted = ("--streamster-port", "--instaforex-port") if argv[0] == "broker-mocks" else ("--port",)
     out, i = [], 0
     while i < len(argv):
-        if argv[i] == "--port":
-            out += ["--port", "0"]
+        if argv[i] in PORT_OPTIONS:
+            out += [argv[i], "0"]
             i += 2
             continue
         out.append(argv[i])
         i += 1
-    return out if "--port" in out else [*out, "--port", "0"]
+    return out + [word for option in wanted if option not in out for word in (option, "0")]
 
 
 class Served:
-    """A documented command serving in the background, with the URLs it printed."""
+    """A documented command serving in the background, with the URLs it printed: one banner ending
+    in "Press Ctrl-C to stop.", a heading line per emulator (unindented) and its URLs (indented)."""
 
     def __init__(self, command: str, cwd: Path, env: dict[str, str]) -> None:
         self.command = command
-        self.banners = 2 if words(command)[:2] == ["make", "run"] else 1
+        self.emulators = emulators_started(command)
+        self.make = words(command)[:2] == ["make", "run"]
         self.process = subprocess.Popen(
             _free_port_command(command), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, start_new_session=True,
@@ -280,7 +302,7 @@ class Served:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.output.append(line)
-            if self.output.count("Press Ctrl-C to stop.\n") >= self.banners:
+            if line == "Press Ctrl-C to stop.\n":
                 self.ready.set()
         self.ready.set()
 
@@ -288,15 +310,17 @@ class Served:
         """{usual port: the port it serves on} for each emulator it started, after checking each answers."""
         assert self.ready.wait(60), f"{where}: `{self.command}` printed no URL in 60 s"
         text = "".join(self.output)
+        banner = text.split("Press Ctrl-C to stop.")[0]
         found = {}
-        for banner in text.split("Press Ctrl-C to stop.")[: self.banners]:
-            urls = re.findall(r"http://\S+", banner)
-            assert urls, f"{where}: `{self.command}` printed no URL:\n{text}"
+        for section in re.split(r"\n(?=\S)", banner):  # an emulator's heading, then its indented URLs
+            urls = re.findall(r"http://\S+", section)
+            if not urls:
+                continue
             url = next((u for u in urls if u.endswith(".wsdl")), urls[0])
             assert _answers(url) < 500, f"{where}: {url} from `{self.command}` does not answer"
-            usual = "8018" if "streamster" in banner.split(None, 1)[0].lower() else "8080"
+            usual = "8018" if "streamster" in section.split(None, 1)[0].lower() else "8080"
             found[usual] = re.search(r":(\d+)/", url).group(1)  # type: ignore[union-attr]
-        assert len(found) == self.banners, f"{where}: `{self.command}` printed {found}:\n{text}"
+        assert len(found) == self.emulators, f"{where}: `{self.command}` printed {found}:\n{text}"
         return found
 
     def stop(self, where: str) -> None:
@@ -307,7 +331,7 @@ class Served:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             code = self.process.wait(timeout=20)
-        stopped = (0, -signal.SIGTERM) if self.banners == 1 else (0, 2, -signal.SIGTERM)  # make says 2 when stopped
+        stopped = (0, 2, -signal.SIGTERM) if self.make else (0, -signal.SIGTERM)  # make says 2 when stopped
         assert code in stopped, f"{where}: `{self.command}` ended with {code}:\n{''.join(self.output)}"
 
 
