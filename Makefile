@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 STREAMSTER_PORT ?= 8018
 INSTAFOREX_PORT ?= 8080
 
-.PHONY: install docs docs-serve run test test-matrix test-one test-wheel typecheck test-thorough mutation-check conformance-example bench bench-soak bench-peers lint clean screenshots examples example-php example-python example-monitor example-backtest
+.PHONY: install docs docs-serve run test bench-figures test-matrix test-one test-wheel typecheck test-thorough mutation-check conformance-example bench bench-soak bench-peers lint clean screenshots examples example-php example-python example-monitor example-backtest
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,12 @@ bench: install
 	$(VENV)/bin/python -m bench.replay
 	$(VENV)/bin/python -m bench.plugin
 	$(VENV)/bin/python -m bench.backtest
+
+# The figures on the docs' Performance page: each script's output with its date, machine and load average,
+# written to bench/figures/NAME.txt (all but soak by default; `make bench-figures BENCH="plugin backtest"`).
+BENCH ?=
+bench-figures: install
+	$(VENV)/bin/python -m bench.record $(BENCH)
 
 # The example bots (examples/), each against an emulator served at EXAMPLE_SPEED x on the virtual clock.
 EXAMPLE_SPEED ?= 60
