@@ -127,9 +127,10 @@ example-monitor: install
 	$(call WAIT_READY,http://127.0.0.1:$(INSTAFOREX_PORT)/_mock/state); \
 	$(VENV)/bin/python -m examples.account_monitor --url http://127.0.0.1:$(INSTAFOREX_PORT)/ --polls 10 --interval 1
 
-# The docs' dashboard screenshots (docs/images/dashboard-*.png), taken by the browser tests in headless chromium.
+# The docs' dashboard screenshots (docs/images/dashboard-*.png: Streamster, InstaForex, Streamster during a
+# backtest), taken by the browser tests in headless chromium.
 screenshots: install
-	DASHBOARD_SCREENSHOTS=1 $(VENV)/bin/python -m pytest -q tests/test_dashboard.py -k screenshot
+	DASHBOARD_SCREENSHOTS=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_dashboard.py tests/test_backtest_dashboard.py -k screenshot
 
 # Tail latency and memory over 1,000,000 requests per emulator, round by round.
 bench-soak: install
