@@ -43,13 +43,15 @@ test: install
 	$(MAKE) --no-print-directory typecheck
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# Strict type checking of the typed API (the [tool.mypy] lists in pyproject.toml). mypy cannot follow
-# the editable install's package-dir mapping, so it reads the installed layout from links in build/typecheck.
+# Strict type checking of the typed API and of the docs' Python examples (the [tool.mypy] lists in
+# pyproject.toml). mypy cannot follow the editable install's package-dir mapping, so it reads the
+# installed layout from links in build/typecheck (docgen/layout.py); the docs' and the README's Python
+# blocks are written there as doc_examples, one module per page, each block on its page's lines
+# (docgen/examples.py), so an error's line is the page's.
 typecheck: install
-	@rm -rf build/typecheck && mkdir -p build/typecheck/broker_mocks
-	@for f in broker_mocks/*; do ln -s ../../../$$f build/typecheck/broker_mocks/; done
-	@ln -s ../../../client build/typecheck/broker_mocks/client
-	@ln -s ../../../conformance build/typecheck/broker_mocks/conformance
+	@rm -rf build/typecheck
+	@$(VENV)/bin/python -m docgen.layout build/typecheck
+	@$(VENV)/bin/python -m docgen.examples build/typecheck
 	$(VENV)/bin/mypy
 
 # The wheel as a stranger gets it: sdist and wheel built, the wheel installed in a fresh virtual

@@ -69,7 +69,8 @@ def figures_markdown(path: Path) -> str:
     if not lines:
         raise ValueError(f"{path}: no figures after the header")
     scale = "" if meta["scale"] == "BENCH_SCALE=1" else f", {meta['scale']}"
-    caption = f"`{meta['command']}`{scale}, {meta['date']}, {meta['machine']}; load average {meta['load average']}:"
+    caption = f"`{meta['command']}`{scale}, {meta['date']}, {meta['machine']}; load average {meta['load average']}"
+    caption += f" ({meta[FIGURE_NOTE]}):" if FIGURE_NOTE in meta else ":"
     fence = "````" if any(line.startswith("```") for line in lines) else "```"
     return "\n".join([caption, "", fence + "text", *lines, fence]) + "\n"
 

@@ -579,3 +579,135 @@ def test_the_format_pages_list_every_top_level_key_of_the_shipped_schemas(name: 
     page = schemas.schema_markdown(schema)
     for key in schema.get("properties", {}):
         assert f"| `{key}` |" in page, f"{name}: {key}"
+
+
+# ----------------------------------------------------------------------------- type-checked examples, layout, figures
+
+
+def test_the_docs_python_blocks_become_modules_on_their_pages_lines(tmp_path: Path) -> None:
+    from docgen import examples
+
+    root = tmp_path / "checkout"
+    (root / "docs" / "how-to").mkdir(parents=True)
+    (root / "README.md").write_text("# r\n\nNo code here.\n")
+    page = root / "docs" / "how-to" / "a-page.md"
+    page.write_text(
+        "# A page\n\n```python\nx: int = 1\n```\n\n"
+        '<!-- skip: next "a sketch" -->\n```python\nmy_bot.run()\n```\n\n'
+        '```python title="t.py"\n--8<-- "tests/examples/t.py"\n```\n\n'
+        "- a list item:\n\n    ```py\n    if x:\n        y = x + 1\n    ```\n"
+    )
+    written = examples.write(tmp_path / "out", root)
+    assert [p.name for p in written] == ["docs_how_to_a_page.py"]
+    lines = written[0].read_text().splitlines()
+    assert lines[3] == "x: int = 1"  # line 4 of the page
+    assert lines[18:20] == ["if x:", "    y = x + 1"]  # dedented to its fence, on lines 19 and 20
+    assert "my_bot" not in written[0].read_text() and "--8<--" not in written[0].read_text()
+    assert len(lines) <= page.read_text().count("\n") + 1
+    assert (tmp_path / "out" / "doc_examples" / "__init__.py").is_file()
+
+
+def test_every_runnable_python_block_of_the_docs_is_type_checked() -> None:
+    """What docgen.examples writes for mypy is what this module runs: the blocks Sybil evaluates, less
+    the included files of tests/examples/ (checked as they are)."""
+    from docgen import examples
+
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        ran = [
+            e.line + 1
+            for e in SYBIL.parse(page).examples()
+            if getattr(e.region.evaluator, "__self__", None) is SYBIL.parsers[0]
+            and not all(SNIPPET.match(line) for line in str(e.parsed).splitlines() if line.strip())
+            and not _skipped_before(text, e.line)
+        ]
+        assert [b.line for b in examples.blocks(text)] == ran, page
+
+
+def _skipped_before(text: str, line: int) -> bool:
+    """Whether the last non-blank line before `line` (1-based) is a `skip: next` directive."""
+    before = [x for x in text.split("\n")[: line - 1] if x.strip()]
+    return bool(before) and bool(re.search(r"<!--\s*skip:\s*next", before[-1]))
+
+
+def test_the_installed_layout_maps_what_pyproject_maps(tmp_path: Path) -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    from docgen import layout
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert config["tool"]["setuptools"]["package-dir"] == layout.PACKAGE_DIR
+    tree = layout.build(tmp_path)
+    assert (tree / "broker_mocks" / "client" / "streamster.py").samefile(ROOT / "client" / "streamster.py")
+    assert (tree / "broker_mocks" / "conformance" / "run.py").samefile(ROOT / "conformance" / "run.py")
+    assert (tree / "broker_mocks" / "cli.py").samefile(ROOT / "broker_mocks" / "cli.py")
+    (tree / "broker_mocks" / "stale.py").symlink_to(ROOT / "README.md")
+    layout.build(tmp_path)  # rebuilt whole: a stale link does not stay
+    assert not (tree / "broker_mocks" / "stale.py").exists()
+
+
+def test_a_figures_file_is_shown_with_its_header_and_a_missing_one_as_to_be_measured(tmp_path: Path) -> None:
+    from docgen import bench
+
+    missing = bench.figures_markdown(tmp_path / "plugin.txt")
+    assert "To be measured" in missing and "make bench-figures BENCH=plugin" in missing
+    path = tmp_path / "persist.txt"
+    path.write_text(
+        "# command: python -m bench.persist\n# date: 2026-12-02\n# machine: x86_64, 2 cores\n"
+        "# scale: BENCH_SCALE=1\n# load average: 0.3 before, 0.9 after\n# note: a quiet run\n"
+        "SendOrder served    in memory  (median of 3 rounds)      1416 req/s\n"
+    )
+    shown = bench.figures_markdown(path)
+    assert shown.startswith("`python -m bench.persist`, 2026-12-02, x86_64, 2 cores; load average 0.3 before")
+    assert "(a quiet run):" in shown and "```text\nSendOrder served" in shown
+    path.write_text("# when: today\nfigures\n")
+    with pytest.raises(ValueError, match="persist.txt:1: a header line"):
+        bench.figures_markdown(path)
+    path.write_text("# date: 2026-12-02\nfigures\n")
+    with pytest.raises(ValueError, match="no command, machine, scale, load average"):
+        bench.figures_markdown(path)
+
+
+def test_the_shipped_figures_files_render() -> None:
+    from bench import record
+    from docgen import bench
+
+    files = sorted((ROOT / "bench" / "figures").glob("*.txt"))
+    assert files
+    for path in files:
+        assert path.stem in record.SCRIPTS, path
+        assert "```text" in bench.figures_markdown(path)
+
+
+def test_the_figures_recorder_refuses_an_unknown_benchmark_and_heads_its_files() -> None:
+    from bench import record
+
+    with pytest.raises(ValueError, match="'speed' is not one of throughput"):
+        record.record("speed")
+    head = record.header("persist", "2026-12-02", "0.5", "0.7")
+    assert [line.split(":")[0] for line in head] == ["# command", "# date", "# machine", "# scale", "# load average"]
+    assert head[-1] == "# load average: 0.5 before, 0.7 after"
+
+
+@pytest.mark.parametrize("module,marker", [("mock_streamster.pytest_plugin", "streamster"),
+                                           ("mock_instaforex.pytest_plugin", "instaforex")])  # fmt: skip
+def test_the_fixtures_reference_lists_every_marker_argument(module: str, marker: str) -> None:
+    arguments = importlib.import_module(module).MARKER_ARGUMENTS
+    page = (ROOT / "docs" / "reference" / "api" / "pytest.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith(f"| `@pytest.mark.{marker}(...)` |"))
+    listed = re.findall(r"`(\w+)`", row.split("|")[2])
+    assert sorted(listed) == sorted(arguments), f"{marker}: the page lists {listed}, the plugin takes {list(arguments)}"
+
+
+def test_the_recorder_keeps_a_scripts_own_figures_under_its_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import record
+    from docgen import bench
+
+    monkeypatch.setenv("BENCH_SCALE", "0.01")
+    path = record.record("backtest", tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# command: python -m bench.backtest\n# date: ") and "# scale: BENCH_SCALE=0.01" in text
+    assert "GetBars worst period" in text and "polling bot in process" in text
+    assert "Initializing application" not in text and "serving http" not in text  # the libraries' INFO lines
+    assert "BENCH_SCALE=0.01, " in bench.figures_markdown(path)

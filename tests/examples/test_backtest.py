@@ -14,9 +14,9 @@ def hourly_bot(wsdl_url: str, hours: int) -> list[str]:
     api = StreamsterClient(wsdl_url)
     log = []
     for _ in range(hours):
-        bid = api.get_quote("EUR/USD").bid
+        bid = api.get_quote("EUR/USD").bid  # None if the Rates window hides the column
         log.append(f"{datetime.now(timezone.utc):%a %H:%M} {bid}")
-        if bid < Decimal("1.0985") and not api.get_positions():
+        if bid is not None and bid < Decimal("1.0985") and not api.get_positions():
             api.send_order(NewOrder("EUR/USD", "Virtual Forex", 10))
         time.sleep(3600)
     return log
