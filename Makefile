@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 STREAMSTER_PORT ?= 8018
 INSTAFOREX_PORT ?= 8080
 
-.PHONY: install docs docs-serve run test test-matrix test-one test-wheel typecheck test-thorough mutation-check conformance-example bench bench-soak bench-peers lint clean screenshots examples example-php example-python example-monitor example-backtest
+.PHONY: install docs docs-serve run test bench-figures test-matrix test-one test-wheel typecheck test-thorough mutation-check conformance-example bench bench-soak bench-peers lint clean screenshots examples example-php example-python example-monitor example-backtest
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,13 +43,15 @@ test: install
 	$(MAKE) --no-print-directory typecheck
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# Strict type checking of the typed API (the [tool.mypy] lists in pyproject.toml). mypy cannot follow
-# the editable install's package-dir mapping, so it reads the installed layout from links in build/typecheck.
+# Strict type checking of the typed API and of the docs' Python examples (the [tool.mypy] lists in
+# pyproject.toml). mypy cannot follow the editable install's package-dir mapping, so it reads the
+# installed layout from links in build/typecheck (docgen/layout.py); the docs' and the README's Python
+# blocks are written there as doc_examples, one module per page, each block on its page's lines
+# (docgen/examples.py), so an error's line is the page's.
 typecheck: install
-	@rm -rf build/typecheck && mkdir -p build/typecheck/broker_mocks
-	@for f in broker_mocks/*; do ln -s ../../../$$f build/typecheck/broker_mocks/; done
-	@ln -s ../../../client build/typecheck/broker_mocks/client
-	@ln -s ../../../conformance build/typecheck/broker_mocks/conformance
+	@rm -rf build/typecheck
+	@$(VENV)/bin/python -m docgen.layout build/typecheck
+	@$(VENV)/bin/python -m docgen.examples build/typecheck
 	$(VENV)/bin/mypy
 
 # The wheel as a stranger gets it: sdist and wheel built, the wheel installed in a fresh virtual
@@ -91,6 +93,12 @@ bench: install
 	$(VENV)/bin/python -m bench.plugin
 	$(VENV)/bin/python -m bench.backtest
 
+# The figures on the docs' Performance page: each script's output with its date, machine and load average,
+# written to bench/figures/NAME.txt (all but soak by default; `make bench-figures BENCH="plugin backtest"`).
+BENCH ?=
+bench-figures: install
+	$(VENV)/bin/python -m bench.record $(BENCH)
+
 # The example bots (examples/), each against an emulator served at EXAMPLE_SPEED x on the virtual clock.
 EXAMPLE_SPEED ?= 60
 EXAMPLE_MINUTES ?= 240
@@ -121,9 +129,10 @@ example-monitor: install
 	$(call WAIT_READY,http://127.0.0.1:$(INSTAFOREX_PORT)/_mock/state); \
 	$(VENV)/bin/python -m examples.account_monitor --url http://127.0.0.1:$(INSTAFOREX_PORT)/ --polls 10 --interval 1
 
-# The docs' dashboard screenshots (docs/images/dashboard-*.png), taken by the browser tests in headless chromium.
+# The docs' dashboard screenshots (docs/images/dashboard-*.png: Streamster, InstaForex, Streamster during a
+# backtest), taken by the browser tests in headless chromium.
 screenshots: install
-	DASHBOARD_SCREENSHOTS=1 $(VENV)/bin/python -m pytest -q tests/test_dashboard.py -k screenshot
+	DASHBOARD_SCREENSHOTS=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_dashboard.py tests/test_backtest_dashboard.py -k screenshot
 
 # Tail latency and memory over 1,000,000 requests per emulator, round by round.
 bench-soak: install

@@ -1,8 +1,12 @@
-"""The benchmark ratios (`bench/results.json`, written by `make bench-peers`) as a table and an SVG chart.
+"""The benchmarks' figures on the Performance page.
 
-A ratio is broker-mocks / peer. For requests per second higher is better; for latency, cold start,
-reset time and memory lower is better. The chart turns each into "times better" (the ratio, or its
-inverse), so every bar to the right of 1 is a lead and every bar to the left a cost.
+- The ratios of `bench/results.json` (written by `make bench-peers`) as a table and an SVG chart. A
+  ratio is broker-mocks / peer. For requests per second higher is better; for latency, cold start,
+  reset time and memory lower is better. The chart turns each into "times better" (the ratio, or its
+  inverse), so every bar to the right of 1 is a lead and every bar to the left a cost.
+- A script's figures as it printed them (`bench/figures/NAME.txt`, written by `make bench-figures`):
+  the date, the machine and the load average from the file's header, then its lines. A script not
+  run yet is shown as "to be measured", never with made-up figures.
 """
 
 from __future__ import annotations
@@ -29,15 +33,58 @@ METRICS = (
 def load(path: Path) -> dict[str, Any]:
     """The results file, checked for the keys the page uses."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    for key in ("date", "machine", "ratios", "requests_per_load"):
+    for key in ("date", "machine", "ratios", "requests_per_load", "memory_after_requests"):
         if key not in data:
             raise ValueError(f"{path}: no {key!r} (written by `make bench-peers`)")
     return data
 
 
+FIGURE_KEYS = ("command", "date", "machine", "scale", "load average")  # each figures file has them
+FIGURE_NOTE = "note"  # optional: what a reader should know of this run
+
+
+def figures_markdown(path: Path) -> str:
+    """A figures file as a caption (what ran, when, where, how busy the machine was) and a text block."""
+    name = path.stem
+    if not path.is_file():
+        return (
+            f'!!! note "To be measured"\n    `bench/{name}.py` has not been run for this page yet: '
+            f"`make bench-figures BENCH={name}` runs it and writes its figures here.\n"
+        )
+    meta: dict[str, str] = {}
+    lines = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("# ") and not lines:
+            key, sep, value = line[2:].partition(": ")
+            if not sep or key not in (*FIGURE_KEYS, FIGURE_NOTE):
+                raise ValueError(
+                    f"{path}:{number}: a header line is `# key: value`, key one of {', '.join(FIGURE_KEYS)}, note"
+                )
+            meta[key] = value
+        else:
+            lines.append(line)
+    missing = [key for key in FIGURE_KEYS if key not in meta]
+    if missing:
+        raise ValueError(f"{path}: no {', '.join(missing)} in the header (written by `make bench-figures`)")
+    if not lines:
+        raise ValueError(f"{path}: no figures after the header")
+    scale = "" if meta["scale"] == "BENCH_SCALE=1" else f", {meta['scale']}"
+    caption = f"`{meta['command']}`{scale}, {meta['date']}, {meta['machine']}; load average {meta['load average']}"
+    caption += f" ({meta[FIGURE_NOTE]}):" if FIGURE_NOTE in meta else ":"
+    fence = "````" if any(line.startswith("```") for line in lines) else "```"
+    return "\n".join([caption, "", fence + "text", *lines, fence]) + "\n"
+
+
 def table_markdown(data: dict[str, Any]) -> str:
-    """The ratios as printed by bench/peers.py: one row per emulator and peer."""
-    out = ["| emulator / peer | " + " | ".join(title for _, title, _ in METRICS) + " |"]
+    """The ratios as printed by bench/peers.py: one row per emulator and peer, after the run's date,
+    machine and load generator."""
+    generator = data.get("load_generator") or "Python client threads (the run predates wrk)"
+    out = [
+        f"From the run of {data['date']} on {data['machine']}: {data['requests_per_load']:,} requests per load, "
+        f"memory after {data['memory_after_requests']:,} requests; load generator: {generator}.",
+        "",
+    ]
+    out.append("| emulator / peer | " + " | ".join(title for _, title, _ in METRICS) + " |")
     out.append("|---|" + "---:|" * len(METRICS))
     for name, ratios in data["ratios"].items():
         values = [("–" if ratios.get(key) is None else f"{ratios[key]:.2f}") for key, _, _ in METRICS]

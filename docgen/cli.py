@@ -51,7 +51,11 @@ def _options_table(parser: argparse.ArgumentParser) -> list[str]:
         if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
             continue
         names = ", ".join(code(s) for s in action.option_strings) or code(action.dest)
-        repeat = " (repeatable)" if isinstance(action, (argparse._AppendAction, argparse._CountAction)) else ""
+        repeat = ""
+        if isinstance(action, (argparse._AppendAction, argparse._CountAction)) and "repeatable" not in (
+            action.help or ""
+        ):
+            repeat = " (repeatable)"
         required = " **required**" if action.required and action.option_strings else ""
         rows.append(
             f"| {names} | {cell(_argument(action))} | {_default(action)} | "
@@ -72,7 +76,8 @@ def parser_markdown(parser: argparse.ArgumentParser, level: int = 2) -> str:
     heading = "#" * level
     out = []
     if parser.description:
-        out += [parser.description.strip() + ".", ""]
+        text = parser.description.strip()
+        out += [text if text.endswith((".", ":", "!", "?")) else text + ".", ""]
     out += ["```text", _usage(parser), "```", ""]
     subs = list(_subcommands(parser))
     if subs:

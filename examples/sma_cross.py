@@ -12,7 +12,7 @@ ended (a backtest is over), 1 otherwise.
 Backtested over hourly bars in lockstep, one GetQuote per bar (`mock-streamster backtest --step
 GetQuote=1h --start <first bar + 45 min> -- python -m examples.sma_cross --poll 0`), it reads each
 bar's close and trades at it: backtesting.py's SmaCross with `trade_on_close=True`
-(docs/backtest.md).
+(docs/how-to/backtest.md).
 """
 
 from __future__ import annotations

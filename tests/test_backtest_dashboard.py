@@ -3,6 +3,8 @@ and reads that change nothing (a refused chart does not set the bot's last messa
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +12,7 @@ import requests
 
 from mock_streamster import StreamsterMock
 
-from .test_dashboard import browser, expect, page  # noqa: F401  (the fixtures)
+from .test_dashboard import DOCS, browser, expect, page  # noqa: F401  (the fixtures)
 
 HISTORY = {"EUR/USD": "fixtures/streamster/eurusd-h1.csv"}
 
@@ -49,3 +51,16 @@ def test_the_page_draws_the_equity_curve(running: StreamsterMock, page: Any) -> 
     expect(page.locator("#equity-chart canvas").first).to_be_visible(timeout=15_000)
     expect(page.locator("#period")).to_have_value("Hourly")
     assert float(page.locator("#equity-chart").get_attribute("data-last")) > 0
+
+
+def test_backtest_dashboard_screenshot(running: StreamsterMock, page: Any, tmp_path: Path) -> None:  # noqa: F811
+    """The picture of docs/how-to/backtest.md (written under DASHBOARD_SCREENSHOTS=1, `make screenshots`)."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{running.url}/_mock/ui")
+    expect(page.locator("#equity-chart canvas").first).to_be_visible(timeout=15_000)
+    page.wait_for_timeout(500)  # the canvases draw right after the data arrives
+    png = page.screenshot(path=str(tmp_path / "b.png"), full_page=False)
+    assert len(png) > 50_000  # a drawn page, not an empty one
+    if os.environ.get("DASHBOARD_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        (DOCS / "dashboard-backtest.png").write_bytes(png)

@@ -6,9 +6,9 @@
   with the suite (tests/examples/). A block not meant to run says so just before it: `<!-- skip: next "why" -->`.
   The API's usual URLs (http://127.0.0.1:8018/, http://127.0.0.1:8080/) are served in process, so
   examples keep the addresses a reader types.
-- Every shell line that starts an emulator (`serve`, `replay`, `make run`) is run on a free port and
-  must answer; the other lines of its block (curl, PHP, python -c) then run against it. Every line
-  of the emulators' commands parses with their own argument parser.
+- Every shell line that starts an emulator (`serve`, `replay`, `broker-mocks serve`, `make run`) is run
+  on free ports and each emulator it prints must answer; the other lines of its block (curl, PHP,
+  python -c) then run against it. Every line of the three commands parses with their own argument parser.
 - The generators behind the reference pages (docgen/) document every command, option and route.
 """
 
@@ -47,8 +47,14 @@ SHELL = ("sh", "shell", "bash", "console")
 # Addresses the docs use for the served emulators, and the commands that serve them.
 STREAMSTER_ADDRESSES = ("127.0.0.1:8018", "localhost:8018")
 INSTAFOREX_ADDRESSES = ("127.0.0.1:8080", "localhost:8080")
-COMMANDS = {"mock-streamster": "mock_streamster.cli", "mock-instaforex": "mock_instaforex.cli"}
+COMMANDS = {
+    "mock-streamster": "mock_streamster.cli",
+    "mock-instaforex": "mock_instaforex.cli",
+    "broker-mocks": "broker_mocks.cli",
+}
 STARTS = ("serve", "replay")
+LAUNCHER_COMMANDS = ("serve", "schema", "-h", "--help", "--version")  # broker-mocks with anything else serves
+PORT_OPTIONS = ("--port", "--streamster-port", "--instaforex-port")
 INTEROP_REQUIRED = os.environ.get("REQUIRE_INTEROP") == "1"
 MONO = ("wsdl", "mcs", "mono")  # the .NET tool chain of docs/how-to/php-dotnet.md (Debian: mono-devel)
 
@@ -221,11 +227,24 @@ def words(command: str) -> list[str]:
     return argv
 
 
+def launcher_argv(argv: list[str]) -> list[str]:
+    """`broker-mocks` arguments as its main() reads them: with no command, `serve`."""
+    return argv if argv[:1] and argv[0] in LAUNCHER_COMMANDS else ["serve", *argv]
+
+
 def starts_an_emulator(command: str) -> bool:
     argv = words(command)
     if argv[:2] == ["make", "run"]:
         return True
+    if argv[:1] == ["broker-mocks"]:
+        return launcher_argv(argv[1:])[0] == "serve"
     return len(argv) > 1 and argv[0] in COMMANDS and argv[1] in STARTS
+
+
+def emulators_started(command: str) -> int:
+    """How many emulators the command serves: both for the launcher and `make run`, else one."""
+    argv = words(command)
+    return 2 if argv[:2] == ["make", "run"] or argv[:1] == ["broker-mocks"] else 1
 
 
 def emulator_commands() -> list[str]:
@@ -237,7 +256,7 @@ def test_every_documented_command_line_parses(command: str) -> None:
     argv = words(command)
     parser = importlib.import_module(COMMANDS[argv[0]]).build_parser()
     try:
-        parser.parse_args(argv[1:])
+        parser.parse_args(launcher_argv(argv[1:]) if argv[0] == "broker-mocks" else argv[1:])
     except SystemExit as exc:
         raise AssertionError(f"`{command}` does not parse (exit {exc.code})") from None
 
@@ -251,23 +270,26 @@ def _free_port_command(command: str) -> list[str]:
             "make", "--no-print-directory", "-C", str(ROOT), "-o", str(venv / ".installed"), *argv[1:],
             f"VENV={venv}", "STREAMSTER_PORT=0", "INSTAFOREX_PORT=0",
         ]  # fmt: skip
+    wanted = ("--streamster-port", "--instaforex-port") if argv[0] == "broker-mocks" else ("--port",)
     out, i = [], 0
     while i < len(argv):
-        if argv[i] == "--port":
-            out += ["--port", "0"]
+        if argv[i] in PORT_OPTIONS:
+            out += [argv[i], "0"]
             i += 2
             continue
         out.append(argv[i])
         i += 1
-    return out if "--port" in out else [*out, "--port", "0"]
+    return out + [word for option in wanted if option not in out for word in (option, "0")]
 
 
 class Served:
-    """A documented command serving in the background, with the URLs it printed."""
+    """A documented command serving in the background, with the URLs it printed: one banner ending
+    in "Press Ctrl-C to stop.", a heading line per emulator (unindented) and its URLs (indented)."""
 
     def __init__(self, command: str, cwd: Path, env: dict[str, str]) -> None:
         self.command = command
-        self.banners = 2 if words(command)[:2] == ["make", "run"] else 1
+        self.emulators = emulators_started(command)
+        self.make = words(command)[:2] == ["make", "run"]
         self.process = subprocess.Popen(
             _free_port_command(command), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, start_new_session=True,
@@ -280,7 +302,7 @@ class Served:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.output.append(line)
-            if self.output.count("Press Ctrl-C to stop.\n") >= self.banners:
+            if line == "Press Ctrl-C to stop.\n":
                 self.ready.set()
         self.ready.set()
 
@@ -288,15 +310,17 @@ class Served:
         """{usual port: the port it serves on} for each emulator it started, after checking each answers."""
         assert self.ready.wait(60), f"{where}: `{self.command}` printed no URL in 60 s"
         text = "".join(self.output)
+        banner = text.split("Press Ctrl-C to stop.")[0]
         found = {}
-        for banner in text.split("Press Ctrl-C to stop.")[: self.banners]:
-            urls = re.findall(r"http://\S+", banner)
-            assert urls, f"{where}: `{self.command}` printed no URL:\n{text}"
+        for section in re.split(r"\n(?=\S)", banner):  # an emulator's heading, then its indented URLs
+            urls = re.findall(r"http://\S+", section)
+            if not urls:
+                continue
             url = next((u for u in urls if u.endswith(".wsdl")), urls[0])
             assert _answers(url) < 500, f"{where}: {url} from `{self.command}` does not answer"
-            usual = "8018" if "streamster" in banner.split(None, 1)[0].lower() else "8080"
+            usual = "8018" if "streamster" in section.split(None, 1)[0].lower() else "8080"
             found[usual] = re.search(r":(\d+)/", url).group(1)  # type: ignore[union-attr]
-        assert len(found) == self.banners, f"{where}: `{self.command}` printed {found}:\n{text}"
+        assert len(found) == self.emulators, f"{where}: `{self.command}` printed {found}:\n{text}"
         return found
 
     def stop(self, where: str) -> None:
@@ -307,7 +331,7 @@ class Served:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             code = self.process.wait(timeout=20)
-        stopped = (0, -signal.SIGTERM) if self.banners == 1 else (0, 2, -signal.SIGTERM)  # make says 2 when stopped
+        stopped = (0, 2, -signal.SIGTERM) if self.make else (0, -signal.SIGTERM)  # make says 2 when stopped
         assert code in stopped, f"{where}: `{self.command}` ended with {code}:\n{''.join(self.output)}"
 
 
@@ -512,8 +536,6 @@ def test_a_dot_block_becomes_an_inline_drawing() -> None:
 def test_every_page_of_the_site_is_in_the_navigation() -> None:
     import yaml
 
-    hooks = _planned()
-
     config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506
 
     def listed(nav: Any) -> Iterator[str]:
@@ -529,19 +551,7 @@ def test_every_page_of_the_site_is_in_the_navigation() -> None:
     in_nav = set(listed(config["nav"]))
     pages = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md")}
     assert pages - in_nav == set(), "pages the navigation leaves out"
-    planned = set(hooks.PLANNED_PAGES)  # other branches write them; listed once they exist
-    assert {p for p in in_nav if p.endswith(".md")} - pages - planned == set(), "navigation entries with no page"
-
-
-def _planned() -> Any:
-    """The hook's list of planned pages, read without importing MkDocs (not installed in a test run)."""
-    import ast
-
-    tree = ast.parse((ROOT / "docgen" / "hooks.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PLANNED_PAGES":
-            return type("Hooks", (), {"PLANNED_PAGES": ast.literal_eval(node.value)})
-    raise AssertionError("docgen/hooks.py has no PLANNED_PAGES")
+    assert {p for p in in_nav if p.endswith(".md")} - pages == set(), "navigation entries with no page"
 
 
 def test_the_benchmark_figures_leave_the_readme() -> None:
@@ -569,3 +579,135 @@ def test_the_format_pages_list_every_top_level_key_of_the_shipped_schemas(name: 
     page = schemas.schema_markdown(schema)
     for key in schema.get("properties", {}):
         assert f"| `{key}` |" in page, f"{name}: {key}"
+
+
+# ----------------------------------------------------------------------------- type-checked examples, layout, figures
+
+
+def test_the_docs_python_blocks_become_modules_on_their_pages_lines(tmp_path: Path) -> None:
+    from docgen import examples
+
+    root = tmp_path / "checkout"
+    (root / "docs" / "how-to").mkdir(parents=True)
+    (root / "README.md").write_text("# r\n\nNo code here.\n")
+    page = root / "docs" / "how-to" / "a-page.md"
+    page.write_text(
+        "# A page\n\n```python\nx: int = 1\n```\n\n"
+        '<!-- skip: next "a sketch" -->\n```python\nmy_bot.run()\n```\n\n'
+        '```python title="t.py"\n--8<-- "tests/examples/t.py"\n```\n\n'
+        "- a list item:\n\n    ```py\n    if x:\n        y = x + 1\n    ```\n"
+    )
+    written = examples.write(tmp_path / "out", root)
+    assert [p.name for p in written] == ["docs_how_to_a_page.py"]
+    lines = written[0].read_text().splitlines()
+    assert lines[3] == "x: int = 1"  # line 4 of the page
+    assert lines[18:20] == ["if x:", "    y = x + 1"]  # dedented to its fence, on lines 19 and 20
+    assert "my_bot" not in written[0].read_text() and "--8<--" not in written[0].read_text()
+    assert len(lines) <= page.read_text().count("\n") + 1
+    assert (tmp_path / "out" / "doc_examples" / "__init__.py").is_file()
+
+
+def test_every_runnable_python_block_of_the_docs_is_type_checked() -> None:
+    """What docgen.examples writes for mypy is what this module runs: the blocks Sybil evaluates, less
+    the included files of tests/examples/ (checked as they are)."""
+    from docgen import examples
+
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        ran = [
+            e.line + 1
+            for e in SYBIL.parse(page).examples()
+            if getattr(e.region.evaluator, "__self__", None) is SYBIL.parsers[0]
+            and not all(SNIPPET.match(line) for line in str(e.parsed).splitlines() if line.strip())
+            and not _skipped_before(text, e.line)
+        ]
+        assert [b.line for b in examples.blocks(text)] == ran, page
+
+
+def _skipped_before(text: str, line: int) -> bool:
+    """Whether the last non-blank line before `line` (1-based) is a `skip: next` directive."""
+    before = [x for x in text.split("\n")[: line - 1] if x.strip()]
+    return bool(before) and bool(re.search(r"<!--\s*skip:\s*next", before[-1]))
+
+
+def test_the_installed_layout_maps_what_pyproject_maps(tmp_path: Path) -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    from docgen import layout
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert config["tool"]["setuptools"]["package-dir"] == layout.PACKAGE_DIR
+    tree = layout.build(tmp_path)
+    assert (tree / "broker_mocks" / "client" / "streamster.py").samefile(ROOT / "client" / "streamster.py")
+    assert (tree / "broker_mocks" / "conformance" / "run.py").samefile(ROOT / "conformance" / "run.py")
+    assert (tree / "broker_mocks" / "cli.py").samefile(ROOT / "broker_mocks" / "cli.py")
+    (tree / "broker_mocks" / "stale.py").symlink_to(ROOT / "README.md")
+    layout.build(tmp_path)  # rebuilt whole: a stale link does not stay
+    assert not (tree / "broker_mocks" / "stale.py").exists()
+
+
+def test_a_figures_file_is_shown_with_its_header_and_a_missing_one_as_to_be_measured(tmp_path: Path) -> None:
+    from docgen import bench
+
+    missing = bench.figures_markdown(tmp_path / "plugin.txt")
+    assert "To be measured" in missing and "make bench-figures BENCH=plugin" in missing
+    path = tmp_path / "persist.txt"
+    path.write_text(
+        "# command: python -m bench.persist\n# date: 2026-12-02\n# machine: x86_64, 2 cores\n"
+        "# scale: BENCH_SCALE=1\n# load average: 0.3 before, 0.9 after\n# note: a quiet run\n"
+        "SendOrder served    in memory  (median of 3 rounds)      1416 req/s\n"
+    )
+    shown = bench.figures_markdown(path)
+    assert shown.startswith("`python -m bench.persist`, 2026-12-02, x86_64, 2 cores; load average 0.3 before")
+    assert "(a quiet run):" in shown and "```text\nSendOrder served" in shown
+    path.write_text("# when: today\nfigures\n")
+    with pytest.raises(ValueError, match="persist.txt:1: a header line"):
+        bench.figures_markdown(path)
+    path.write_text("# date: 2026-12-02\nfigures\n")
+    with pytest.raises(ValueError, match="no command, machine, scale, load average"):
+        bench.figures_markdown(path)
+
+
+def test_the_shipped_figures_files_render() -> None:
+    from bench import record
+    from docgen import bench
+
+    files = sorted((ROOT / "bench" / "figures").glob("*.txt"))
+    assert files
+    for path in files:
+        assert path.stem in record.SCRIPTS, path
+        assert "```text" in bench.figures_markdown(path)
+
+
+def test_the_figures_recorder_refuses_an_unknown_benchmark_and_heads_its_files() -> None:
+    from bench import record
+
+    with pytest.raises(ValueError, match="'speed' is not one of throughput"):
+        record.record("speed")
+    head = record.header("persist", "2026-12-02", "0.5", "0.7")
+    assert [line.split(":")[0] for line in head] == ["# command", "# date", "# machine", "# scale", "# load average"]
+    assert head[-1] == "# load average: 0.5 before, 0.7 after"
+
+
+@pytest.mark.parametrize("module,marker", [("mock_streamster.pytest_plugin", "streamster"),
+                                           ("mock_instaforex.pytest_plugin", "instaforex")])  # fmt: skip
+def test_the_fixtures_reference_lists_every_marker_argument(module: str, marker: str) -> None:
+    arguments = importlib.import_module(module).MARKER_ARGUMENTS
+    page = (ROOT / "docs" / "reference" / "api" / "pytest.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith(f"| `@pytest.mark.{marker}(...)` |"))
+    listed = re.findall(r"`(\w+)`", row.split("|")[2])
+    assert sorted(listed) == sorted(arguments), f"{marker}: the page lists {listed}, the plugin takes {list(arguments)}"
+
+
+def test_the_recorder_keeps_a_scripts_own_figures_under_its_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import record
+    from docgen import bench
+
+    monkeypatch.setenv("BENCH_SCALE", "0.01")
+    path = record.record("backtest", tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# command: python -m bench.backtest\n# date: ") and "# scale: BENCH_SCALE=0.01" in text
+    assert "GetBars worst period" in text and "polling bot in process" in text
+    assert "Initializing application" not in text and "serving http" not in text  # the libraries' INFO lines
+    assert "BENCH_SCALE=0.01, " in bench.figures_markdown(path)

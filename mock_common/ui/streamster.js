@@ -26,7 +26,9 @@
       });
       equitySeries = equityChart.addSeries(LightweightCharts.LineSeries, { color: "#4aa3ff", lineWidth: 2 });
     }
+    const first = !equitySeries.data().length;
     equitySeries.setData(equity.points);
+    if (first && equity.points.length) equityChart.timeScale().fitContent(); // the whole run, then the reader's zoom
     const last = equity.points.length ? equity.points[equity.points.length - 1].value : null;
     $("#equity-sub").textContent = `${equity.desk} (${equity.currency})` + (last === null ? "" : ` · ${money(last)}`);
     $("#equity-chart").dataset.last = last === null ? "" : String(last);
