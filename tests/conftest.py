@@ -70,6 +70,8 @@ def api(instaforex_mock: InstaForexMock) -> Api:
 # ----------------------------------------------------------------------------- no secret in any log record
 # Every record the suite logs (DEBUG and up, every logger) is kept; at the end none may contain a
 # password the suite used or a token an emulator issued. A leak fails the whole run.
+# Passwords are found as substrings, so a test's password must be distinctive: a plain word
+# ("wrong") is also in the emulator's refusal reasons ("wrong password") and reads as a leak.
 
 SECRETS: set[str] = {"demo-pass", "demo-ip", "demo-partner"}
 _RECORDS: list[str] = []

@@ -84,7 +84,7 @@ def test_expired_token_is_renewed_once_with_exactly_one_new_token_request(instaf
 
 
 def test_a_wrong_password_raises_access_denied_without_looping(instaforex_mock: InstaForexMock) -> None:
-    c = _client(instaforex_mock, password="wrong")
+    c = _client(instaforex_mock, password="Not-The-Api-Pass-86")
     with pytest.raises(AccessDenied):
         c.balance()
     assert _tokens(instaforex_mock) == 1 and not [
