@@ -93,6 +93,22 @@ def add_version(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def command_line(
+    prog: str, description: str, port: int, *serve_options: Callable[[argparse.ArgumentParser], None]
+) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
+    """An emulator's command line: `--version` and a `serve` command with the common serve options and
+    the emulator's own (`serve_options`); returns the parser and its subparsers for the other commands."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_version(parser)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = sub.add_parser("serve", help="serve the emulator until Ctrl-C")
+    add_serve_options(serve_cmd, port)
+    for add in serve_options:
+        add(serve_cmd)
+    add_version(serve_cmd)
+    return parser, sub
+
+
 def add_schema_command(sub: argparse._SubParsersAction[argparse.ArgumentParser], names: tuple[str, ...]) -> None:
     """`schema NAME`: print a user file's JSON Schema (the one the loader checks files with)."""
     cmd = sub.add_parser(

@@ -10,8 +10,8 @@ from typing import Any
 from mock_common.cli import (
     Emulator,
     add_schema_command,
-    add_serve_options,
     add_version,
+    command_line,
     print_schema,
     saved_clock,
     serve_all,
@@ -53,13 +53,9 @@ def add_emulator_options(parser: argparse.ArgumentParser, seed: bool = True) -> 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = argparse.ArgumentParser(prog="mock-instaforex", description="InstaForex Client Cabinet API emulator")
-    add_version(parser)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve_cmd = sub.add_parser("serve", help="serve the emulator until Ctrl-C")
-    add_serve_options(serve_cmd, DEFAULT_PORT)
-    add_emulator_options(serve_cmd)
-    add_version(serve_cmd)
+    parser, sub = command_line(
+        "mock-instaforex", "InstaForex Client Cabinet API emulator", DEFAULT_PORT, add_emulator_options
+    )
     gen = sub.add_parser("generate", help="print a seeded, consistent accounts file (YAML)")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--accounts", type=int, default=20, help="number of client accounts")
@@ -68,8 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_version(gen)
     recording_cli.add_commands(sub, recording.PROFILE, recording.check_options)
     add_schema_command(sub, ("accounts", "cassette"))
-    for name in recording_cli.COMMANDS:
-        add_version(sub.choices[name])
     return parser
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from mock_common.cli import (
     Emulator,
     add_schema_command,
-    add_serve_options,
     add_version,
+    command_line,
     print_schema,
     saved_clock,
     serve_all,
@@ -42,19 +42,16 @@ def add_emulator_options(parser: argparse.ArgumentParser, seed: bool = True) -> 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = argparse.ArgumentParser(prog="mock-streamster", description="Streamster API (SOAP) emulator")
-    add_version(parser)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve_cmd = sub.add_parser("serve", help="serve the emulator until Ctrl-C")
-    add_serve_options(serve_cmd, DEFAULT_PORT)
-    add_emulator_options(serve_cmd)
-    backtest.add_history_options(serve_cmd)
-    add_version(serve_cmd)
+    parser, sub = command_line(
+        "mock-streamster",
+        "Streamster API (SOAP) emulator",
+        DEFAULT_PORT,
+        add_emulator_options,
+        backtest.add_history_options,
+    )
     recording_cli.add_commands(sub, recording.PROFILE, recording.check_options)
     add_version(backtest.add_parser(sub))
     add_schema_command(sub, ("scenario", "cassette"))
-    for name in recording_cli.COMMANDS:
-        add_version(sub.choices[name])
     return parser
 
 

@@ -7,7 +7,7 @@ import math
 import sys
 from collections.abc import Callable
 
-from mock_common.cli import catch_stop_signals, setup_logging, wait_for_interrupt
+from mock_common.cli import add_version, catch_stop_signals, setup_logging, wait_for_interrupt
 
 from .cassette import MIB, RECORD_MODES, Cassette, CassetteError, load
 from .drift import Report
@@ -22,7 +22,7 @@ Check = Callable[[Cassette, argparse.Namespace], Report]
 def add_commands(
     sub: argparse._SubParsersAction, profile: ApiProfile, check_options: Callable[[argparse.ArgumentParser], None]
 ) -> None:
-    """Add `record`, `replay` and `check-cassette` to a command line's subparsers."""
+    """Add `record`, `replay` and `check-cassette` (each with `--version`) to a command line's subparsers."""
     for name, default_mode, text in (
         ("record", "all", f"record a session with the real {profile.name} API through a local proxy"),
         ("replay", "none", "serve a cassette's recorded answers"),
@@ -57,6 +57,8 @@ def add_commands(
         "--strict", action="store_true", help="exit 1 on state differences too (default: on contract drift only)"
     )
     check.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-v, -vv)")
+    for name in COMMANDS:
+        add_version(sub.choices[name])
 
 
 def run_command(args: argparse.Namespace, profile: ApiProfile, check: Check) -> int:
