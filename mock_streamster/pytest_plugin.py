@@ -18,11 +18,12 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import pytest
 
 from mock_common import pytest_plugin as common
@@ -202,7 +203,9 @@ def _section(mock: Any, lines: int) -> str:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
     common.add_report_section(
         item, outcome.get_result(), ("streamster_mock", "streamster_server"), "streamster", _section

@@ -142,8 +142,8 @@ class WsdlSchema:
         }
         self.parts: dict[str, tuple[list[str], list[str]]] = {}
         for op in root.findall(f"{{{WSDL_NS}}}portType/{{{WSDL_NS}}}operation"):
-            inp = op.find(f"{{{WSDL_NS}}}input").get("message", "").split(":")[-1]  # type: ignore[union-attr]
-            out = op.find(f"{{{WSDL_NS}}}output").get("message", "").split(":")[-1]  # type: ignore[union-attr]
+            inp = op.find(f"{{{WSDL_NS}}}input").get("message", "").split(":")[-1]
+            out = op.find(f"{{{WSDL_NS}}}output").get("message", "").split(":")[-1]
             self.parts[op.get("name", "")] = (messages.get(inp, []), messages.get(out, []))
 
     def check(self, operation: str | None, text: str, output: bool) -> list[str]:
