@@ -74,7 +74,7 @@ class InProcess(CallHandle):
         return self.session.engine.misses
 
     @property
-    def calls(self) -> Any:
+    def calls(self) -> responses.CallList:
         """The requests `responses` saw."""
         return self.mock.calls
 
