@@ -26,7 +26,7 @@ from .journal import Journal
 from .masking import mask_entry
 from .wsgi_responses import call_wsgi
 
-if TYPE_CHECKING:  # imported when a test asks for a route (`responses` costs a serving process nothing)
+if TYPE_CHECKING:  # for annotations only: `responses` is imported when a test first asks for a route
     from responses import RequestsMock
 
 GROUP = "broker-mocks"

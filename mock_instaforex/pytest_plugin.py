@@ -27,7 +27,7 @@ from .store import Store
 from .tokens import DEFAULT_TTL
 from .wire import InstaForexHttp
 
-if TYPE_CHECKING:  # imported when a test asks for them
+if TYPE_CHECKING:  # for annotations only: each is imported when a test first asks for its fixture
     from responses import RequestsMock
 
     from broker_mocks.client import InstaForexClient

@@ -36,7 +36,7 @@ from .scenario import Scenario, scenario_from_dict
 from .server import StreamsterMock
 from .wire import StreamsterHttp
 
-if TYPE_CHECKING:  # imported when a test asks for them
+if TYPE_CHECKING:  # for annotations only: each is imported when a test first asks for its fixture
     from responses import RequestsMock
     from time_machine import Traveller
 
