@@ -13,15 +13,21 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, overload
 
 import pytest
 import requests
 
 from .builtin import Builtins
 from .files import Source, UserFileError, inline, nearest, worded
+from .handle import MockServer
+from .journal import Journal
 from .masking import mask_entry
 from .wsgi_responses import call_wsgi
+
+if TYPE_CHECKING:  # for annotations only: `responses` is imported when a test first asks for a route
+    from responses import RequestsMock
 
 GROUP = "broker-mocks"
 DEFAULT_JOURNAL_LINES = 20
@@ -77,29 +83,48 @@ def journal_lines(config: pytest.Config) -> int:
 # ----------------------------------------------------------------------------- options and markers
 
 
+T = TypeVar("T")
+D = TypeVar("D")
+
+
+@overload
+def setting(
+    config: pytest.Config, name: str, convert: Callable[[str], T], default: D, path: Literal[False] = False
+) -> T | D: ...
+@overload
 def setting(
     config: pytest.Config,
     name: str,
-    convert: Callable[[str], Any],
-    default: Any,
+    convert: Callable[[str], str],
+    default: D,
+    path: Literal[True],
+    keep: Callable[[str], bool] = ...,
+) -> str | D: ...
+def setting(
+    config: pytest.Config,
+    name: str,
+    convert: Callable[[str], object],
+    default: object,
     path: bool = False,
-    keep: Callable[[Any], bool] = lambda value: False,
-) -> Any:
+    keep: Callable[[str], bool] = lambda value: False,
+) -> object:
     """An option's value: `--name` on the command line, else the ini key `name`, else `default`.
 
     A path from the command line is taken from the invocation directory, one from the ini file
     from the root directory; a value `keep` accepts (a built-in name such as `demo`) stays as it is."""
-    value = config.getoption(name)
+    value = config.getoption(name)  # argparse has converted it with `convert`
     if value is not None:
         return str(Path(value).resolve()) if path and not keep(value) else value
     text = config.getini(name)
     if text in (None, "", []):
         return default
     try:
-        value = convert(str(text).strip())
+        converted = convert(str(text).strip())
     except ValueError:
         raise pytest.UsageError(f"ini {name} = {text!r} is not valid") from None
-    return str((config.rootpath / value).resolve()) if path and not keep(value) else value
+    if path and isinstance(converted, str) and not keep(converted):  # a path's `convert` is str (the overloads)
+        return str((config.rootpath / converted).resolve())
+    return converted
 
 
 def add_setting(
@@ -113,12 +138,32 @@ def add_setting(
     parser.addini(dest, help_text, default="")
 
 
+class Emulator(Protocol):
+    """What the fixtures need of an emulator's handle (StreamsterMock, InstaForexMock): served in a `with`,
+    its constructor's `arguments`, `configure` to rebuild it with others, `reset` to go back to them."""
+
+    arguments: dict[str, Any]
+
+    def configure(self, *args: Any, **kwargs: Any) -> None: ...
+
+    def reset(self) -> None: ...
+
+    def __enter__(self) -> object: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+E = TypeVar("E", bound=Emulator)
+
+
 @dataclass(frozen=True)
-class Marked:
+class Marked(Generic[E]):
     """What a marker argument's check needs: the test, its emulator, and how to name the marker in a message."""
 
     item: pytest.Item
-    server: Any
+    server: E
     marker: str
 
     @property
@@ -141,13 +186,14 @@ class Marked:
 
 
 # A marker argument's check: its value as the emulator takes it, or UserFileError (the reason).
-Check = Callable[[Any, Marked], Any]
+# The value is what the test wrote in the marker (anything), the result what the emulator's `configure` takes.
+Check = Callable[[Any, Marked[Any]], Any]
 
 
 def whole_number(low: int = 0, high: int | None = None, empty: bool = True) -> Check:
     """A whole number from `low` (to `high`), or None when `empty`."""
 
-    def check(value: Any, marked: Marked) -> Any:
+    def check(value: Any, marked: Marked[Any]) -> Any:
         if value is None and empty:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
@@ -161,7 +207,7 @@ def whole_number(low: int = 0, high: int | None = None, empty: bool = True) -> C
     return check
 
 
-def seconds(value: Any, marked: Marked) -> Any:
+def seconds(value: Any, marked: Marked[Any]) -> Any:
     """A number of seconds above 0."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UserFileError("must be a number of seconds", value=worded(value))
@@ -173,7 +219,7 @@ def seconds(value: Any, marked: Marked) -> Any:
 def choice(*choices: str) -> Check:
     """One of `choices`."""
 
-    def check(value: Any, marked: Marked) -> Any:
+    def check(value: Any, marked: Marked[Any]) -> Any:
         if value not in choices:
             raise UserFileError(
                 f"must be one of {', '.join(choices)}", value=value,
@@ -184,11 +230,11 @@ def choice(*choices: str) -> Check:
     return check
 
 
-def data_file(builtins: Builtins, content: Callable[[dict[str, Any], Marked, str], Any]) -> Check:
+def data_file(builtins: Builtins, content: Callable[[dict[str, Any], Marked[Any], str], Any]) -> Check:
     """A file path (next to the test file, or from the root directory), a built-in name, an inline
     mapping (`content` checks it), or None for the default."""
 
-    def check(value: Any, marked: Marked) -> Any:
+    def check(value: Any, marked: Marked[Any]) -> Any:
         if value is None or builtins.is_name(value):
             return value
         if isinstance(value, (str, Path)):
@@ -202,7 +248,7 @@ def data_file(builtins: Builtins, content: Callable[[dict[str, Any], Marked, str
     return check
 
 
-def marker_arguments(marked: Marked, allowed: Mapping[str, Check]) -> dict[str, Any]:
+def marker_arguments(marked: Marked[Any], allowed: Mapping[str, Check]) -> dict[str, Any]:
     """The keyword arguments of the test's closest `@pytest.mark.<marker>(...)` (empty without one),
     each checked: a positional argument, an unknown keyword or a bad value raises UserFileError."""
     found = marked.item.get_closest_marker(marked.marker)
@@ -211,7 +257,7 @@ def marker_arguments(marked: Marked, allowed: Mapping[str, Check]) -> dict[str, 
     where = inline(marked.where)
     if found.args:
         raise UserFileError("takes keyword arguments only", value=found.args, source=where)
-    out = {}
+    out: dict[str, Any] = {}
     for name, value in found.kwargs.items():
         if name not in allowed:
             hint = nearest(name, allowed)
@@ -226,18 +272,19 @@ def marker_arguments(marked: Marked, allowed: Mapping[str, Check]) -> dict[str, 
 
 def fresh(
     request: pytest.FixtureRequest,
-    server: Any,
+    server: E,
     options: dict[str, Any],
     marker: str,
     allowed: Mapping[str, Check],
     complete: Callable[[dict[str, Any]], dict[str, Any]] = dict,
-) -> Any:
+) -> E:
     """The session's emulator as a new one would be for this test: reset, or configured as the
     test's marker says. `complete` fills in the constructor's defaults, so arguments compare whole.
 
     A marker (or a file it names) that cannot be used fails the test with one line saying where and why."""
+    item: pytest.Item = request.node  # a function-scoped fixture's node is its test (pytest types it Any)
     try:
-        marked = marker_arguments(Marked(request.node, server, marker), allowed)
+        marked = marker_arguments(Marked(item, server, marker), allowed)
         wanted = complete({**options, **marked})
         if wanted != complete(server.arguments):
             server.configure(**wanted)
@@ -250,35 +297,18 @@ def fresh(
     pytest.fail(refusal, pytrace=False)  # outside the handler: one line, no chained traceback
 
 
-def emulator_fixtures(
-    name: str,
-    factory: Callable[..., Any],
-    allowed: Mapping[str, Check],
-    complete: Callable[[dict[str, Any]], dict[str, Any]] = dict,
-) -> tuple[Any, Any]:
-    """The `<name>_server` (session) and `<name>_mock` (per test) fixtures of one emulator, built
-    by `factory(**<name>_options)`; the emulator's plugin module binds them at its top level."""
-
-    def server(request: pytest.FixtureRequest) -> Iterator[Any]:
-        try:
-            mock = factory(**request.getfixturevalue(f"{name}_options"))
-        except UserFileError as exc:  # a file named by an option or an options fixture
-            refusal = str(exc)
-        else:
-            with mock:
-                yield mock
-            return
-        pytest.fail(refusal, pytrace=False)
-
-    def mock(request: pytest.FixtureRequest) -> Any:
-        options = request.getfixturevalue(f"{name}_options")
-        return fresh(request, request.getfixturevalue(f"{name}_server"), options, name, allowed, complete)
-
-    server.__doc__ = "One emulator for the whole session (each xdist worker has its own, on a free port)."
-    mock.__doc__ = (
-        f"The session's emulator as a new one would be: reset, or rebuilt as the test's @pytest.mark.{name} says."
-    )
-    return pytest.fixture(scope="session", name=f"{name}_server")(server), pytest.fixture(name=f"{name}_mock")(mock)
+def serve(factory: Callable[..., E], options: dict[str, Any]) -> Iterator[E]:
+    """The body of a `<name>_server` fixture (session): `factory(**options)` serving until the session
+    ends; each emulator's plugin module defines the fixture (typed) and yields from this."""
+    try:
+        mock = factory(**options)
+    except UserFileError as exc:  # a file named by an option or an options fixture
+        refusal = str(exc)
+    else:
+        with mock:
+            yield mock
+        return
+    pytest.fail(refusal, pytrace=False)
 
 
 def clock_mode(text: str) -> str:
@@ -291,7 +321,7 @@ def clock_mode(text: str) -> str:
 # ----------------------------------------------------------------------------- failure reports
 
 
-def describe(title: str, seed: Any, now: str, clock: str, journal: Any, lines: int) -> str:
+def describe(title: str, seed: int | None, now: str, clock: str, journal: Journal, lines: int) -> str:
     """The report section's text: seed, time, the newest journal entries."""
     total = journal.total
     shown = journal.last(lines)
@@ -320,19 +350,23 @@ def add_report_section(item: pytest.Item, report: pytest.TestReport, fixtures: t
 # ----------------------------------------------------------------------------- the in-process route
 
 
-class InProcessRoute:
+M = TypeVar("M", bound=MockServer)
+
+
+class InProcessRoute(Generic[M]):
     """Every request `requests` sends to `urls` goes into an emulator's WSGI app, through `responses`.
 
-    Attributes not its own are the emulator's (`route.assert_called(...)`, `route.journal`).
+    Attributes not its own are the emulator's (`route.assert_called(...)`, `route.journal`); `route.mock`
+    is the emulator itself, typed (`InProcessRoute[StreamsterMock]`).
     """
 
-    def __init__(self, mock: Any, app: Callable[..., Iterable[bytes]], urls: tuple[str, ...], rsps: Any) -> None:
+    def __init__(self, mock: M, app: Callable[..., Iterable[bytes]], urls: tuple[str, ...], rsps: RequestsMock) -> None:
         from .wsgi_responses import FunctionResponse, base_pattern
 
         self.mock, self.urls, self.responses = mock, urls, rsps
         self.url = urls[0]
 
-        def answer(request: requests.PreparedRequest) -> Any:
+        def answer(request: requests.PreparedRequest) -> Any:  # what `responses` takes: an answer or an error
             return call_wsgi(app, request)
 
         rsps.add_passthru(mock.url)  # the emulator's own port stays reachable (the reference clients use it)
@@ -348,7 +382,7 @@ class InProcessRoute:
 
 
 @pytest.fixture
-def broker_responses() -> Iterator[Any]:
+def broker_responses() -> Iterator[RequestsMock]:
     """One `responses.RequestsMock` per test that the in-process routes share (a request to a URL
     no route serves raises ConnectionError, as `responses` does, unless passed through)."""
     import responses

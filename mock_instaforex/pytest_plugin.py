@@ -13,9 +13,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, Any
 
+import pluggy
 import pytest
 
 from mock_common import pytest_plugin as common
@@ -24,11 +25,17 @@ from .data import ACCOUNTS
 from .server import InstaForexMock
 from .store import Store
 from .tokens import DEFAULT_TTL
+from .wire import InstaForexHttp
+
+if TYPE_CHECKING:  # for annotations only: each is imported when a test first asks for its fixture
+    from responses import RequestsMock
+
+    from broker_mocks.client import InstaForexClient
 
 URLS = ("https://client-api.instaforex.com/", "https://client-api.contentdatapro.com/")
 
 
-def _accounts(content: dict[str, Any], marked: common.Marked, what: str) -> dict[str, Any]:
+def _accounts(content: dict[str, Any], marked: common.Marked[InstaForexMock], what: str) -> dict[str, Any]:
     """An inline account store, checked as a file would be (and passed on as it is)."""
     Store.from_data(content, marked.server.service.now(), marked.source("accounts"))
     return content
@@ -78,13 +85,22 @@ def _arguments(options: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-instaforex_server, instaforex_mock = common.emulator_fixtures(
-    "instaforex", InstaForexMock, MARKER_ARGUMENTS, _arguments
-)
+@pytest.fixture(scope="session")
+def instaforex_server(instaforex_options: dict[str, Any]) -> Iterator[InstaForexMock]:
+    """One emulator for the whole session (each xdist worker has its own, on a free port)."""
+    yield from common.serve(InstaForexMock, instaforex_options)
 
 
 @pytest.fixture
-def instaforex_client(instaforex_mock: InstaForexMock) -> Iterator[Any]:
+def instaforex_mock(
+    request: pytest.FixtureRequest, instaforex_server: InstaForexMock, instaforex_options: dict[str, Any]
+) -> InstaForexMock:
+    """The session's emulator as a new one would be: reset, or rebuilt as the test's @pytest.mark.instaforex says."""
+    return common.fresh(request, instaforex_server, instaforex_options, "instaforex", MARKER_ARGUMENTS, _arguments)
+
+
+@pytest.fixture
+def instaforex_client(instaforex_mock: InstaForexMock) -> Iterator[InstaForexClient]:
     """The reference client bound to `instaforex_mock`, for the demo login 20000001 (client methods);
     it requests its token on its first call."""
     from broker_mocks.client import InstaForexClient
@@ -94,13 +110,15 @@ def instaforex_client(instaforex_mock: InstaForexMock) -> Iterator[Any]:
     api.session.close()
 
 
-def in_process_app(mock: InstaForexMock) -> Any:
+def in_process_app(mock: InstaForexMock) -> InstaForexHttp:
     """The emulator's WSGI application, the very one its server runs (/_mock/ included)."""
     return mock.http
 
 
 @pytest.fixture
-def instaforex_responses(instaforex_mock: InstaForexMock, broker_responses: Any) -> common.InProcessRoute:
+def instaforex_responses(
+    instaforex_mock: InstaForexMock, broker_responses: RequestsMock
+) -> common.InProcessRoute[InstaForexMock]:
     """The real base URLs served in process by `instaforex_mock` through `responses`."""
     return common.InProcessRoute(instaforex_mock, in_process_app(instaforex_mock), URLS, broker_responses)
 
@@ -114,7 +132,9 @@ def _section(mock: Any, lines: int) -> str:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
     common.add_report_section(
         item, outcome.get_result(), ("instaforex_mock", "instaforex_server"), "instaforex", _section

@@ -5,6 +5,7 @@ The shared machinery is in `mock_common.recording`; this module says what is Ins
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import re
@@ -260,11 +261,11 @@ def _answer(status: int, text: str) -> Answer:
     )
 
 
-def check_options(parser: Any) -> None:
+def check_options(parser: argparse.ArgumentParser) -> None:
     """`check-cassette` options: the fresh emulator's accounts."""
     parser.add_argument("--accounts", help="accounts file of the fresh emulator (default: the demo accounts)")
 
 
-def run_check(cassette: Cassette, args: Any) -> Report:
+def run_check(cassette: Cassette, args: argparse.Namespace) -> Report:
     """`check-cassette` for the command line."""
     return check_cassette(cassette, accounts=args.accounts)

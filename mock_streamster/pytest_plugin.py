@@ -18,11 +18,12 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pluggy
 import pytest
 
 from mock_common import pytest_plugin as common
@@ -33,16 +34,23 @@ from .errors import ScenarioError
 from .lockstep import parse_steps
 from .scenario import Scenario, scenario_from_dict
 from .server import StreamsterMock
+from .wire import StreamsterHttp
+
+if TYPE_CHECKING:  # for annotations only: each is imported when a test first asks for its fixture
+    from responses import RequestsMock
+    from time_machine import Traveller
+
+    from broker_mocks.client import StreamsterClient
 
 URLS = ("http://127.0.0.1:8018/",)
 
 
-def _scenario(content: dict[str, Any], marked: common.Marked, what: str) -> Scenario:
+def _scenario(content: dict[str, Any], marked: common.Marked[StreamsterMock], what: str) -> Scenario:
     """An inline scenario, checked as a file would be (relative tick paths from the test's folder)."""
     return scenario_from_dict(content, Path(str(marked.item.path)).parent, marked.source("scenario"))
 
 
-def _history(value: Any, marked: common.Marked) -> Any:
+def _history(value: Any, marked: common.Marked[StreamsterMock]) -> dict[str, Any]:
     """Instrument to a history file, or to {path, format, timezone, spread, digits} (paths beside the test)."""
     check(value, "scenario", ScenarioError, None, at="#/properties/history")
     return {
@@ -51,7 +59,7 @@ def _history(value: Any, marked: common.Marked) -> Any:
     }
 
 
-def _step(value: Any, marked: common.Marked) -> Any:
+def _step(value: Any, marked: common.Marked[StreamsterMock]) -> Any:
     """Lockstep steps: `GetQuote=1h`, several such texts, or {operation: duration}."""
     try:
         parse_steps(value)
@@ -97,14 +105,25 @@ def _complete(arguments: dict[str, Any]) -> dict[str, Any]:
     return {"history": None, "step": None, **arguments}
 
 
-streamster_server, streamster_mock = common.emulator_fixtures("streamster", StreamsterMock, MARKER_ARGUMENTS, _complete)
+@pytest.fixture(scope="session")
+def streamster_server(streamster_options: dict[str, Any]) -> Iterator[StreamsterMock]:
+    """One emulator for the whole session (each xdist worker has its own, on a free port)."""
+    yield from common.serve(StreamsterMock, streamster_options)
+
+
+@pytest.fixture
+def streamster_mock(
+    request: pytest.FixtureRequest, streamster_server: StreamsterMock, streamster_options: dict[str, Any]
+) -> StreamsterMock:
+    """The session's emulator as a new one would be: reset, or rebuilt as the test's @pytest.mark.streamster says."""
+    return common.fresh(request, streamster_server, streamster_options, "streamster", MARKER_ARGUMENTS, _complete)
 
 
 class VirtualTime:
     """The test's clock tied to an emulator's: `sleep` advances the emulator, `sync` moves the test's
     clock (time-machine's traveller) to the emulator's time."""
 
-    def __init__(self, mock: StreamsterMock, traveller: Any, real_sleep: Any) -> None:
+    def __init__(self, mock: StreamsterMock, traveller: Traveller, real_sleep: Callable[[float], None]) -> None:
         self.mock, self._traveller, self._real_sleep = mock, traveller, real_sleep
         self._thread = threading.get_ident()
         self.sync()
@@ -156,12 +175,14 @@ def streamster_time(streamster_mock: StreamsterMock, monkeypatch: pytest.MonkeyP
 
 
 @pytest.fixture(scope="session")
-def _streamster_clients() -> dict[str, Any]:
+def _streamster_clients() -> dict[str, StreamsterClient]:
     return {}
 
 
 @pytest.fixture
-def streamster_client(streamster_mock: StreamsterMock, _streamster_clients: dict[str, Any]) -> Any:
+def streamster_client(
+    streamster_mock: StreamsterMock, _streamster_clients: dict[str, StreamsterClient]
+) -> StreamsterClient:
     """The reference client (`broker_mocks.client.StreamsterClient`) bound to `streamster_mock` (its WSDL is
     read once per session)."""
     from broker_mocks.client import StreamsterClient
@@ -172,13 +193,13 @@ def streamster_client(streamster_mock: StreamsterMock, _streamster_clients: dict
     return _streamster_clients[url]
 
 
-_APPS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_APPS: weakref.WeakKeyDictionary[StreamsterMock, StreamsterHttp] = weakref.WeakKeyDictionary()
 
 
-def in_process_app(mock: StreamsterMock) -> Any:
+def in_process_app(mock: StreamsterMock) -> StreamsterHttp:
     """The emulator's WSGI application over its controller (the same code its server runs, through the
     same call pipeline), with a WSDL that names http://127.0.0.1:8018/endpoint."""
-    from .wire import StreamsterHttp, endpoint_address
+    from .wire import endpoint_address
 
     app = _APPS.get(mock)
     if app is None or app.controller is not mock.controller:
@@ -187,7 +208,9 @@ def in_process_app(mock: StreamsterMock) -> Any:
 
 
 @pytest.fixture
-def streamster_responses(streamster_mock: StreamsterMock, broker_responses: Any) -> common.InProcessRoute:
+def streamster_responses(
+    streamster_mock: StreamsterMock, broker_responses: RequestsMock
+) -> common.InProcessRoute[StreamsterMock]:
     """`http://127.0.0.1:8018/` served in process by `streamster_mock` through `responses`."""
     return common.InProcessRoute(streamster_mock, in_process_app(streamster_mock), URLS, broker_responses)
 
@@ -202,7 +225,9 @@ def _section(mock: Any, lines: int) -> str:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
     common.add_report_section(
         item, outcome.get_result(), ("streamster_mock", "streamster_server"), "streamster", _section

@@ -5,6 +5,7 @@ The shared machinery is in `mock_common.recording`; this module says what is Str
 
 from __future__ import annotations
 
+import argparse
 import copy
 import hashlib
 import logging
@@ -142,8 +143,8 @@ class WsdlSchema:
         }
         self.parts: dict[str, tuple[list[str], list[str]]] = {}
         for op in root.findall(f"{{{WSDL_NS}}}portType/{{{WSDL_NS}}}operation"):
-            inp = op.find(f"{{{WSDL_NS}}}input").get("message", "").split(":")[-1]  # type: ignore[union-attr]
-            out = op.find(f"{{{WSDL_NS}}}output").get("message", "").split(":")[-1]  # type: ignore[union-attr]
+            inp = op.find(f"{{{WSDL_NS}}}input").get("message", "").split(":")[-1]
+            out = op.find(f"{{{WSDL_NS}}}output").get("message", "").split(":")[-1]
             self.parts[op.get("name", "")] = (messages.get(inp, []), messages.get(out, []))
 
     def check(self, operation: str | None, text: str, output: bool) -> list[str]:
@@ -223,12 +224,12 @@ def check_cassette(cassette: Cassette, seed: int = 0, scenario: str | None = Non
     return report
 
 
-def check_options(parser: Any) -> None:
+def check_options(parser: argparse.ArgumentParser) -> None:
     """`check-cassette` options: the fresh emulator's seed and scenario."""
     parser.add_argument("--seed", type=int, default=0, help="seed of the fresh emulator (default 0)")
     parser.add_argument("--scenario", help="scenario file of the fresh emulator")
 
 
-def run_check(cassette: Cassette, args: Any) -> Report:
+def run_check(cassette: Cassette, args: argparse.Namespace) -> Report:
     """`check-cassette` for the command line."""
     return check_cassette(cassette, seed=args.seed, scenario=args.scenario)

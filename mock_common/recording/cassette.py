@@ -17,11 +17,12 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -189,14 +190,18 @@ def save(cassette: Cassette, path: str | Path, text: str | None = None) -> None:
 
 
 # libyaml when PyYAML has it (ten times faster), else the pure-Python parser: the same documents load.
-_BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Checked as SafeLoader: CSafeLoader has the same construct/parse API (only the parser is libyaml's).
+if TYPE_CHECKING:
+    _BASE_LOADER = yaml.SafeLoader
+else:
+    _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _OverrunError(Exception):
     """A load ran past its deadline."""
 
 
-class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+class _Loader(_BASE_LOADER):
     """Keeps each mapping's line, so errors can point at it, and stops at its deadline."""
 
     deadline = math.inf
@@ -209,7 +214,7 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
         return super().construct_object(node, deep)
 
 
-def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[str, Any]:
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Hashable, Any]:  # YAML keys: any scalar
     data = loader.construct_mapping(node, deep=True)
     data["__line__"] = node.start_mark.line + 1
     return data
@@ -246,6 +251,12 @@ def load(path: str | Path, limits: Limits = LIMITS) -> Cassette:
     return loads(text, str(path), path, limits)
 
 
+def _line(event: yaml.Event) -> int | str:
+    """An event's line, from 1 (the parser marks every event it makes)."""
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else "?"
+
+
 def _scan(text: str, name: str, limits: Limits, deadline: float) -> None:
     """Count nesting, aliases and values on the parser's events, before anything is built."""
     depth = aliases = nodes = 0
@@ -254,7 +265,7 @@ def _scan(text: str, name: str, limits: Limits, deadline: float) -> None:
             depth += 1
             nodes += 1
             if depth > limits.max_depth:
-                line = event.start_mark.line + 1
+                line = _line(event)
                 raise CassetteError(f"{name}, line {line}: nested deeper than the limit of {limits.max_depth} levels")
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
@@ -263,12 +274,12 @@ def _scan(text: str, name: str, limits: Limits, deadline: float) -> None:
         elif isinstance(event, yaml.AliasEvent):
             aliases += 1
             if aliases > limits.max_aliases:
-                line = event.start_mark.line + 1
+                line = _line(event)
                 raise CassetteError(
                     f"{name}, line {line}: more than the limit of {limits.max_aliases} YAML aliases in a cassette"
                 )
         if nodes > limits.max_nodes:
-            line = event.start_mark.line + 1
+            line = _line(event)
             raise CassetteError(f"{name}, line {line}: more than the limit of {limits.max_nodes} values in a cassette")
         if not n & 4095 and time.monotonic() > deadline:
             raise _OverrunError

@@ -20,7 +20,9 @@ Check = Callable[[Cassette, argparse.Namespace], Report]
 
 
 def add_commands(
-    sub: argparse._SubParsersAction, profile: ApiProfile, check_options: Callable[[argparse.ArgumentParser], None]
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    profile: ApiProfile,
+    check_options: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     """Add `record`, `replay` and `check-cassette` (each with `--version`) to a command line's subparsers."""
     for name, default_mode, text in (

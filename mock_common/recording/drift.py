@@ -89,13 +89,17 @@ def json_shape(value: Any, path: str = "$") -> dict[str, str]:
     return out
 
 
-def xml_tree(element: etree._Element) -> Any:
+# An XML answer's content as `xml_tree` reads it: a leaf's text, or child name -> those children.
+XmlTree = str | dict[str, list["XmlTree"]]
+
+
+def xml_tree(element: etree._Element) -> XmlTree:
     """An element's content for value comparison: its text when it is a leaf, else child name -> list of
     the children of that name, in order (a list of one is still a list: lengths compare as such)."""
     children = [c for c in element if isinstance(c.tag, str)]
     if not children:
         return (element.text or "").strip()
-    out: dict[str, list[Any]] = {}
+    out: dict[str, list[XmlTree]] = {}
     for child in children:
         out.setdefault(etree.QName(child).localname, []).append(xml_tree(child))
     return out
@@ -177,7 +181,7 @@ class Answer:
     outcome: str  # SUCCESS or REFUSAL
     fault: str | None = None  # the fault code a refusal carries (SOAP faultcode), if any
     shape: dict[str, str] | None = None  # None: the body could not be read
-    tree: Any = None
+    tree: Any = None  # the body read for value comparison: parsed JSON, or an XmlTree
     xml: bool = False
     summary: str = ""  # a few words: "200", "500 soap:Client fault 'Order ... not found'"
 

@@ -25,8 +25,8 @@ from .control import RecordingControl
 from .match import Miss
 from .profile import ApiProfile, profile_for
 from .session import RecordingSession
-from .targets import absolute_url
-from .upstream import HOP_BY_HOP, MAX_UPSTREAM_BODY, UPSTREAM_DEADLINE, DeadlineAdapter, fetch
+from .targets import MAX_UPSTREAM_BODY, UPSTREAM_DEADLINE, absolute_url
+from .upstream import HOP_BY_HOP, DeadlineAdapter, fetch
 from .wire import RecordingApi
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -74,7 +74,7 @@ class InProcess(CallHandle):
         return self.session.engine.misses
 
     @property
-    def calls(self) -> Any:
+    def calls(self) -> responses.CallList:
         """The requests `responses` saw."""
         return self.mock.calls
 
@@ -87,7 +87,7 @@ class InProcess(CallHandle):
 
         def send(seconds: float) -> requests.Response:
             # The unpatched send: this request really goes out, even while the mock is active.
-            return responses._real_send(  # type: ignore[no-any-return]
+            return responses._real_send(
                 self._adapter, prepared, stream=True, timeout=(seconds, seconds), verify=self.verify
             )
 

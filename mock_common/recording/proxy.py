@@ -29,8 +29,8 @@ from mock_common.server import WSGIServer
 from .cassette import Request, Response
 from .control import RecordingControl
 from .session import RecordingSession
-from .targets import check_upstream, target_problem, upstream_url
-from .upstream import HOP_BY_HOP, MAX_UPSTREAM_BODY, UPSTREAM_DEADLINE, fetch, new_session
+from .targets import MAX_UPSTREAM_BODY, UPSTREAM_DEADLINE, check_upstream, target_problem, upstream_url
+from .upstream import HOP_BY_HOP, fetch, new_session
 from .wire import RecordingApi, request_from_environ
 
 log = logging.getLogger(__name__)

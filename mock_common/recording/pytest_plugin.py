@@ -49,21 +49,23 @@ def record_mode(config: pytest.Config) -> str:
 
 def default_path(request: pytest.FixtureRequest) -> Path:
     """cassettes/<module>/<test name>.yaml beside the test file."""
-    name = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
-    return Path(request.node.path).parent / "cassettes" / request.node.path.stem / f"{name}.yaml"
+    item: pytest.Item = request.node  # a function-scoped fixture's node is its test (pytest types it Any)
+    name = re.sub(r"[^\w.-]+", "_", item.name).strip("_")
+    return item.path.parent / "cassettes" / item.path.stem / f"{name}.yaml"
 
 
 @pytest.fixture
 def broker_cassette(request: pytest.FixtureRequest) -> Iterator[InProcess]:
     """Requests to the broker's URL answered from the test's cassette (or recorded, by the record mode)."""
-    marker = request.node.get_closest_marker("broker_cassette")
+    item: pytest.Item = request.node  # the test (a function-scoped fixture's node; pytest types it Any)
+    marker = item.get_closest_marker("broker_cassette")
     kwargs = dict(marker.kwargs) if marker else {}
     api = kwargs.pop("api", None) or (marker.args[0] if marker and marker.args else None)
     path = Path(kwargs.pop("path", None) or default_path(request))
     if api is None:
         if not path.exists():
             raise pytest.UsageError(
-                f"{request.node.nodeid}: mark the test @pytest.mark.broker_cassette('streamster' or 'instaforex')"
+                f"{item.nodeid}: mark the test @pytest.mark.broker_cassette('streamster' or 'instaforex')"
             )
         api = load(path).api
     profile = profile_for(api)
@@ -74,7 +76,7 @@ def broker_cassette(request: pytest.FixtureRequest) -> Iterator[InProcess]:
             patterns=kwargs.pop("scrub", ()), secrets=kwargs.pop("secrets", ()),
         )  # fmt: skip
     except CassetteError as exc:  # a missing or bad cassette: one line that says what to do, not a traceback
-        pytest.fail(f"{request.node.nodeid}: {exc}", pytrace=False)
+        pytest.fail(f"{item.nodeid}: {exc}", pytrace=False)
     with InProcess(session, base_url) as route:
         yield route
     if session.refused:

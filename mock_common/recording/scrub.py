@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from ..masking import is_secret_field, may_hold_secret, rewrite_fields, rewrite_form
 from .cassette import Request, Response
@@ -164,7 +164,7 @@ class Scrubber:
         pattern = self.profile.login_path
         path, sep, query = url.partition("?")
         m = pattern.search(path) if pattern is not None else None
-        if not m:
+        if pattern is None or not m:
             return path + sep + (rewrite_form(query, self._field) if query else query)
         out, last = [], 0
         for g in range(1, (pattern.groups or 0) + 1):
@@ -198,7 +198,11 @@ class Scrubber:
             return self.fake_ip(value)
         return value
 
-    def _text(self, item: Any) -> Any:
+    @overload
+    def _text(self, item: Request) -> Request: ...
+    @overload
+    def _text(self, item: Response) -> Response: ...
+    def _text(self, item: Request | Response) -> Request | Response:
         """Known real tokens anywhere, given secrets and user patterns: replaced in every text field."""
         tokens = [t for t in self.tokens.reals() if self.tokens.known_fake(t) != t]
         if not (tokens or self.literals or self.patterns):
@@ -214,12 +218,11 @@ class Scrubber:
                 text = pat.sub(PLACEHOLDER, text)
             return text
 
-        changes: dict[str, Any] = {"headers": {k: clean(v) for k, v in item.headers.items()}}
-        if not getattr(item, "binary", False):
-            changes["body"] = clean(item.body)
+        headers = {k: clean(v) for k, v in item.headers.items()}
+        body = item.body if getattr(item, "binary", False) else clean(item.body)
         if isinstance(item, Request):
-            changes["url"] = clean(item.url)
-        return replace(item, **changes)
+            return replace(item, headers=headers, body=body, url=clean(item.url))
+        return replace(item, headers=headers, body=body)
 
     # ------------------------------------------------------------------ the check
 

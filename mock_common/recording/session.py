@@ -42,7 +42,7 @@ def readable(body: str) -> str:
     except (etree.XMLSyntaxError, ValueError):
         return body
     declaration = body.lstrip().startswith("<?xml")
-    text = etree.tostring(root, pretty_print=True, xml_declaration=declaration, encoding="UTF-8").decode("utf-8")
+    text: str = etree.tostring(root, pretty_print=True, xml_declaration=declaration, encoding="UTF-8").decode("utf-8")
     return text.replace("<?xml version='1.0' encoding='UTF-8'?>", '<?xml version="1.0" encoding="UTF-8"?>', 1)
 
 

@@ -42,8 +42,10 @@ def main() -> int:
         run(args.python, "-m", "venv", env)
         python = env / "bin" / "python"
         run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        # The wheel and pytest only: the conformance extra is left out, so its missing-extra message is seen.
-        run(python, "-m", "pip", "install", "--quiet", wheel, "pytest>=8,<10")
+        # The wheel, pytest and mypy only (a user's own type checker: the smoke suite type-checks a project
+        # against the installed py.typed packages); the conformance extra is left out, so its
+        # missing-extra message is seen.
+        run(python, "-m", "pip", "install", "--quiet", wheel, "pytest>=8,<10", "mypy>=2.4,<3")
         suite = work / "suite"
         suite.mkdir()
         for name in ("test_wheel.py", "user_project.py"):

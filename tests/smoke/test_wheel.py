@@ -2,8 +2,9 @@
 outside the checkout, from another folder (`make test-wheel`; CI runs it after the matrix).
 
 Both command lines serve the packaged data, the launcher serves both emulators, the plugin's
-fixtures work in a project with its own `client.py` under `pytest -W error`, a shipped cassette
-replays, a scenario typo is refused with the one wording, and the conformance package names its extra.
+fixtures work in a project with its own `client.py` under `pytest -W error` and its annotated tests
+pass `mypy --strict` against the installed packages, a shipped cassette replays, a scenario typo is
+refused with the one wording, and the conformance package names its extra.
 """
 
 from __future__ import annotations
@@ -182,6 +183,15 @@ def test_a_bot_project_with_its_own_client_py_passes_under_w_error(tmp_path: Pat
         timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_bot_projects_annotated_tests_type_check_against_the_installed_wheel(tmp_path: Path) -> None:
+    project = user_project.write(tmp_path / "bot")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "MYPY"))}
+    typed = user_project.type_check(project, "test_typed.py", env=env)
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    typos = user_project.type_check(project, "typo_check.py", env=env)
+    assert user_project.reported(typos) == list(user_project.TYPOS), typos.stdout + typos.stderr
 
 
 def test_the_conformance_package_names_its_extra() -> None:
