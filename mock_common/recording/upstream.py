@@ -128,6 +128,8 @@ def _watched(conn: HTTPConnection) -> None:
 
 
 class _HTTPConnection(HTTPConnection):
+    """A connection the watchdog can find (and cut) while it connects or sends."""
+
     def connect(self) -> None:
         _watched(self)
         super().connect()
@@ -137,14 +139,8 @@ class _HTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _HTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        _watched(self)
-        super().connect()
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watched(self)
-        super().request(*args, **kwargs)
+class _HTTPSConnection(_HTTPConnection, HTTPSConnection):
+    """The same over TLS (the MRO runs _HTTPConnection's methods, then HTTPSConnection's)."""
 
 
 class _HTTPPool(HTTPConnectionPool):
