@@ -26,12 +26,13 @@ FIGURES = ROOT / "bench" / "figures"
 SCRIPTS = ("throughput", "memory", "persist", "replay", "plugin", "backtest", "soak")
 DEFAULT = tuple(name for name in SCRIPTS if name != "soak")  # soak takes about half an hour
 # The script run with only its own figures logged: the bench loggers' lines, and warnings from anywhere
-# (the libraries' INFO lines, such as spyne's "Initializing application", are not figures).
+# (the libraries' INFO lines, such as spyne's "Initializing application", are not figures; nor is waitress's
+# "Task queue depth" warning, printed whenever the clients outnumber the server's threads).
 RUN = """
 import logging, runpy, sys
 handler = logging.StreamHandler()
 handler.setFormatter(logging.Formatter("%(message)s"))
-handler.addFilter(lambda r: r.name.split(".")[0] == "bench" or r.levelno >= logging.WARNING)
+handler.addFilter(lambda r: r.name.split(".")[0] == "bench" or (r.levelno >= logging.WARNING and r.name != "waitress.queue"))
 logging.basicConfig(level=logging.INFO, handlers=[handler])
 sys.argv = [sys.argv[1]]
 runpy.run_module(sys.argv[0], run_name="__main__")
