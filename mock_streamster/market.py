@@ -198,6 +198,9 @@ FOLDS: tuple[tuple[str, str | None], ...] = (
 )
 
 
+FOLD_BATCH = 64  # new points a series gathers before it folds again
+
+
 @dataclass
 class PriceSeries:
     """The bid history and the current quote of one instrument."""
@@ -220,7 +223,9 @@ class PriceSeries:
             self.weights = [1] * len(self.times)
         elif len(self.weights) != len(self.times) or min(self.weights) < 1:
             raise ValueError(f"weights must be {len(self.times)} positive tick counts")
-        self._next_fold = 0.0
+        self._next_fold = 0.0  # the earliest time a fold has anything to do (see fold)
+        self._due: dict[str, float] = {}  # per period of FOLDS: the time its cut moves next
+        self._fold_at = 0  # set() folds once the series holds this many points (see there)
         self._folds = 0  # how many times points were folded (a fold moves them)
         self._day: tuple[Any, ...] | None = None  # day_stats' running figures for the day so far
 
@@ -267,9 +272,12 @@ class PriceSeries:
         self.bid = inst.round(bid)
         self.offer = inst.round(offer if offer is not None else bid + inst.spread)
         self.updated = t
-        if t >= self._next_fold:  # once per 5-minute bar
+        # Folding never changes a bar, so it can wait: at most once per 5-minute bar, and only once
+        # FOLD_BATCH points have come since the last (a backtest's hourly bars cross every bar
+        # boundary up to the hour on each price, and would otherwise fold on each).
+        if t >= self._next_fold and len(self.times) >= self._fold_at:
             self.fold(t)
-            self._next_fold = bucket_start("5 minutes", t) + PERIODS["5 minutes"][1]
+            self._fold_at = len(self.times) + FOLD_BATCH
         self.times.append(t)
         self.bids.append(self.bid)
         self.weights.append(1)
@@ -277,16 +285,19 @@ class PriceSeries:
     def fold(self, now: float, merge: bool = True) -> None:
         """Fold what no bar window at `now` needs at full detail (see FOLDS); with merge=False,
         only mark it as done."""
+        due = self._due
         for period, shorter in FOLDS:
-            if shorter is None:
-                cut = bucket_start(period, now)
-            else:
-                cut = bucket_start(period, now - (BAR_DEPTH + 1) * PERIODS[shorter][1])
+            if now < due.get(period, float("-inf")):  # its cut has not moved since the last fold
+                continue
+            lag = 0 if shorter is None else (BAR_DEPTH + 1) * PERIODS[shorter][1]
+            cut = bucket_start(period, now - lag)
             done = self.folded.get(period, float("-inf"))
             if cut > done:
                 if merge:
                     self._fold(period, done, cut)
                 self.folded[period] = cut
+            due[period] = _next_bucket(period, cut) + lag  # when `now - lag` reaches the next bucket
+        self._next_fold = min(due.values())
 
     def _fold(self, period: str, since: float, before: float) -> None:
         self._folds += 1

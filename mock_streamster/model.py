@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 import string
-from dataclasses import dataclass, fields
+from dataclasses import FrozenInstanceError, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 SIDES = ("BUY", "SELL")
 PRICE_TYPES = ("MARKET", "LIMIT", "STOP")
@@ -46,6 +46,65 @@ WINDOWS: dict[str, tuple[str, ...]] = {
     "Trades": TRADE_FIELDS,
     "Positions": POSITION_FIELDS,
 }
+
+
+R = TypeVar("R")
+
+
+def sealed(record: R) -> R:
+    """A copy of `record` that refuses changes, for a record that will never change again (a closed
+    position): the platform hands the same copy to every caller instead of copying it on each read,
+    so a bot polling GetPositions all along a backtest does not pay for every position it ever held.
+
+    It is still an instance of the record's class and equal to a plain record with the same fields;
+    `copy.copy` of it (or `dataclasses.replace`) gives a record that can be changed."""
+    cls = type(record)
+    kind = _SEALED.get(cls)
+    if kind is None:
+        kind = _SEALED[cls] = _sealed_class(cls)
+    new: R = object.__new__(kind)
+    new.__dict__.update(record.__dict__)
+    return new
+
+
+_SEALED: dict[type, type] = {}
+
+
+def _plain(cls: type, values: dict[str, Any]) -> object:
+    new: object = object.__new__(cls)
+    new.__dict__.update(values)
+    return new
+
+
+class _Sealed:
+    """What a sealed copy's class adds to the record's own (see `sealed`)."""
+
+    _record: type  # the record class, a class attribute (vars() of a record stays its fields)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__dict__:  # dataclasses.replace builds a new one: first assignments pass
+            raise FrozenInstanceError(
+                f"this {self._record.__name__} is final and shared by every reader: change a copy "
+                f"(copy.copy or dataclasses.replace), not {name!r} of it"
+            )
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"this {self._record.__name__} is final: {name!r} cannot be deleted")
+
+    def __eq__(self, other: object) -> bool:
+        # Also asked first when a plain record is on the left (a subclass's reflected __eq__ wins).
+        return vars(self) == vars(other) if isinstance(other, self._record) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # as the records' (dataclasses with eq)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _plain, (self._record, dict(vars(self)))  # a copy or a pickle is a plain, changeable record
+
+
+def _sealed_class(cls: type) -> type:
+    namespace = {"_record": cls, "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
+    return type(cls.__name__, (_Sealed, cls), namespace)
 
 
 def draw_id(rng: random.Random) -> str:

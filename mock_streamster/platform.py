@@ -19,6 +19,7 @@ import threading
 from copy import deepcopy
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,6 +48,7 @@ from .model import (
     Quote,
     Trade,
     draw_id,
+    sealed,
 )  # fmt: skip
 from .order_input import (
     CENT,
@@ -112,6 +114,10 @@ class Platform:
         )
         self._seed_arg = seed
         self._generation = 0  # a new one for each build or restore: a state file then writes everything
+        # get_positions' sealed copies of closed positions (those of one generation; see there).
+        self._closed_generation = -1
+        self._closed_run: list[Position] = []
+        self._closed_copies: dict[str, Position] = {}
         self.scenario = self._initial_scenario = self._as_scenario(scenario)
         self._build()
 
@@ -252,6 +258,12 @@ class Platform:
             id_rng=self._id_rng, issued=self._issued, last_message=self.last_message, columns=self.columns,
             closed_charts=self.closed_charts, log=self._changed, generation=self._generation,
         )  # fmt: skip
+
+    @property
+    def generation(self) -> int:
+        """A number that changes whenever the platform is built again or restored (a reset, a scenario
+        loaded, a snapshot or state restored): what a reader caches from its records is valid for one."""
+        return self._generation
 
     @property
     def lock(self) -> threading.RLock:
@@ -459,14 +471,30 @@ class Platform:
             return [_copy(t) for t in self.trades]
 
     def get_positions(self) -> list[Position]:
-        """Every position, open and closed, in the order opened; open ones marked to market."""
+        """Every position, open and closed, in the order opened; open ones marked to market.
+
+        An open position is a fresh copy; a closed one never changes again, so it is a sealed copy
+        (model.sealed) made once and handed to every caller. The closed positions opened before
+        any open one (most of them, on a long run) come as one list, without a look at each."""
         with self._lock:
             self._sync()
-            result = []
-            for p in self.positions.values():
-                p = _copy(p)
+            if self._closed_generation != self._generation:
+                self._closed_generation, self._closed_run, self._closed_copies = self._generation, [], {}
+            run, copies = self._closed_run, self._closed_copies
+            result = run.copy()
+            leading = True  # still in the run of closed positions from the first
+            for p in islice(self.positions.values(), len(run), None):
                 if p.status == OPEN:
+                    leading = False
+                    p = _copy(p)
                     p.points, p.profit = self._pnl(p, self._exit_price(p))
+                else:
+                    found = copies.get(p.position_id)
+                    if found is None:
+                        found = copies[p.position_id] = sealed(p)
+                    if leading:
+                        run.append(found)
+                    p = found
                 result.append(p)
             return result
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
@@ -177,10 +178,16 @@ class _Writer:
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
-        # A closed position never changes: its XML is kept, keyed by its content and columns (a reset
-        # may reuse an ID for another position). A bot polling GetPositions all along a backtest would
-        # otherwise have every position it ever held written again on each call.
-        self._closed: dict[tuple[Any, ...], str] = {}
+        # A closed position never changes, and the platform hands out one sealed copy of it per
+        # generation (Platform.get_positions): its XML is kept by that copy's identity, for the columns
+        # shown. The leading run of closed positions (most of them on a long backtest) is kept as one
+        # list, recognised by one list comparison, so a bot polling GetPositions does not have every
+        # position it ever held looked at again on each call.
+        self._kept_for: tuple[int, object] = (-1, None)  # (platform generation, columns)
+        self._closed: dict[int, tuple[Position, str]] = {}
+        self._run: list[Position] = []
+        self._run_xml: list[str] = []
+        self._lock = threading.Lock()  # the caches are shared by the server's threads
 
     def _pricers(self) -> Any:
         """instrument -> a function writing its prices with the instrument's digits (one lookup each)."""
@@ -225,27 +232,41 @@ class _Writer:
         return _array("Orders", records)
 
     def positions(self, positions: list[Position]) -> str:
-        columns, pricer, write = _POSITION.columns(self.platform.visible("Positions")), self._pricers(), _POSITION.write
-        records = []
-        kept = self._closed
-        if len(kept) > 100_000:
-            kept.clear()
-        for x in positions:
-            key = (id(columns), *vars(x).values()) if x.status == CLOSED else None
-            if key is not None and (found := kept.get(key)) is not None:
-                records.append(found)
-                continue
-            p = pricer(x.instrument)
-            records.append(write(columns, {
-                "PositionID": x.position_id, "Desk": x.desk, "Instrument": x.instrument, "Side": x.side,
-                "OpenPrice": p(x.open_price), "Currency": x.currency, "Quantity": _qty(x.quantity),
-                "Points": plain(x.points), "Profit": _money(x.profit), "ExitStopLoss": p(x.exit_stop_loss),
-                "ExitTarget": p(x.exit_target), "Entered": _dt(x.entered), "Exited": _dt(x.exited),
-                "Status": x.status, "Text": x.text, "ClosePrice": p(x.close_price), "Interest": _money(x.interest),
-            }))  # fmt: skip
-            if key is not None:
-                kept[key] = records[-1]
+        columns = _POSITION.columns(self.platform.visible("Positions"))
+        with self._lock:
+            kept_for = (self.platform.generation, columns)
+            if kept_for[0] != self._kept_for[0] or columns is not self._kept_for[1] or len(self._closed) > 100_000:
+                self._kept_for, self._closed, self._run, self._run_xml = kept_for, {}, [], []
+            run, closed = self._run, self._closed
+            n = len(run)
+            if len(positions) < n or positions[:n] != run:  # identical objects: compared at C speed
+                del run[:], self._run_xml[:]
+                n = 0
+            records = self._run_xml.copy()
+            leading = True
+            for x in positions[n:]:
+                if x.status != CLOSED:
+                    leading = False
+                    records.append(self._position(columns, x))
+                    continue
+                found = closed.get(id(x))
+                if found is None or found[0] is not x:
+                    found = closed[id(x)] = (x, self._position(columns, x))  # x kept: its id stays its own
+                records.append(found[1])
+                if leading:
+                    run.append(x)
+                    self._run_xml.append(found[1])
         return _array("Positions", records)
+
+    def _position(self, columns: list[tuple[str, str, str, bool]], x: Position) -> str:
+        p = self._pricers()(x.instrument)
+        return _POSITION.write(columns, {
+            "PositionID": x.position_id, "Desk": x.desk, "Instrument": x.instrument, "Side": x.side,
+            "OpenPrice": p(x.open_price), "Currency": x.currency, "Quantity": _qty(x.quantity),
+            "Points": plain(x.points), "Profit": _money(x.profit), "ExitStopLoss": p(x.exit_stop_loss),
+            "ExitTarget": p(x.exit_target), "Entered": _dt(x.entered), "Exited": _dt(x.exited),
+            "Status": x.status, "Text": x.text, "ClosePrice": p(x.close_price), "Interest": _money(x.interest),
+        })  # fmt: skip
 
     def trades(self, trades: list[Trade]) -> str:
         columns, pricer, write = _TRADE.columns(self.platform.visible("Trades")), self._pricers(), _TRADE.write

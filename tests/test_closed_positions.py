@@ -1,0 +1,121 @@
+"""Closed positions are read without a copy each time (a backtest polls GetPositions after every bar):
+the platform hands out one sealed copy of each, and the writer keeps its XML. Neither may show a
+stale or a changed record: a sealed copy refuses changes, and a reset, a restore or other columns
+write the XML afresh."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+import threading
+from decimal import Decimal
+
+import pytest
+
+from mock_streamster import StreamsterMock
+from mock_streamster.model import Position
+
+from .soaputil import call
+
+ORDER = {"Instrument": "EUR/USD", "Desk": "Virtual Forex", "Side": "BUY", "Quantity": "1"}
+
+
+def _trade(mock: StreamsterMock, count: int, quantity: str = "1", keep_open: int = 0) -> None:
+    """`count` positions opened and closed at once, then `keep_open` left open."""
+    p = mock.platform
+    for _ in range(count):
+        p.send_order({**ORDER, "Quantity": quantity})
+        p.close_position(next(x.position_id for x in p.get_positions() if x.status == "Open"))
+    for _ in range(keep_open):
+        p.send_order(ORDER)
+
+
+def _positions_xml(mock: StreamsterMock) -> bytes:
+    reply = call(mock, "GetPositions")
+    assert reply.status == 200
+    return reply.raw
+
+
+def test_a_closed_position_is_one_sealed_copy_that_refuses_changes() -> None:
+    with StreamsterMock(seed=4) as mock:
+        _trade(mock, 3, keep_open=1)
+        first, second = mock.platform.get_positions(), mock.platform.get_positions()
+        assert [x.status for x in first] == ["Closed", "Closed", "Closed", "Open"]
+        assert all(a is b for a, b in zip(first[:3], second[:3], strict=True))  # shared, not copied again
+        closed = first[0]
+        assert isinstance(closed, Position) and type(closed).__name__ == "Position"
+        with pytest.raises(dataclasses.FrozenInstanceError, match="change a copy"):
+            closed.profit = Decimal(0)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            del closed.text
+        plain = copy.copy(closed)
+        assert type(plain) is Position and plain == closed and closed == plain
+        plain.profit = Decimal("1.00")  # a copy is the caller's own
+        assert plain != closed and mock.platform.get_positions()[0] == closed
+        assert pickle.loads(pickle.dumps(closed)) == closed
+        assert dataclasses.replace(closed, text="x").text == "x" and closed.text != "x"
+
+
+def test_an_open_position_is_a_fresh_copy_each_time() -> None:
+    with StreamsterMock(seed=4) as mock:
+        _trade(mock, 0, keep_open=1)
+        (a,), (b,) = mock.platform.get_positions(), mock.platform.get_positions()
+        assert a is not b
+        a.exit_target = Decimal("9.99999")  # changes the caller's copy only
+        assert mock.platform.get_positions()[0].exit_target is None
+
+
+def test_a_position_closed_after_an_open_one_comes_sealed_too() -> None:
+    with StreamsterMock(seed=4) as mock:
+        p = mock.platform
+        p.send_order(ORDER)
+        p.send_order(ORDER)
+        first, later = p.get_positions()
+        p.close_position(later.position_id)  # the first stays open: the second is not in the leading run
+        again = p.get_positions()
+        assert again[1] is p.get_positions()[1] and again[1].status == "Closed"
+        assert again[0] is not p.get_positions()[0]
+
+
+def test_getpositions_writes_afresh_after_a_reset_a_restore_and_other_columns() -> None:
+    with StreamsterMock(seed=4) as mock:
+        snapshot = mock.snapshot()
+        _trade(mock, 2, quantity="2")
+        before = _positions_xml(mock)
+        assert before.count(b"<tns:Quantity>2</tns:Quantity>") == 2
+        assert _positions_xml(mock) == before  # written from the kept XML: the same bytes
+        mock.set_columns("Positions", ["PositionID", "Status"])
+        narrow = _positions_xml(mock)
+        assert b"<tns:Quantity>" not in narrow and narrow.count(b"<tns:Status>Closed</tns:Status>") == 2
+        mock.reset()  # the same seed: the same position IDs, now with other quantities
+        _trade(mock, 2, quantity="3")
+        after = _positions_xml(mock)
+        assert after.count(b"<tns:Quantity>3</tns:Quantity>") == 2 and b"<tns:Quantity>2<" not in after
+        mock.restore(snapshot)
+        assert _positions_xml(mock).endswith(b"<tns:Positions/></soap:Body></soap:Envelope>")
+
+
+def test_concurrent_readers_get_the_same_positions() -> None:
+    with StreamsterMock(seed=4) as mock:
+        _trade(mock, 40, keep_open=2)
+        expected = _positions_xml(mock)
+        seen: list[bytes] = []
+        errors: list[BaseException] = []
+
+        def read() -> None:
+            try:
+                for _ in range(10):
+                    seen.append(_positions_xml(mock))
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=read) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        # Open positions are marked to market at each read: compare the closed ones' records.
+        closed = expected.split(b"<tns:Status>Open</tns:Status>")[0]
+        assert len(seen) == 60 and all(s.startswith(closed.rsplit(b"<tns:Position>", 1)[0]) for s in seen)
