@@ -7,10 +7,15 @@ SHA-256). A state owner's tracker reports which parts changed since its last wri
 a commit writes only those, in one transaction, so the file is never half written: a new price
 appends points, a moved clock rewrites a few small rows.
 
-Durability: WAL with `synchronous=NORMAL`. A commit is in the operating system's hands (the WAL
-file) before the reply goes out, so a process killed at any moment, SIGKILL included, loses
-nothing it acknowledged; a power cut or an OS crash may lose the last commits (not the file's
-consistency). That is the guarantee a test double needs, at a fraction of an fsync per reply.
+Durability: a commit is first appended to the file's change log (`FILE-changes`, one line of
+JSON per commit with its CRC-32) by a plain write() before the reply goes out; a background thread
+folds the log into the database every FOLD_SECONDS (one transaction for many commits, WAL with
+`synchronous=NORMAL`) and empties it. A process killed at any moment, SIGKILL included, thus loses
+nothing it acknowledged: the next start folds what the log still holds (a line cut short by the
+kill is dropped: its commit was never acknowledged). A power cut or an OS crash may lose the last
+commits, never the database's consistency. That is the guarantee a test double needs; appending
+costs a fraction of an SQLite transaction per reply, and an fsync per reply (what a power cut would
+take) more than the rest of the request.
 
 A file that is not ours, or is damaged, is refused and left exactly as it was, its `-wal` and
 `-shm` included: it is inspected read-only first (`immutable=1`, which neither locks, writes nor
@@ -24,10 +29,13 @@ import hashlib
 import json
 import logging
 import math
+import os
 import shutil
 import sqlite3
 import tempfile
 import threading
+import uuid
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,8 +50,14 @@ VERSION = 2  # 2: point series in their own table; 1 (read, upgraded on the firs
 SQLITE_HEADER = b"SQLite format 3\x00"
 MAX_INSPECTED_LOG = 256 * 1024 * 1024  # bytes of a foreign-looking file and its -wal copied to be inspected
 CHECKPOINT_PAGES = 10_000  # the write-ahead log is merged into the file at this size (about 40 MB)
-RENEW_SECONDS = 0.5
-_ONE_STATEMENT_ROWS = 100  # rows a commit writes in one INSERT (SQLite allows 999 parameters at least)  # how often a running emulator saves what changed without a request (a running clock)
+RENEW_SECONDS = 0.5  # how often a running emulator saves what changed without a request (a running clock)
+_ONE_STATEMENT_ROWS = 100  # rows a commit writes in one INSERT (SQLite allows 999 parameters at least)
+FOLD_SECONDS = 0.05  # how often the change log is folded into the database
+FOLD_BYTES = 4 * 2**20  # the log is folded at once when this much waits
+MAX_LOG_BYTES = 64 * 2**20  # over this, commits wait while the log is folded and emptied
+MAX_REPLAYED_LOG = 1024 * 2**20  # a change log larger than this is refused at start (not ours, or runaway)
+LOG_SUFFIX = "-changes"
+LOG_MAGIC = b"broker-mocks-changes 1 "
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, digest TEXT NOT NULL)",
@@ -56,9 +70,12 @@ class StateFileError(Exception):
     """The state file cannot be used (foreign, damaged, in use) or written; the message says which."""
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=json_default)  # one, not one a call
+
+
 def dumps(value: Any) -> str:
     """Compact, stable JSON (Decimal, date and datetime as text), as every row is stored."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=json_default)
+    return _ENCODER.encode(value)
 
 
 def _digest(text: str) -> str:
@@ -87,14 +104,25 @@ class StateFile:
     was written in (a version 1 file is rewritten in this version by the first write).
     """
 
-    def __init__(self, path: str | Path, api: str) -> None:
+    def __init__(self, path: str | Path, api: str, fold_every: float | None = FOLD_SECONDS) -> None:
         self.path = Path(path)
         self.api = api
         self.rows: dict[str, Any] | None = None
         self.version = VERSION
+        self.log_path = Path(f"{self.path}{LOG_SUFFIX}")
         self._lock = threading.Lock()  # one statement at a time on the connection
+        self._append = threading.Lock()  # the change log: its descriptor, size and the records not folded
+        self._pending: list[_Record] = []
+        self._pending_bytes = 0
+        self._fd: int | None = None
+        self._size = 0
+        self._head = 0  # the log's header length: an empty log is this long
+        self._wake = threading.Event()
+        self._stopping = False
+        self._folder: threading.Thread | None = None
         self._check_header()
         self._inspect()
+        existed = self.path.exists()
         try:
             self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=0.2)
         except sqlite3.Error as exc:
@@ -103,19 +131,34 @@ class StateFile:
             # Exclusive: the file belongs to this emulator while it runs (a second one is refused).
             self._conn.execute("PRAGMA locking_mode=EXCLUSIVE")
             self._validate()
+            replayed = self._read_log()  # refused here (a log not this file's, or damaged) changes nothing
+            if self.rows is not None and not self.rows and not replayed:
+                raise self._refuse("is damaged: it holds no state")
             self._conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL: a commit reaches the OS before the reply (a killed process loses nothing), not the
-            # disk (a power cut may lose the last ones); see the module's docstring.
+            # NORMAL: a fold reaches the OS, not the disk (a power cut may lose the last ones); see the
+            # module's docstring.
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            # A checkpoint (the log merged into the file) costs two fsyncs whatever its size, inside the commit
-            # that triggers it: merged every CHECKPOINT_PAGES pages (not SQLite's 1,000), the few it costs
-            # stay out of the 99th percentile of replies.
+            # A checkpoint (the log merged into the file) costs two fsyncs whatever its size, inside the fold
+            # that triggers it: merged every CHECKPOINT_PAGES pages (not SQLite's 1,000).
             self._conn.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
             if self.rows is None:
-                self._write(Changes(full=True))  # the schema and meta now, so the lock is held from here on
+                self._transaction([_Record.of(Changes(full=True))])  # the schema and meta now: the lock is held
+            ident = self._identity()
+            if replayed:  # a killed emulator's last commits: into the file before anything reads it
+                self._transaction(replayed)
+                self.rows = self._load({"state", "points"})
+                log.info("state file %s: %d commits folded in from %s", self.path, len(replayed), self.log_path)
+            if self.rows is not None and not self.rows:
+                raise self._refuse("is damaged: its change log holds no state either")
+            self._open_log(ident)
         except BaseException:
             self._conn.close()
+            if not existed and self.path.exists() and self.path.stat().st_size == 0:
+                self.path.unlink()  # refused before anything was written: no empty file left behind
             raise
+        if fold_every is not None:
+            self._folder = threading.Thread(target=self._folding, args=(fold_every,), name="state-fold", daemon=True)
+            self._folder.start()
 
     # ------------------------------------------------------------------ telling ours from theirs
 
@@ -233,9 +276,7 @@ class StateFile:
         except sqlite3.DatabaseError as exc:
             raise self._refuse(f"is damaged ({exc})") from None
         self.version = self._check_meta(names, {str(k): str(v) for k, v in meta.items()})
-        self.rows = self._load(names)
-        if not self.rows:
-            raise self._refuse("is damaged: it holds no state")
+        self.rows = self._load(names)  # empty: damaged, unless its change log holds the state (see __init__)
 
     def _load(self, tables: set[str]) -> dict[str, Any]:
         try:
@@ -258,7 +299,8 @@ class StateFile:
         return loaded
 
     def read(self) -> dict[str, Any]:
-        """The parts the file holds now (its point series as lists of points)."""
+        """The parts the file holds now (its point series as lists of points), the change log folded in."""
+        self.fold()
         with self._lock:
             return self._load({"state", "points"})
 
@@ -270,68 +312,287 @@ class StateFile:
         except ValueError:
             raise self._refuse(f"is damaged: {what} is not valid JSON") from None
 
+    # ------------------------------------------------------------------ the change log
+
+    def _identity(self) -> str:
+        """This database's ID (meta `id`), given now to a file written before there was one: the change
+        log names it, so a log is never folded into another state file."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()
+        if row is not None:
+            return str(row[0])
+        ident = uuid.uuid4().hex
+        self._conn.execute("INSERT INTO meta (key, value) VALUES ('id', ?)", (ident,))
+        return ident
+
+    def _read_log(self) -> list[_Record]:
+        """The commits a killed emulator left in the change log (none after a clean stop), checked
+        before anything is written: a log of another state file, or damaged before its last line,
+        is refused with both files left as they were."""
+        try:
+            size = self.log_path.stat().st_size
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StateFileError(f"change log {str(self.log_path)!r} cannot be read: {exc.strerror}") from None
+        if size == 0:
+            return []
+        where = f"state file {str(self.path)!r}: its change log {str(self.log_path)!r}"
+        if size > MAX_REPLAYED_LOG:
+            raise StateFileError(
+                f"{where} is {size // 2**20} MiB, over the {MAX_REPLAYED_LOG // 2**20} MiB limit; it is left untouched"
+            )
+        data = self.log_path.read_bytes()
+        head, _, body = data.partition(b"\n")
+        if not head.startswith(LOG_MAGIC):
+            raise StateFileError(f"{where} is not a broker-mocks change log; move it away. Both are left untouched")
+        if self.rows is None:
+            raise StateFileError(
+                f"{where} holds commits of a state file that is gone (the file itself is new or empty); move "
+                "the log away to start afresh. Both are left untouched"
+            )
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'id'").fetchone()
+        if row is None or head[len(LOG_MAGIC) :].decode("ascii", "replace") != str(row[0]):
+            raise StateFileError(
+                f"{where} belongs to another state file (its ID differs); move it away. Both are left untouched"
+            )
+        lines = body.split(b"\n")
+        records: list[_Record] = []
+        for n, line in enumerate(lines, 2):
+            last = n == len(lines) + 1
+            if not line and last:
+                break
+            record = _Record.parse(line)
+            if record is None:
+                if last:  # the commit a kill cut short: never acknowledged
+                    log.warning("state file %s: the last %d bytes of %s are a commit cut short; dropped",
+                                self.path, len(line), self.log_path)  # fmt: skip
+                    break
+                raise StateFileError(
+                    f"{where} is damaged at line {n} (its checksum or JSON does not hold); both are left untouched"
+                )
+            records.append(record)
+        return records
+
+    def _open_log(self, ident: str) -> None:
+        """The change log emptied (what it held is in the file now) and opened for appending."""
+        header = LOG_MAGIC + ident.encode("ascii") + b"\n"
+        try:
+            fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
+            os.ftruncate(fd, 0)
+            _write_all(fd, header)
+        except OSError as exc:
+            raise StateFileError(f"change log {str(self.log_path)!r} cannot be written: {exc.strerror}") from None
+        self._fd, self._size, self._head = fd, len(header), len(header)
+
     # ------------------------------------------------------------------ writing
 
     def write(self, changes: Changes) -> None:
-        """Store `changes` in one transaction (a full one replaces everything stored)."""
-        try:
-            with self._lock:
-                self._write(changes)
-        except sqlite3.Error as exc:
-            raise StateFileError(f"state file {str(self.path)!r} could not be written: {exc}") from None
+        """Make `changes` durable: appended to the change log (a full one replaces everything stored),
+        folded into the database soon after. Raises StateFileError, having stored nothing, if the
+        disk refuses."""
+        record = _Record.of(changes)
+        line = record.line()
+        with self._append:
+            if self._fd is None:
+                raise StateFileError(f"state file {str(self.path)!r} is closed")
+            try:
+                _write_all(self._fd, line)
+            except OSError as exc:
+                try:  # a line cut short must not stay in front of the next commit's
+                    os.ftruncate(self._fd, self._size)
+                except OSError:
+                    pass
+                raise StateFileError(f"state file {str(self.path)!r} could not be written: {exc.strerror}") from None
+            self._size += len(line)
+            if record.full:
+                self.version = VERSION  # what the file is from this commit on (folded in shortly)
+            self._pending.append(record)
+            self._pending_bytes += len(line)
+            if self._pending_bytes >= FOLD_BYTES or self._size >= MAX_LOG_BYTES:
+                self._wake.set()
 
-    def _write(self, changes: Changes) -> None:
-        parts, spans = dict(changes.parts), list(changes.spans)
-        for key in [k for k in parts if k.startswith(POINTS)]:  # a series given whole, as a part
-            spans.append(_whole(key, parts.pop(key)))
-        rows = []
-        for key, value in parts.items():
-            text = _text(value)
-            rows.append((key, text, _digest(text)))
+    def fold(self) -> None:
+        """Fold the change log into the database (one transaction) and empty it when no commit came
+        meanwhile; over MAX_LOG_BYTES commits wait until it is emptied. A failure is logged: the
+        commits stay in the log, to be folded next time."""
+        with self._lock:
+            with self._append:
+                records, self._pending, self._pending_bytes = self._pending, [], 0
+                mark = self._size
+            try:
+                if records:
+                    self._transaction(records)
+            except sqlite3.Error as exc:
+                with self._append:
+                    self._pending[:0] = records
+                    self._pending_bytes += sum(len(r.line()) for r in records)
+                log.error("state file %s: folding the change log failed (it is kept, and retried): %s", self.path, exc)
+                return
+            with self._append:
+                if self._size > mark and self._size >= MAX_LOG_BYTES:
+                    try:  # commits wait: the rest is folded now, so the log can be emptied
+                        rest, self._pending, self._pending_bytes = self._pending, [], 0
+                        self._transaction(rest)
+                    except sqlite3.Error as exc:
+                        self._pending[:0] = rest
+                        log.error("state file %s: folding the change log failed: %s", self.path, exc)
+                        return
+                    mark = self._size
+                if self._size == mark and mark > self._head and self._fd is not None:
+                    try:
+                        os.ftruncate(self._fd, self._head)
+                        self._size = self._head
+                    except OSError as exc:  # the log keeps what is folded: folding it again changes nothing
+                        log.warning("state file %s: the change log could not be emptied: %s", self.path, exc)
+
+    def _folding(self, every: float) -> None:
+        while True:
+            self._wake.wait(every)
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
+                self.fold()
+            except Exception:  # the thread must outlive any one failure: the commits are in the log
+                log.exception("state file %s: folding the change log failed", self.path)
+
+    def _transaction(self, records: list[_Record]) -> None:
+        """Apply `records` in order, in one transaction (applying one again gives the same file)."""
         conn = self._conn
-        if not (changes.full or changes.removed or spans) and 0 < len(rows) <= _ONE_STATEMENT_ROWS:
-            # The common commit (a few rows): one statement is one transaction, and one call into SQLite.
-            placeholders = ",".join(["(?, ?, ?)"] * len(rows))
-            conn.execute(
-                f"INSERT OR REPLACE INTO state (key, value, digest) VALUES {placeholders}", [x for r in rows for x in r]
-            )
+        if len(records) == 1 and records[0].small():
+            records[0].apply(conn, self)  # one statement is one transaction, and one call into SQLite
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if changes.full:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.executemany(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    [("format", FORMAT), ("version", str(VERSION)), ("api", self.api)],
-                )
-                conn.execute("DELETE FROM state")
-                conn.execute("DELETE FROM points")
-                self.version = VERSION
-            conn.executemany("INSERT OR REPLACE INTO state (key, value, digest) VALUES (?, ?, ?)", rows)
-            if changes.removed:
-                conn.executemany("DELETE FROM state WHERE key = ?", [(k,) for k in changes.removed])
-            for span in spans:
-                if not changes.full:
-                    conn.execute(
-                        "DELETE FROM points WHERE series = ? AND t >= ? AND t < ?", (span.key, span.start, span.end)
-                    )
-                conn.executemany(
-                    "INSERT INTO points (series, t, n, value, digest) VALUES (?, ?, ?, ?, ?)", _point_rows(span)
-                )
+            rows: dict[str, str] = {}  # consecutive commits of rows only: one statement per 100 rows
+            for record in records:
+                if record.small():
+                    for key, text in record.rows:
+                        rows.pop(key, None)  # the last text of a key wins, in its place
+                        rows[key] = text
+                    continue
+                _insert_rows(conn, rows)
+                rows = {}
+                record.apply(conn, self)
+            _insert_rows(conn, rows)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
-        """Merge the write-ahead log into the file and close it."""
-        with self._lock:
+        """Fold the change log into the file, remove the log, merge the write-ahead log and close."""
+        self._stopping = True
+        self._wake.set()
+        if self._folder is not None and self._folder is not threading.current_thread():
+            self._folder.join()
+        self.fold()
+        with self._lock, self._append:
+            if self._fd is not None:
+                if not self._pending and self._size == self._head:
+                    try:
+                        self.log_path.unlink()
+                    except OSError as exc:
+                        log.warning("state file %s: the change log could not be removed: %s", self.path, exc)
+                else:  # not folded (the disk refused): kept, to be folded on the next start
+                    log.error("state file %s: commits are left in %s for the next start", self.path, self.log_path)
+                os.close(self._fd)
+                self._fd = None
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as exc:  # the data is safe in the WAL either way
                 log.warning("state file %s: checkpoint at close failed: %s", self.path, exc)
             self._conn.close()
+
+
+class _Record:
+    """One commit: its rows as JSON text, the keys removed and the point spans, as one log line."""
+
+    __slots__ = ("full", "rows", "removed", "spans", "_line")
+
+    def __init__(
+        self, full: bool, rows: list[tuple[str, str]], removed: list[str], spans: list[Span], line: bytes | None = None
+    ) -> None:
+        self.full, self.rows, self.removed, self.spans = full, rows, removed, spans
+        self._line = line
+
+    @classmethod
+    def of(cls, changes: Changes) -> _Record:
+        parts, spans = dict(changes.parts), list(changes.spans)
+        for key in [k for k in parts if k.startswith(POINTS)]:  # a series given whole, as a part
+            spans.append(_whole(key, parts.pop(key)))
+        return cls(changes.full, [(k, _text(v)) for k, v in parts.items()], list(changes.removed), spans)
+
+    def line(self) -> bytes:
+        if self._line is None:
+            spans = [[s.key, s.start, s.end, s.points] for s in self.spans]
+            payload = dumps([self.full, self.rows, self.removed, spans]).encode("utf-8")
+            self._line = b"%08x %s\n" % (zlib.crc32(payload), payload)
+        return self._line
+
+    @classmethod
+    def parse(cls, line: bytes) -> _Record | None:
+        """The record of a log line, or None when its checksum or shape does not hold."""
+        crc, _, payload = line.partition(b" ")
+        try:
+            if int(crc, 16) != zlib.crc32(payload) or len(crc) != 8:
+                return None
+            full, rows, removed, spans = json.loads(payload)
+            record = cls(bool(full), [(str(k), str(v)) for k, v in rows], [str(k) for k in removed],
+                         [Span(str(k), float(a), float(b), list(points)) for k, a, b, points in spans],
+                         line + b"\n")  # fmt: skip
+        except (ValueError, TypeError):
+            return None
+        return record
+
+    def small(self) -> bool:
+        return not (self.full or self.removed or self.spans) and 0 < len(self.rows) <= _ONE_STATEMENT_ROWS
+
+    def apply(self, conn: sqlite3.Connection, file: StateFile) -> None:
+        rows = [(key, text, _digest(text)) for key, text in self.rows]
+        if self.small():
+            placeholders = ",".join(["(?, ?, ?)"] * len(rows))
+            conn.execute(
+                f"INSERT OR REPLACE INTO state (key, value, digest) VALUES {placeholders}", [x for r in rows for x in r]
+            )
+            return
+        if self.full:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [("format", FORMAT), ("version", str(VERSION)), ("api", file.api)],
+            )
+            conn.execute("DELETE FROM state")
+            conn.execute("DELETE FROM points")
+            file.version = VERSION
+        conn.executemany("INSERT OR REPLACE INTO state (key, value, digest) VALUES (?, ?, ?)", rows)
+        if self.removed:
+            conn.executemany("DELETE FROM state WHERE key = ?", [(k,) for k in self.removed])
+        for span in self.spans:
+            if not self.full:
+                conn.execute(
+                    "DELETE FROM points WHERE series = ? AND t >= ? AND t < ?", (span.key, span.start, span.end)
+                )
+            conn.executemany(
+                "INSERT INTO points (series, t, n, value, digest) VALUES (?, ?, ?, ?, ?)", _point_rows(span)
+            )
+
+
+def _insert_rows(conn: sqlite3.Connection, rows: dict[str, str]) -> None:
+    items = [(key, text, _digest(text)) for key, text in rows.items()]
+    for i in range(0, len(items), _ONE_STATEMENT_ROWS):
+        chunk = items[i : i + _ONE_STATEMENT_ROWS]
+        placeholders = ",".join(["(?, ?, ?)"] * len(chunk))
+        conn.execute(
+            f"INSERT OR REPLACE INTO state (key, value, digest) VALUES {placeholders}", [x for r in chunk for x in r]
+        )
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _has_log(path: Path) -> bool:
