@@ -55,7 +55,7 @@ _ONE_STATEMENT_ROWS = 100  # rows a commit writes in one INSERT (SQLite allows 9
 FOLD_SECONDS = 0.05  # how often the change log is folded into the database
 FOLD_BYTES = 4 * 2**20  # the log is folded at once when this much waits
 MAX_LOG_BYTES = 64 * 2**20  # over this, commits wait while the log is folded and emptied
-MAX_REPLAYED_LOG = 1024 * 2**20  # a change log larger than this is refused at start (not ours, or runaway)
+MAX_REPLAYED_LOG = 256 * 2**20  # a change log larger than this is refused at start (not ours, or runaway)
 LOG_SUFFIX = "-changes"
 LOG_MAGIC = b"broker-mocks-changes 1 "
 _SCHEMA = (
@@ -422,19 +422,24 @@ class StateFile:
             try:
                 if records:
                     self._transaction(records)
-            except sqlite3.Error as exc:
+            except BaseException as exc:  # the commits stay pending: the log is not emptied under them
                 with self._append:
                     self._pending[:0] = records
                     self._pending_bytes += sum(len(r.line()) for r in records)
+                if not isinstance(exc, sqlite3.Error):
+                    raise
                 log.error("state file %s: folding the change log failed (it is kept, and retried): %s", self.path, exc)
                 return
             with self._append:
                 if self._size > mark and self._size >= MAX_LOG_BYTES:
+                    rest, self._pending, self._pending_bytes = self._pending, [], 0
                     try:  # commits wait: the rest is folded now, so the log can be emptied
-                        rest, self._pending, self._pending_bytes = self._pending, [], 0
                         self._transaction(rest)
-                    except sqlite3.Error as exc:
+                    except BaseException as exc:
                         self._pending[:0] = rest
+                        self._pending_bytes += sum(len(r.line()) for r in rest)
+                        if not isinstance(exc, sqlite3.Error):
+                            raise
                         log.error("state file %s: folding the change log failed: %s", self.path, exc)
                         return
                     mark = self._size

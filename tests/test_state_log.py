@@ -192,3 +192,32 @@ def test_the_background_fold_empties_the_log(tmp_path: Path) -> None:
         assert len(_log_lines(path)) == 1
     finally:
         f.close()
+
+
+def test_a_fold_that_fails_keeps_its_commits_pending_and_in_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "s.db"
+    f = _open(path)
+    f.write(Changes(full=True, parts={"core": 1}))
+    f.fold()
+    f.write(Changes(full=False, parts={"order/1": "a"}))
+    real_apply = persist._Record.apply
+
+    def refused(self: Any, conn: Any, file: Any) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(persist._Record, "apply", refused)
+    with caplog.at_level(logging.ERROR, logger="mock_common.persist"):
+        f.fold()
+    assert "folding the change log failed (it is kept, and retried): disk I/O error" in caplog.text
+    f.write(Changes(full=False, parts={"order/2": "b"}))
+    monkeypatch.setattr(persist._Record, "apply", real_apply)
+    f.fold()  # the failed commit first, then the new one
+    assert len(_log_lines(path)) == 1
+    _killed(f)
+    again = _open(path)
+    try:
+        assert again.rows == {"core": 1, "order/1": "a", "order/2": "b"}
+    finally:
+        again.close()
