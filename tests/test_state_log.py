@@ -221,3 +221,30 @@ def test_a_fold_that_fails_keeps_its_commits_pending_and_in_the_log(
         assert again.rows == {"core": 1, "order/1": "a", "order/2": "b"}
     finally:
         again.close()
+
+
+def test_over_the_log_limit_a_fold_takes_the_commits_that_came_meanwhile_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.db"
+    f = _open(path)
+    f.write(Changes(full=True, parts={"core": 1}))
+    monkeypatch.setattr(persist, "MAX_LOG_BYTES", 1)  # every log is over it
+    real = StateFile._transaction
+    calls: list[int] = []
+
+    def with_a_commit_meanwhile(self: StateFile, records: list[Any]) -> None:
+        real(self, records)
+        calls.append(len(records))
+        if len(calls) == 1:
+            self.write(Changes(full=False, parts={"order/1": "meanwhile"}))  # a request during the fold
+
+    monkeypatch.setattr(StateFile, "_transaction", with_a_commit_meanwhile)
+    f.fold()
+    assert calls == [1, 1] and len(_log_lines(path)) == 1  # both folded, the log emptied
+    _killed(f)
+    again = _open(path)
+    try:
+        assert again.rows == {"core": 1, "order/1": "meanwhile"}
+    finally:
+        again.close()
