@@ -143,19 +143,6 @@ class _Channel(HTTPChannel):
     task_class = _Task
     error_task_class = _ErrorTask
 
-    def write_soon(self, data: bytes) -> int:
-        # The worker that wrote a reply sends it now, as waitress itself does for one over its
-        # `send_bytes` (18,000 bytes; the option is deprecated): a smaller one would wait for the event
-        # loop, one more thread wake-up on every request's path. Under the buffer's lock, and never
-        # closing from this thread: what cannot go now is left to the loop.
-        written: int = super().write_soon(data)
-        if written and self.total_outbufs_len:
-            with self.outbuf_lock:
-                flushed, failed = self._flush_exception(self._flush_some, do_close=False)
-            if failed or not flushed or self.total_outbufs_len:
-                self.server.pull_trigger()
-        return written
-
 
 def _http_reply(status: str, ctype: str, body: bytes, extra: list[tuple[str, str]]) -> bytes:
     head = [f"HTTP/1.1 {status}", f"Content-Type: {ctype}", f"Content-Length: {len(body)}", "Connection: close"]

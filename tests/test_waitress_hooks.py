@@ -28,9 +28,6 @@ CLASS_HOOKS: list[tuple[Any, str, tuple[str, ...] | None]] = [
     (wasyncore, "dispatcher", ("sock", "map")),
     (HTTPChannel, "task_class", None),
     (HTTPChannel, "error_task_class", None),
-    (HTTPChannel, "write_soon", ("data",)),
-    (HTTPChannel, "_flush_exception", ("flush", "do_close")),
-    (HTTPChannel, "_flush_some", ("do_close",)),
     (
         TcpWSGIServer,
         "__init__",
