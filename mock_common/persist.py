@@ -348,6 +348,8 @@ class StateFile:
         head, _, body = data.partition(b"\n")
         if not head.startswith(LOG_MAGIC):
             raise StateFileError(f"{where} is not a broker-mocks change log; move it away. Both are left untouched")
+        if not body:
+            return []  # a header alone (killed before its first commit): nothing to fold, whoever's it was
         if self.rows is None:
             raise StateFileError(
                 f"{where} holds commits of a state file that is gone (the file itself is new or empty); move "
@@ -559,13 +561,10 @@ class _Record:
         return not (self.full or self.removed or self.spans) and 0 < len(self.rows) <= _ONE_STATEMENT_ROWS
 
     def apply(self, conn: sqlite3.Connection, file: StateFile) -> None:
-        rows = [(key, text, _digest(text)) for key, text in self.rows]
         if self.small():
-            placeholders = ",".join(["(?, ?, ?)"] * len(rows))
-            conn.execute(
-                f"INSERT OR REPLACE INTO state (key, value, digest) VALUES {placeholders}", [x for r in rows for x in r]
-            )
+            _insert_rows(conn, dict(self.rows))
             return
+        rows = [(key, text, _digest(text)) for key, text in self.rows]
         if self.full:
             for statement in _SCHEMA:
                 conn.execute(statement)

@@ -34,6 +34,16 @@ def _killed(file: StateFile) -> None:
     file._conn.close()
 
 
+def _rows_after_a_kill(file: StateFile, path: Path) -> dict[str, Any] | None:
+    """The parts a start finds after `file` was killed (the change log folded in)."""
+    _killed(file)
+    again = _open(path)
+    try:
+        return again.rows
+    finally:
+        again.close()
+
+
 def _stored(path: Path) -> dict[str, Any]:
     conn = sqlite3.connect(path)
     try:
@@ -169,12 +179,7 @@ def test_a_write_the_disk_refuses_stores_nothing_and_the_next_one_works(
     monkeypatch.setattr(persist.os, "write", real_write)
     assert Path(f"{path}{LOG_SUFFIX}").stat().st_size == size  # the half line taken back
     f.write(Changes(full=False, parts={"order/2": "stored"}))
-    _killed(f)
-    again = _open(path)
-    try:
-        assert again.rows == {"core": 1, "order/2": "stored"}
-    finally:
-        again.close()
+    assert _rows_after_a_kill(f, path) == {"core": 1, "order/2": "stored"}
 
 
 def test_the_background_fold_empties_the_log(tmp_path: Path) -> None:
@@ -215,12 +220,7 @@ def test_a_fold_that_fails_keeps_its_commits_pending_and_in_the_log(
     monkeypatch.setattr(persist._Record, "apply", real_apply)
     f.fold()  # the failed commit first, then the new one
     assert len(_log_lines(path)) == 1
-    _killed(f)
-    again = _open(path)
-    try:
-        assert again.rows == {"core": 1, "order/1": "a", "order/2": "b"}
-    finally:
-        again.close()
+    assert _rows_after_a_kill(f, path) == {"core": 1, "order/1": "a", "order/2": "b"}
 
 
 def test_over_the_log_limit_a_fold_takes_the_commits_that_came_meanwhile_too(
@@ -242,9 +242,15 @@ def test_over_the_log_limit_a_fold_takes_the_commits_that_came_meanwhile_too(
     monkeypatch.setattr(StateFile, "_transaction", with_a_commit_meanwhile)
     f.fold()
     assert calls == [1, 1] and len(_log_lines(path)) == 1  # both folded, the log emptied
-    _killed(f)
-    again = _open(path)
-    try:
-        assert again.rows == {"core": 1, "order/1": "meanwhile"}
-    finally:
-        again.close()
+    assert _rows_after_a_kill(f, path) == {"core": 1, "order/1": "meanwhile"}
+
+
+def test_a_log_with_its_header_alone_is_started_afresh_whoever_it_was(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.db", tmp_path / "second.db"
+    a = _open(first)
+    _killed(a)  # killed before its first commit: the log holds its header only
+    b = _open(second)
+    b.write(Changes(full=True, parts={"core": "second"}))
+    b.close()
+    Path(f"{second}{LOG_SUFFIX}").write_bytes(Path(f"{first}{LOG_SUFFIX}").read_bytes())
+    assert _rows_after_a_kill(_open(second), second) == {"core": "second"}  # another file's empty log: no harm
