@@ -561,10 +561,6 @@ class _Record:
         return not (self.full or self.removed or self.spans) and 0 < len(self.rows) <= _ONE_STATEMENT_ROWS
 
     def apply(self, conn: sqlite3.Connection, file: StateFile) -> None:
-        if self.small():
-            _insert_rows(conn, dict(self.rows))
-            return
-        rows = [(key, text, _digest(text)) for key, text in self.rows]
         if self.full:
             for statement in _SCHEMA:
                 conn.execute(statement)
@@ -575,7 +571,7 @@ class _Record:
             conn.execute("DELETE FROM state")
             conn.execute("DELETE FROM points")
             file.version = VERSION
-        conn.executemany("INSERT OR REPLACE INTO state (key, value, digest) VALUES (?, ?, ?)", rows)
+        _insert_rows(conn, dict(self.rows))
         if self.removed:
             conn.executemany("DELETE FROM state WHERE key = ?", [(k,) for k in self.removed])
         for span in self.spans:
