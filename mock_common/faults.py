@@ -109,6 +109,11 @@ class FaultPlan:
                 return rule
         return None
 
+    def delays(self) -> bool:
+        """Whether a delay is queued (a call it fires on sleeps, so it must not hold up the event loop)."""
+        with self._lock:
+            return any(rule.kind == "delay" for rule in self._rules)
+
     def rules(self) -> list[FaultRule]:
         """The rules still queued."""
         with self._lock:
@@ -127,6 +132,9 @@ class FaultPlan:
 
 
 DROP_KEY = "broker_mocks.drop"  # set in the environ when a drop fires
+# In the environ of a request the server's event loop serves: `group(commit, finish)` defers the
+# call's commit to one commit for every call the loop served in the same turn (server._Server.group).
+GROUP_KEY = "broker_mocks.group"
 DROPPED: Reply = ("500 Internal Server Error", [("Content-Length", "0"), ("Connection", "close")], b"")
 
 

@@ -19,7 +19,7 @@ from .faults import FaultRule
 from .journal import Journal, JournalEntry, Where
 from .peers import url_host
 from .persist import Persister
-from .server import ErrorBody, WSGIServer
+from .server import ErrorBody, InlinePolicy, WSGIServer
 
 log = logging.getLogger(__name__)
 H = TypeVar("H", bound="MockServer")
@@ -67,10 +67,11 @@ class MockServer(CallHandle):
     persister: Persister | None = None
 
     def _serve(
-        self, handler: Callable[..., Any], host: str, port: int, threads: int, name: str, error_body: ErrorBody
-    ) -> None:
-        """Bind the port (serving starts with start())."""
-        self._server = WSGIServer(handler, host, port, threads=threads, name=name, error_body=error_body)
+        self, handler: Callable[..., Any], host: str, port: int, threads: int, name: str, error_body: ErrorBody,
+        inline: InlinePolicy | None = None,
+    ) -> None:  # fmt: skip
+        """Bind the port (serving starts with start()); `inline` as in WSGIServer."""
+        self._server = WSGIServer(handler, host, port, threads=threads, name=name, error_body=error_body, inline=inline)
         self.host, self.port = host, self._server.port
         self._started = False
 

@@ -9,8 +9,10 @@ appends points, a moved clock rewrites a few small rows.
 
 Durability: a commit is first appended to the file's change log (`FILE-changes`, one line of
 JSON per commit with its CRC-32) by a plain write() before the reply goes out; a background thread
-folds the log into the database every FOLD_SECONDS (one transaction for many commits, WAL with
-`synchronous=NORMAL`) and empties it. A process killed at any moment, SIGKILL included, thus loses
+folds the log into the database once no commit has come for FOLD_SECONDS, or at once when
+FOLD_BYTES wait (one transaction for many commits, WAL with `synchronous=NORMAL`), and empties it.
+So a burst of requests pays for appending only, and the fold (the larger part of the cost)
+follows it; under load that never pauses, a fold comes every FOLD_BYTES of log. A process killed at any moment, SIGKILL included, thus loses
 nothing it acknowledged: the next start folds what the log still holds (a line cut short by the
 kill is dropped: its commit was never acknowledged). A power cut or an OS crash may lose the last
 commits, never the database's consistency. That is the guarantee a test double needs; appending
@@ -55,7 +57,7 @@ CHECKPOINT_PAGES = 10_000  # the write-ahead log is merged into the file at this
 RENEW_SECONDS = 0.5  # how often a running emulator saves what changed without a request (a running clock)
 _ONE_STATEMENT_ROWS = 100  # rows a commit writes in one INSERT (SQLite allows 999 parameters at least)
 _FOLD_SLICE = 30  # rows a fold writes in one INSERT, between which it lets the requests run
-FOLD_SECONDS = 0.05  # how often the change log is folded into the database
+FOLD_SECONDS = 0.05  # the change log is folded into the database once no commit came for this long
 FOLD_BYTES = 4 * 2**20  # the log is folded at once when this much waits
 MAX_LOG_BYTES = 64 * 2**20  # over this, commits wait while the log is folded and emptied
 MAX_REPLAYED_LOG = 256 * 2**20  # a change log larger than this is refused at start (not ours, or runaway)
@@ -117,6 +119,7 @@ class StateFile:
         self._append = threading.Lock()  # the change log: its descriptor, size and the records not folded
         self._pending: list[_Record] = []
         self._pending_bytes = 0
+        self._appended_at = 0.0  # time.monotonic() of the last commit appended to the log
         self._fd: int | None = None
         self._size = 0
         self._head = 0  # the log's header length: an empty log is this long
@@ -409,6 +412,7 @@ class StateFile:
                     pass
                 raise StateFileError(f"state file {str(self.path)!r} could not be written: {exc.strerror}") from None
             self._size += len(line)
+            self._appended_at = time.monotonic()
             if record.full:
                 self.version = VERSION  # what the file is from this commit on (folded in shortly)
             self._pending.append(record)
@@ -462,6 +466,8 @@ class StateFile:
             self._wake.clear()
             if self._stopping:
                 return
+            if time.monotonic() - self._appended_at < every and self._pending_bytes < FOLD_BYTES:
+                continue  # requests are coming: fold once they pause, or once FOLD_BYTES wait
             try:
                 self.fold()
             except Exception:  # the thread must outlive any one failure: the commits are in the log

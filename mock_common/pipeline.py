@@ -23,7 +23,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from .faults import DROP_KEY, FaultPlan, FaultRule, Reply, inject
+from .faults import DROP_KEY, GROUP_KEY, FaultPlan, FaultRule, Reply, inject
 from .journal import Journal
 from .persist import StateFileError
 
@@ -190,14 +190,34 @@ class Pipeline:
                 log.exception("failure inside the emulator answering %s", call.operation or "a request")
                 answer = api.error_reply(500, FAILURE)
             if api.changes_state(call, int(answer[0][:3])):
+                group = environ.get(GROUP_KEY)
+                if group is not None:  # one commit for the calls the event loop serves together
+                    reply = answer
+
+                    def finish(failure: BaseException | None) -> Reply | None:
+                        """After the group's commit: journal the call; the reply to send instead, if it failed."""
+                        nonlocal reply
+                        if failure is not None:
+                            reply = _unsaved(api, failure)
+                        if journal is not None:
+                            _record(journal, at, started, call, reply, rule, None)
+                        return reply if failure is not None else None
+
+                    group(api.commit, finish)
+                    return answer
                 try:
                     api.commit()
                 except StateFileError as exc:  # the change is not acknowledged: the client may retry it
-                    log.error("%s", exc)
-                    answer = api.error_reply(500, f"The emulator could not save its state: {exc}")
+                    answer = _unsaved(api, exc)
         if journal is not None:
             _record(journal, at, started, call, answer, rule, None, dropped=bool(environ.get(DROP_KEY)))
         return answer
+
+
+def _unsaved(api: Api, failure: BaseException) -> Reply:
+    """The reply to a change that could not be saved: not acknowledged, so the client may retry it."""
+    log.error("%s", failure)
+    return api.error_reply(500, f"The emulator could not save its state: {failure}")
 
 
 def _record(journal: Journal, at: datetime | None, started: float, call: Call, answer: Reply,

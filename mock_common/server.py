@@ -21,12 +21,13 @@ from typing import Any
 
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
-from waitress.channel import HTTPChannel
+from waitress.buffers import OverflowableBuffer
+from waitress.channel import ClientDisconnected, HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import Error
 
-from .faults import DROP_KEY
+from .faults import DROP_KEY, GROUP_KEY
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,9 @@ REFUSALS_HELD = 128
 
 #: (HTTP status code, what is wrong) -> (Content-Type, body): an error in the emulator's own words.
 ErrorBody = Callable[[int, str], tuple[str, bytes]]
+
+#: (method, path) -> whether the event loop may serve this request itself, with no worker (see WSGIServer).
+InlinePolicy = Callable[[str, str], bool]
 
 
 def plain_error(code: int, text: str) -> tuple[str, bytes]:
@@ -92,7 +96,26 @@ class _Task(WSGITask):
         environ: dict[str, Any] = super().get_environment()
         environ[CHANNEL_KEY] = self.channel
         environ[TASK_KEY] = self
+        server = self.channel.server
+        if server.inline_thread == threading.get_ident():
+            environ[GROUP_KEY] = server.group_for(self.channel)
         return environ
+
+    def write(self, data: bytes) -> None:
+        # waitress sends the header and the body apart (two writes, two TCP segments, and a client
+        # that wakes up twice); the first body chunk goes out with the header in one write instead.
+        if self.wrote_header or not data or not self.complete:
+            super().write(data)
+            return
+        head = self.build_response_header()  # decides has_body and chunked_response
+        self.wrote_header = True
+        room = None if self.content_length is None else self.content_length - self.content_bytes_written
+        if self.has_body and not self.chunked_response and (room is None or len(data) <= room):
+            self.content_bytes_written += len(data)
+            self.channel.write_soon(head + data)
+            return
+        self.channel.write_soon(head)
+        super().write(data)  # the header is out: waitress's own handling of the body (chunks, excess)
 
     def service(self) -> None:
         try:
@@ -103,6 +126,7 @@ class _Task(WSGITask):
             if self.environ is not None:
                 self.environ.pop(TASK_KEY, None)
                 self.environ.pop(CHANNEL_KEY, None)
+                self.environ.pop(GROUP_KEY, None)
 
 
 def _connection_header(app: Callable[..., Any]) -> Callable[..., Any]:
@@ -121,6 +145,16 @@ def _connection_header(app: Callable[..., Any]) -> Callable[..., Any]:
             return write
 
         result = app(environ, start)
+        if environ[TASK_KEY].channel.server.inline_thread == threading.get_ident():
+            # Served by the event loop: the reply goes out in one write (waitress waits for the loop to
+            # send before a write that finds over 16 MiB unsent, and the loop cannot wait for itself).
+            parts = result
+            try:
+                result = [b"".join(parts)]
+            finally:
+                close = getattr(parts, "close", None)
+                if close is not None:
+                    close()
         if environ.get(DROP_KEY):  # an injected drop: reset now that the call is journaled
             drop_connection(environ)
         return result
@@ -142,6 +176,63 @@ class _ErrorTask(ErrorTask):
 class _Channel(HTTPChannel):
     task_class = _Task
     error_task_class = _ErrorTask
+    inline_ready = False  # a request read whole that the event loop serves itself (_Server.add_task)
+    held = False  # its reply waits in the buffer for the group's commit (_Server.release)
+
+    def handle_read(self) -> None:
+        super().handle_read()
+        if not self.inline_ready:
+            return
+        self.inline_ready = False
+        server = self.server
+        if len(self.requests) != 1 or self.total_outbufs_len:
+            # Pipelined requests, or a reply still unsent: waitress's own path (a worker may wait for
+            # the loop to send; the loop cannot wait for itself).
+            with self.requests_lock:
+                server.queue(self)
+            return
+        if server.held:
+            # A call served after one whose commit waits sees its change: it waits for that commit too.
+            server.hold(self, None)
+        server.inline_thread = threading.get_ident()
+        try:
+            self.service()
+        except Exception:  # waitress's service() answers the application's errors; this is anything else
+            log.exception("serving a request on the event loop failed: the connection is closed")
+            self.held = False
+            self.handle_close()
+            return
+        finally:
+            server.inline_thread = None
+        if not self.held and self.connected and self.total_outbufs_len:
+            self.handle_write()  # send now, not after another turn of the loop
+
+    def write_soon(self, data: bytes) -> int:
+        if not self.held:
+            return int(super().write_soon(data))
+        if not self.connected:
+            raise ClientDisconnected
+        with self.outbuf_lock:  # kept, not sent: _Server.release sends it after the commit
+            self.outbufs[-1].append(data)
+            self.current_outbuf_count += len(data)
+            self.total_outbufs_len += len(data)
+        return len(data)
+
+    def replace_output(self, reply: bytes) -> None:
+        """Put `reply` in place of the held reply (the only output waiting: see handle_read)."""
+        with self.outbuf_lock:
+            for buffer in self.outbufs:
+                buffer.close()
+            self.outbufs = [OverflowableBuffer(self.adj.outbuf_overflow)]
+            self.outbufs[-1].append(reply)
+            self.current_outbuf_count = self.total_outbufs_len = len(reply)
+
+
+def _keep_alive_reply(status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
+    """A whole HTTP/1.1 response (the connection stays open), Content-Length set."""
+    head = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}"]
+    head += [f"{k}: {v}" for k, v in headers if k.lower() not in ("content-length", "connection")]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
 def _http_reply(status: str, ctype: str, body: bytes, extra: list[tuple[str, str]]) -> bytes:
@@ -197,15 +288,22 @@ class _Server(TcpWSGIServer):
     error_body: ErrorBody = staticmethod(plain_error)  # type: ignore[assignment]
     queue_limit = QUEUE_LIMIT
     queue_wait = QUEUE_WAIT
+    inline: InlinePolicy | None = None
+    loop_thread: int | None = None  # the event loop's thread (threading.get_ident())
+    inline_thread: int | None = None  # set while the event loop serves a request itself
+    held: list[tuple[Any, Callable[[], None] | None, Callable[[BaseException | None], Any] | None]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # The loop closes the trigger's pipe when it ends; a stop() or a worker waking it after that
         # would write to a closed (or, worse, reused) descriptor. Closing and pulling share a lock.
         self._trigger_guard = threading.Lock()
         self._trigger_closed = False
+        self.held = []  # (channel, commit, finish): replies waiting for their group's commit
         super().__init__(*args, **kwargs)
 
     def pull_trigger(self) -> None:
+        if self.inline_thread is not None and threading.get_ident() == self.inline_thread:
+            return  # the loop serving a request polls again as soon as it is done: no need to wake it
         with self._trigger_guard:
             if not self._trigger_closed:
                 super().pull_trigger()
@@ -248,12 +346,76 @@ class _Server(TcpWSGIServer):
     def add_task(self, channel: Any) -> None:
         # Called with channel.requests_lock held, by the event loop (a request read whole) or a
         # worker (the next pipelined request): a full queue answers 503 right away and closes.
+        if self._serves_inline(channel):
+            channel.inline_ready = True  # served by _Channel.handle_read once requests_lock is released
+            return
+        self.queue(channel)
+
+    def queue(self, channel: Any) -> None:
+        """Hand the channel's request to the worker pool, or answer 503 when the queue is full
+        (channel.requests_lock held)."""
         if len(self.task_dispatcher.queue) < self.queue_limit:
             channel.queued_at = time.monotonic()
             super().add_task(channel)
             return
         log.warning("request queue full (%d waiting): a request gets 503", self.queue_limit)
         self._refuse(channel, f"{self.queue_limit} requests are waiting for a worker; retry later.")
+
+    def group_for(self, channel: Any) -> Callable[[Callable[[], None], Callable[[BaseException | None], Any]], None]:
+        """The GROUP_KEY hook of a request the loop serves: its reply is held, and its commit made
+        (once for every call the loop served in this turn) before any of them is sent."""
+        return lambda commit, finish: self.hold(channel, commit, finish)
+
+    def hold(self, channel: Any, commit: Callable[[], None] | None, finish: Any = None) -> None:
+        """Keep the channel's reply until release(): after `commit`, `finish(None)` (or, when the commit
+        failed, `finish(error)`, which gives the reply to send instead)."""
+        if not channel.held:
+            channel.held = True
+            self.held.append((channel, commit, finish))
+        else:  # held already (after another call's commit): now after its own too
+            self.held = [(c, commit, finish) if c is channel else (c, m, f) for c, m, f in self.held]
+
+    def release(self) -> None:
+        """After a turn of the loop: the held calls' commits (each commit once, in order), then their
+        replies, each the one `finish` gives when its commit failed."""
+        held, self.held = self.held, []
+        if not held:
+            return
+        failures: dict[Any, BaseException | None] = {}
+        for _, commit, _ in held:
+            if commit is not None and commit not in failures:
+                try:
+                    commit()
+                    failures[commit] = None
+                except Exception as exc:  # noqa: BLE001 - each call's finish words it; the loop goes on
+                    failures[commit] = exc
+        for channel, commit, finish in held:
+            channel.held = False
+            if finish is not None:
+                try:
+                    instead = finish(failures.get(commit))
+                except Exception:  # a failure journaling the call must not keep its reply from the client
+                    log.exception("finishing a call after its commit failed")
+                    instead = None
+                if instead is not None:
+                    channel.replace_output(_keep_alive_reply(*instead))
+            if channel.connected and channel.total_outbufs_len:
+                channel.handle_write()
+
+    def _serves_inline(self, channel: Any) -> bool:
+        """Whether the event loop serves the channel's request itself: only when the policy says so
+        for its method and path, and only on the loop's own thread (a worker that finished the request
+        before a pipelined one hands that one to the pool, as waitress does)."""
+        if self.inline is None or threading.get_ident() != self.loop_thread:
+            return False
+        request = channel.requests[0]
+        if request.error:
+            return False
+        try:
+            return bool(self.inline(request.command, request.path))
+        except Exception:  # a policy that fails serves the request the usual way
+            log.exception("the inline policy failed for %s %s", request.command, request.path)
+            return False
 
     def _refuse(self, channel: Any, text: str) -> None:
         """Answer the channel's request with 503 and close (channel.requests_lock held)."""
@@ -348,6 +510,7 @@ class WSGIServer:
         idle_timeout: int = IDLE_TIMEOUT,
         max_body: int = 64 * 1024 * 1024 + 1,
         error_body: ErrorBody = plain_error,
+        inline: InlinePolicy | None = None,
     ) -> None:
         sock = _bind(host, port)
         self.name = name
@@ -377,6 +540,7 @@ class WSGIServer:
         self._server.error_body = error_body  # type: ignore[assignment]
         self._server.queue_limit = queue_limit
         self._server.queue_wait = queue_wait
+        self._server.inline = inline
         self._socket = sock
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -384,9 +548,12 @@ class WSGIServer:
 
     def _run(self) -> None:
         """The event loop, until stop(); then the in-flight requests are finished and flushed."""
+        self._server.loop_thread = threading.get_ident()
         try:
             while not self._stopping.is_set():
                 wasyncore.loop(timeout=1.0, use_poll=True, map=self._map, count=1)
+                self._server.release()
+            self._server.release()
             self._server.accepting = False
             self._server.del_channel()  # no new connections from here on
             self._socket.close()
@@ -395,6 +562,7 @@ class WSGIServer:
                 getattr(ch, "requests", None) or getattr(ch, "total_outbufs_len", 0) for ch in list(self._map.values())
             ):
                 wasyncore.loop(timeout=0.05, use_poll=True, map=self._map, count=1)
+                self._server.release()
         finally:
             self._server.close_all(self._map)
             self._dispatcher.shutdown(timeout=5)

@@ -87,7 +87,7 @@ class StreamsterMock(MockServer):
                 self._keep_state(file, StreamsterState(self.platform))
             # The WSDL names the bound port, known once bound: the application is made just after.
             self._serve(lambda environ, start_response: self.app(environ, start_response), host, port, threads,
-                        "mock-streamster", _error_body)  # fmt: skip
+                        "mock-streamster", _error_body, inline=self._serves_inline)  # fmt: skip
         except BaseException:
             if state is not None:
                 self._drop_state(file)
@@ -98,6 +98,17 @@ class StreamsterMock(MockServer):
                 "bound to %s: the Streamster API refuses every peer but the local computer, so remote "
                 "requests will get 403", host,
             )  # fmt: skip
+
+    def _serves_inline(self, method: str, path: str) -> bool:
+        """Whether the server's event loop serves this request itself (WSGIServer's `inline`).
+
+        A SOAP call is served by the event loop that read it, in the order calls come, with no
+        hand-off to a worker thread and back: those hand-offs (a condition variable, the interpreter
+        lock, a wake-up pipe) cost about as much as the call itself, and the calls take turns on the
+        platform's lock anyway. A queued delay fault sleeps, so while one is queued every call goes
+        to a worker; so do the WSDL, the control plane and the dashboard (whose event stream stays open).
+        """
+        return method == "POST" and path == "/endpoint" and not self.controller.faults.delays()
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -28,6 +28,10 @@ CLASS_HOOKS: list[tuple[Any, str, tuple[str, ...] | None]] = [
     (wasyncore, "dispatcher", ("sock", "map")),
     (HTTPChannel, "task_class", None),
     (HTTPChannel, "error_task_class", None),
+    (HTTPChannel, "handle_read", ()),
+    (HTTPChannel, "handle_write", ()),
+    (HTTPChannel, "handle_close", ()),
+    (HTTPChannel, "service", ()),
     (
         TcpWSGIServer,
         "__init__",
@@ -48,6 +52,9 @@ CLASS_HOOKS: list[tuple[Any, str, tuple[str, ...] | None]] = [
     (WSGITask, "get_environment", ()),
     (WSGITask, "service", ()),
     (WSGITask, "set_close_on_finish", ()),
+    (WSGITask, "write", ("data",)),
+    (WSGITask, "build_response_header", ()),
+    (WSGITask, "has_body", None),
     (ErrorTask, "execute", ()),
     (Error, "to_response", ("ident",)),
 ]
@@ -93,7 +100,11 @@ def test_each_waitress_attribute_the_server_reads_is_still_there() -> None:
             "socket", "connected", "server", "requests", "requests_lock", "outbuf_lock", "outbufs",
             "total_outbufs_len", "close_when_flushed",
         )),
-        "a task (waitress.task.WSGITask)": (seen["task"], ("environ", "request", "channel")),
+        "a task (waitress.task.WSGITask)": (seen["task"], (
+            "environ", "request", "channel", "wrote_header", "complete", "content_length", "content_bytes_written",
+            "chunked_response",
+        )),
+        "a request (waitress.parser.HTTPRequestParser)": (seen["task"].request, ("command", "path", "error")),
     }  # fmt: skip
     for what, (obj, names) in wanted.items():
         assert obj is not None, f"waitress {WAITRESS}: the environ no longer carries {what}"
