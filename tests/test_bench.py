@@ -66,7 +66,8 @@ def test_benchmark_runs_and_prints_figures(module: str) -> None:
         assert any(line.startswith("load ") and "one-minute bars" in line for line in lines), lines
         assert sum(line.startswith("GetBars ") and "ms on the platform" in line for line in lines) == 8, lines
         bots = [line for line in lines if line.startswith("polling bot")]
-        assert len(bots) == 3 and all(line.endswith("errors 0") for line in bots), lines
+        assert len(bots) == 6 and all(line.endswith("errors 0") for line in bots), lines
+        assert sum(", run " in line for line in bots) == 3 and any("best of 3 runs" in line for line in bots), lines
     elif module == "bench.replay":
         figures = [line for line in lines if "req/s" in line and "clients" in line]
         assert len(figures) == 4 and all(line.endswith("errors 0") for line in figures), lines
