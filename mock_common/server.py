@@ -228,16 +228,10 @@ class _Channel(HTTPChannel):
             self.current_outbuf_count = self.total_outbufs_len = len(reply)
 
 
-def _keep_alive_reply(status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
-    """A whole HTTP/1.1 response (the connection stays open), Content-Length set."""
-    head = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}"]
+def _http_reply(status: str, headers: list[tuple[str, str]], body: bytes, close: bool = False) -> bytes:
+    """A whole HTTP/1.1 response, Content-Length set; `close` adds Connection: close."""
+    head = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}"] + (["Connection: close"] if close else [])
     head += [f"{k}: {v}" for k, v in headers if k.lower() not in ("content-length", "connection")]
-    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
-
-
-def _http_reply(status: str, ctype: str, body: bytes, extra: list[tuple[str, str]]) -> bytes:
-    head = [f"HTTP/1.1 {status}", f"Content-Type: {ctype}", f"Content-Length: {len(body)}", "Connection: close"]
-    head += [f"{k}: {v}" for k, v in extra]
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
@@ -337,7 +331,9 @@ class _Server(TcpWSGIServer):
         conn, _ = accepted
         log.warning("connection limit (%d) reached: a new connection gets 503", self.adj.connection_limit)
         ctype, body = self.error_body(503, f"The server has {self.adj.connection_limit} connections open; retry later.")
-        reply = _http_reply("503 Service Unavailable", ctype, body, [("Retry-After", RETRY_AFTER)])
+        reply = _http_reply(
+            "503 Service Unavailable", [("Content-Type", ctype), ("Retry-After", RETRY_AFTER)], body, close=True
+        )
         if len(self._map) - len(self.active_channels) > REFUSALS_HELD:
             conn.close()  # a flood: no descriptors left to spend on courtesy
             return
@@ -398,7 +394,7 @@ class _Server(TcpWSGIServer):
                     log.exception("finishing a call after its commit failed")
                     instead = None
                 if instead is not None:
-                    channel.replace_output(_keep_alive_reply(*instead))
+                    channel.replace_output(_http_reply(*instead))
             if channel.connected and channel.total_outbufs_len:
                 channel.handle_write()
 
@@ -420,7 +416,9 @@ class _Server(TcpWSGIServer):
     def _refuse(self, channel: Any, text: str) -> None:
         """Answer the channel's request with 503 and close (channel.requests_lock held)."""
         ctype, body = self.error_body(503, text)
-        reply = _http_reply("503 Service Unavailable", ctype, body, [("Retry-After", RETRY_AFTER)])
+        reply = _http_reply(
+            "503 Service Unavailable", [("Content-Type", ctype), ("Retry-After", RETRY_AFTER)], body, close=True
+        )
         with channel.outbuf_lock:
             channel.outbufs[-1].append(reply)
             channel.total_outbufs_len += len(reply)
@@ -494,6 +492,9 @@ class WSGIServer:
     `queue_limit` requests wait for a worker (more get 503 with Retry-After), none longer than
     `queue_wait` seconds (then it gets 503 with Retry-After). `error_body` words
     the errors the server gives itself (malformed framing, 503) in the application's format.
+    `inline(method, path)` names the requests the event loop serves itself, with no worker: their
+    replies go out in one write, and the calls of one turn of the loop may share one commit
+    (`faults.GROUP_KEY`); a request that may block (a sleep, a stream) must be left to the workers.
     """
 
     def __init__(
