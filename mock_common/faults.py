@@ -133,7 +133,7 @@ class FaultPlan:
 
 DROP_KEY = "broker_mocks.drop"  # set in the environ when a drop fires
 # In the environ of a request the server's event loop serves: `group(commit, finish)` defers the
-# call's commit to one commit for every call the loop served in the same turn (server._Server.group).
+# call's commit to one commit for every call the loop served in the same turn (server._Server.hold).
 GROUP_KEY = "broker_mocks.group"
 DROPPED: Reply = ("500 Internal Server Error", [("Content-Length", "0"), ("Connection", "close")], b"")
 

@@ -12,9 +12,9 @@ JSON per commit with its CRC-32) by a plain write() before the reply goes out; a
 folds the log into the database once no commit has come for FOLD_SECONDS, or at once when
 FOLD_BYTES wait (one transaction for many commits, WAL with `synchronous=NORMAL`), and empties it.
 So a burst of requests pays for appending only, and the fold (the larger part of the cost)
-follows it; under load that never pauses, a fold comes every FOLD_BYTES of log. A process killed at any moment, SIGKILL included, thus loses
-nothing it acknowledged: the next start folds what the log still holds (a line cut short by the
-kill is dropped: its commit was never acknowledged). A power cut or an OS crash may lose the last
+follows it; under load that never pauses, a fold comes every FOLD_BYTES of log. A process killed
+at any moment, SIGKILL included, thus loses nothing it acknowledged: the next start folds what the
+log still holds (a line cut short by the kill is dropped: its commit was never acknowledged). A power cut or an OS crash may lose the last
 commits, never the database's consistency. That is the guarantee a test double needs; appending
 costs a fraction of an SQLite transaction per reply, and an fsync per reply (what a power cut would
 take) more than the rest of the request.

@@ -192,16 +192,13 @@ class Pipeline:
             if api.changes_state(call, int(answer[0][:3])):
                 group = environ.get(GROUP_KEY)
                 if group is not None:  # one commit for the calls the event loop serves together
-                    reply = answer
 
                     def finish(failure: BaseException | None) -> Reply | None:
                         """After the group's commit: journal the call; the reply to send instead, if it failed."""
-                        nonlocal reply
-                        if failure is not None:
-                            reply = _unsaved(api, failure)
+                        instead = None if failure is None else _unsaved(api, failure)
                         if journal is not None:
-                            _record(journal, at, started, call, reply, rule, None)
-                        return reply if failure is not None else None
+                            _record(journal, at, started, call, instead or answer, rule, None)
+                        return instead
 
                     group(api.commit, finish)
                     return answer

@@ -177,7 +177,6 @@ class _Channel(HTTPChannel):
     task_class = _Task
     error_task_class = _ErrorTask
     inline_ready = False  # a request read whole that the event loop serves itself (_Server.add_task)
-    held = False  # its reply waits in the buffer for the group's commit (_Server.release)
 
     def handle_read(self) -> None:
         super().handle_read()
@@ -199,16 +198,15 @@ class _Channel(HTTPChannel):
             self.service()
         except Exception:  # waitress's service() answers the application's errors; this is anything else
             log.exception("serving a request on the event loop failed: the connection is closed")
-            self.held = False
             self.handle_close()
             return
         finally:
             server.inline_thread = None
-        if not self.held and self.connected and self.total_outbufs_len:
+        if self not in server.held and self.connected and self.total_outbufs_len:
             self.handle_write()  # send now, not after another turn of the loop
 
     def write_soon(self, data: bytes) -> int:
-        if not self.held:
+        if self not in self.server.held:
             return int(super().write_soon(data))
         if not self.connected:
             raise ClientDisconnected
@@ -285,14 +283,15 @@ class _Server(TcpWSGIServer):
     inline: InlinePolicy | None = None
     loop_thread: int | None = None  # the event loop's thread (threading.get_ident())
     inline_thread: int | None = None  # set while the event loop serves a request itself
-    held: list[tuple[Any, Callable[[], None] | None, Callable[[BaseException | None], Any] | None]]
+    # channel -> (commit, finish): replies waiting for their turn's commit, in the order served
+    held: dict[Any, tuple[Callable[[], None] | None, Callable[[BaseException | None], Any] | None]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # The loop closes the trigger's pipe when it ends; a stop() or a worker waking it after that
         # would write to a closed (or, worse, reused) descriptor. Closing and pulling share a lock.
         self._trigger_guard = threading.Lock()
         self._trigger_closed = False
-        self.held = []  # (channel, commit, finish): replies waiting for their group's commit
+        self.held = {}
         super().__init__(*args, **kwargs)
 
     def pull_trigger(self) -> None:
@@ -365,28 +364,24 @@ class _Server(TcpWSGIServer):
     def hold(self, channel: Any, commit: Callable[[], None] | None, finish: Any = None) -> None:
         """Keep the channel's reply until release(): after `commit`, `finish(None)` (or, when the commit
         failed, `finish(error)`, which gives the reply to send instead)."""
-        if not channel.held:
-            channel.held = True
-            self.held.append((channel, commit, finish))
-        else:  # held already (after another call's commit): now after its own too
-            self.held = [(c, commit, finish) if c is channel else (c, m, f) for c, m, f in self.held]
+        if commit is not None or channel not in self.held:  # held after another call's commit: now its own too
+            self.held[channel] = (commit, finish)
 
     def release(self) -> None:
         """After a turn of the loop: the held calls' commits (each commit once, in order), then their
         replies, each the one `finish` gives when its commit failed."""
-        held, self.held = self.held, []
+        held, self.held = self.held, {}
         if not held:
             return
         failures: dict[Any, BaseException | None] = {}
-        for _, commit, _ in held:
+        for commit, _ in held.values():
             if commit is not None and commit not in failures:
                 try:
                     commit()
                     failures[commit] = None
                 except Exception as exc:  # noqa: BLE001 - each call's finish words it; the loop goes on
                     failures[commit] = exc
-        for channel, commit, finish in held:
-            channel.held = False
+        for channel, (commit, finish) in held.items():
             if finish is not None:
                 try:
                     instead = finish(failures.get(commit))
