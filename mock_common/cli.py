@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import sys
-import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,14 +22,46 @@ def setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def catch_stop_signals() -> threading.Event:
-    """From now on, Ctrl-C (SIGINT) and SIGTERM set the returned event instead of killing us.
+class StopFlag:
+    """Set by Ctrl-C (SIGINT) or SIGTERM once `catch_stop_signals` is in place; read it with
+    `is_set()` or `wait(timeout)`.
+
+    Not a threading.Event: a signal handler runs on the main thread between two bytecodes, and may
+    run while that very thread holds the Event's lock inside Event.wait; Event.set would then wait
+    for that lock forever (it did: `make run` sometimes never stopped on SIGTERM). Setting a flag
+    takes no lock, so the handler cannot wait for anything; `wait` polls it instead.
+    """
+
+    POLL = 0.05  # the longest a stop waits to be noticed
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        """True once set, False after `timeout` seconds if it was not."""
+        deadline = time.monotonic() + timeout
+        while not self._set:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(left, self.POLL))  # a signal runs the handler, then the sleep goes on (PEP 475)
+        return True
+
+
+def catch_stop_signals() -> StopFlag:
+    """From now on, Ctrl-C (SIGINT) and SIGTERM set the returned flag instead of killing us.
 
     Install this before the server starts: a signal then never lands inside the server's code
     (where a KeyboardInterrupt could leave a lock held), and none is lost in between. A shell that
     starts us in the background may have set SIGINT to "ignore": we set it anyway.
     """
-    stopping = threading.Event()
+    stopping = StopFlag()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: stopping.set())
     return stopping
@@ -42,7 +74,7 @@ def settle() -> None:
     gc.freeze()
 
 
-def wait_for_interrupt(stopping: threading.Event, stop: Callable[[], None]) -> int:
+def wait_for_interrupt(stopping: StopFlag, stop: Callable[[], None]) -> int:
     """Wait (the server serving in its own threads) until `stopping` is set, then `stop`; 0."""
     try:
         while not stopping.wait(0.2):
