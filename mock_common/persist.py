@@ -28,7 +28,6 @@ private copy), and opened for writing only once it is known to be ours.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import math
@@ -41,8 +40,13 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from hashlib import sha256
 from pathlib import Path
 from typing import Any, Protocol
+
+import orjson
 
 from .parts import POINTS, Changes, Span
 from .values import json_default
@@ -83,8 +87,30 @@ def dumps(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
+def flat_dumps(fields: dict[str, Any]) -> str:
+    """`dumps(fields)`, byte for byte, for a record's flat fields (text, whole numbers, booleans,
+    None, Decimal, date, datetime; no floats), at about a fifth of its cost: the commit encodes every
+    order, position and trade it saves before the reply goes out. orjson writes the JSON; Decimal,
+    date and datetime are given the text `json_default` gives them in `dumps`. What orjson refuses (a lone
+    surrogate, a whole number over 64 bits) goes to `dumps`. No floats: orjson writes a non-finite
+    one as null, and formats some exponents otherwise (tests/test_state_log.py checks the rest)."""
+    try:
+        return orjson.dumps(fields, default=_flat_default, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    except orjson.JSONEncodeError:
+        return dumps(fields)
+
+
+def _flat_default(value: Any) -> Any:
+    t = type(value)  # the usual types first, by identity: this runs four times a record
+    if t is Decimal:
+        return str(value)
+    if t is datetime or t is date:
+        return value.isoformat()
+    return json_default(value)
+
+
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256(text.encode("utf-8")).hexdigest()
 
 
 class _Encoded(str):
@@ -544,7 +570,14 @@ class _Record:
     def line(self) -> bytes:
         if self._line is None:
             spans = [[s.key, s.start, s.end, s.points] for s in self.spans]
-            payload = dumps([self.full, self.rows, self.removed, spans]).encode("utf-8")
+            payload = None
+            if not spans:  # text only (spans hold floats, infinite ones among them: json's own text)
+                try:  # the bytes json.dumps gives, at a fraction of the cost (tests/test_state_log.py)
+                    payload = orjson.dumps([self.full, self.rows, self.removed, spans])
+                except orjson.JSONEncodeError:
+                    pass
+            if payload is None:
+                payload = dumps([self.full, self.rows, self.removed, spans]).encode("utf-8")
             self._line = b"%08x %s\n" % (zlib.crc32(payload), payload)
         return self._line
 
@@ -597,11 +630,16 @@ def _insert_rows(conn: sqlite3.Connection, rows: dict[str, str]) -> None:
             # The fold runs beside the requests: between slices it lets them have the interpreter
             # (else one waits up to the 5 ms switch interval, in the replies' 99th percentile).
             time.sleep(0)
-        chunk = [(key, text, _digest(text)) for key, text in items[i : i + _FOLD_SLICE]]
-        placeholders = ",".join(["(?, ?, ?)"] * len(chunk))
-        conn.execute(
-            f"INSERT OR REPLACE INTO state (key, value, digest) VALUES {placeholders}", [x for r in chunk for x in r]
-        )
+        params: list[str] = []
+        for key, text in items[i : i + _FOLD_SLICE]:  # _digest inlined: a fold computes three a request
+            params += (key, text, sha256(text.encode("utf-8")).hexdigest())
+        conn.execute(_INSERT_ROWS[len(params) // 3], params)
+
+
+_INSERT_ROWS = [
+    "INSERT OR REPLACE INTO state (key, value, digest) VALUES " + ",".join(["(?, ?, ?)"] * n)
+    for n in range(_FOLD_SLICE + 1)
+]  # by the number of rows (a slice holds at most _FOLD_SLICE)
 
 
 def _write_all(fd: int, data: bytes) -> None:

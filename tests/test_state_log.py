@@ -5,20 +5,25 @@ another state file is refused with both files kept as they were."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import logging
 import os
 import sqlite3
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_common import persist
 from mock_common.parts import Changes, Span
 from mock_common.persist import LOG_SUFFIX, StateFile, StateFileError
+from mock_streamster.model import Order, Position, Trade
 
 API = "streamster"
 
@@ -254,3 +259,40 @@ def test_a_log_with_its_header_alone_is_started_afresh_whoever_it_was(tmp_path: 
     b.close()
     Path(f"{second}{LOG_SUFFIX}").write_bytes(Path(f"{first}{LOG_SUFFIX}").read_bytes())
     assert _rows_after_a_kill(_open(second), second) == {"core": "second"}  # another file's empty log: no harm
+
+
+# ------------------------------------------------------------------- the commit's fast encoding (orjson)
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)  # any text, control characters and non-ASCII included
+_DECIMAL = st.decimals(allow_nan=False, allow_infinity=False, places=None)
+_WHEN = st.datetimes(timezones=st.one_of(st.none(), st.timezones()))
+
+
+def _value(annotation: str) -> st.SearchStrategy[Any]:
+    base = {"str": _TEXT, "Decimal": _DECIMAL, "datetime": _WHEN}[annotation.split(" | ")[0]]
+    return st.one_of(st.none(), base) if annotation.endswith("| None") else base
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_a_records_fast_text_is_json_dumps_byte_for_byte(data: st.DataObject) -> None:
+    """The commit encodes orders, positions and trades with orjson; the text must be the one the
+    standard library wrote (the state file's rows compare and digest it)."""
+    kind = data.draw(st.sampled_from([Order, Position, Trade]))
+    record = kind(**{f.name: data.draw(_value(str(f.type)), label=f.name) for f in dataclasses.fields(kind)})
+    assert persist.flat_dumps(vars(record)) == persist.dumps(record.to_dict())
+
+
+@settings(max_examples=200)
+@given(st.booleans(), st.lists(st.tuples(_TEXT, _TEXT), max_size=4), st.lists(_TEXT, max_size=3))
+def test_a_log_line_without_spans_is_the_line_json_dumps_gives(full: bool, rows: Any, removed: list[str]) -> None:
+    line = persist._Record(full, rows, removed, []).line()
+    payload = persist.dumps([full, rows, removed, []]).encode("utf-8")
+    assert line == b"%08x %s\n" % (zlib.crc32(payload), payload)
+    parsed = persist._Record.parse(line[:-1])
+    assert parsed is not None and (parsed.full, parsed.rows, parsed.removed) == (full, rows, removed)
+
+
+def test_what_orjson_refuses_is_encoded_by_json() -> None:
+    assert persist.flat_dumps({"big": 2**70, "when": None}) == '{"big":1180591620717411303424,"when":null}'
+    assert persist.flat_dumps({"lone": "\ud800"}) == persist.dumps({"lone": "\ud800"})
