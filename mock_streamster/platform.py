@@ -118,6 +118,9 @@ class Platform:
         self._closed_generation = -1
         self._closed_run: list[Position] = []
         self._closed_copies: dict[str, Position] = {}
+        # get_trades' sealed copies, one per trade made in this generation (a trade never changes).
+        self._trades_generation = -1
+        self._trade_copies: list[Trade] = []
         self.scenario = self._initial_scenario = self._as_scenario(scenario)
         self._build()
 
@@ -465,10 +468,17 @@ class Platform:
             return [_copy(o) for o in self.orders.values()]
 
     def get_trades(self) -> list[Trade]:
-        """Every trade, in the order executed."""
+        """Every trade, in the order executed.
+
+        A trade never changes once made, so each is a sealed copy (model.sealed) made once and handed
+        to every caller: a bot polling GetTrades all along a backtest pays for the new trades only."""
         with self._lock:
             self._sync()
-            return [_copy(t) for t in self.trades]
+            if self._trades_generation != self._generation or len(self._trade_copies) > len(self.trades):
+                self._trades_generation, self._trade_copies = self._generation, []
+            copies = self._trade_copies
+            copies.extend(sealed(t) for t in islice(self.trades, len(copies), None))
+            return copies.copy()
 
     def get_positions(self) -> list[Position]:
         """Every position, open and closed, in the order opened; open ones marked to market.

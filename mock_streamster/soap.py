@@ -187,6 +187,11 @@ class _Writer:
         self._closed: dict[int, tuple[Position, str]] = {}
         self._run: list[Position] = []
         self._run_xml: list[str] = []
+        # Trades never change either, and come as one sealed copy each (Platform.get_trades): their
+        # XML is kept the same way, the whole list being one run.
+        self._trades_for: tuple[int, object] = (-1, None)
+        self._trade_run: list[Trade] = []
+        self._trade_xml: list[str] = []
         self._lock = threading.Lock()  # the caches are shared by the server's threads
 
     def _pricers(self) -> Any:
@@ -269,15 +274,27 @@ class _Writer:
         })  # fmt: skip
 
     def trades(self, trades: list[Trade]) -> str:
+        """The Trades array of `trades` as Platform.get_trades gives them (sealed copies: see __init__)."""
         columns, pricer, write = _TRADE.columns(self.platform.visible("Trades")), self._pricers(), _TRADE.write
-        records = []
-        for t in trades:
-            records.append(write(columns, {
-                "TradeID": t.trade_id, "Desk": t.desk, "Instrument": t.instrument, "Side": t.side, "Phase": t.phase,
-                "Price": pricer(t.instrument)(t.price), "Quantity": _qty(t.quantity), "Executed": _dt(t.executed),
-                "Status": t.status, "Currency": t.currency, "Text": t.text, "OrderID": t.order_id,
-            }))  # fmt: skip
-        return _array("Trades", records)
+        with self._lock:
+            kept_for = (self.platform.generation, columns)
+            if kept_for[0] != self._trades_for[0] or columns is not self._trades_for[1]:
+                self._trades_for, self._trade_run, self._trade_xml = kept_for, [], []
+            run, xml = self._trade_run, self._trade_xml
+            n = len(run)
+            if len(trades) < n or trades[:n] != run:  # the same sealed copies: compared at C speed
+                del run[:], xml[:]
+                n = 0
+            for t in trades[n:]:
+                text = write(columns, {
+                    "TradeID": t.trade_id, "Desk": t.desk, "Instrument": t.instrument, "Side": t.side,
+                    "Phase": t.phase, "Price": pricer(t.instrument)(t.price), "Quantity": _qty(t.quantity),
+                    "Executed": _dt(t.executed), "Status": t.status, "Currency": t.currency, "Text": t.text,
+                    "OrderID": t.order_id,
+                })  # fmt: skip
+                run.append(t)
+                xml.append(text)
+            return _array("Trades", xml.copy())
 
     def desks(self, desks: list[tuple[str, str, Decimal]]) -> str:
         columns = _DESK.columns()

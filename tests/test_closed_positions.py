@@ -1,7 +1,7 @@
-"""Closed positions are read without a copy each time (a backtest polls GetPositions after every bar):
-the platform hands out one sealed copy of each, and the writer keeps its XML. Neither may show a
-stale or a changed record: a sealed copy refuses changes, and a reset, a restore or other columns
-write the XML afresh."""
+"""Closed positions and trades are read without a copy each time (a backtest polls GetPositions or
+GetTrades after every bar): the platform hands out one sealed copy of each, and the writer keeps its
+XML. Neither may show a stale or a changed record: a sealed copy refuses changes, and a reset, a
+restore or other columns write the XML afresh."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from mock_streamster import StreamsterMock
-from mock_streamster.model import Position
+from mock_streamster.model import Position, Trade
 
 from .soaputil import call
 
@@ -119,3 +119,75 @@ def test_concurrent_readers_get_the_same_positions() -> None:
         # Open positions are marked to market at each read: compare the closed ones' records.
         closed = expected.split(b"<tns:Status>Open</tns:Status>")[0]
         assert len(seen) == 60 and all(s.startswith(closed.rsplit(b"<tns:Position>", 1)[0]) for s in seen)
+
+
+def _trades_xml(mock: StreamsterMock) -> bytes:
+    reply = call(mock, "GetTrades")
+    assert reply.status == 200
+    return reply.raw
+
+
+def test_a_trade_is_one_sealed_copy_and_only_new_trades_are_added() -> None:
+    with StreamsterMock(seed=4) as mock:
+        _trade(mock, 2)
+        first = mock.platform.get_trades()
+        assert len(first) == 4 and all(type(t).__name__ == "Trade" and isinstance(t, Trade) for t in first)
+        with pytest.raises(dataclasses.FrozenInstanceError, match="change a copy"):
+            first[0].price = Decimal(0)
+        first.append(first[0])  # the list is the caller's own
+        _trade(mock, 0, keep_open=1)
+        again = mock.platform.get_trades()
+        assert len(again) == 5 and all(a is b for a, b in zip(first[:4], again[:4], strict=True))
+        plain = copy.copy(again[0])
+        plain.text = "mine"
+        assert type(plain) is Trade and mock.platform.get_trades()[0].text != "mine"
+        assert pickle.loads(pickle.dumps(again[4])) == again[4]
+
+
+def test_gettrades_writes_new_trades_and_afresh_after_a_reset_a_restore_and_other_columns() -> None:
+    with StreamsterMock(seed=4) as mock:
+        snapshot = mock.snapshot()
+        _trade(mock, 1, quantity="2")
+        before = _trades_xml(mock)
+        assert before.count(b"<tns:Quantity>2</tns:Quantity>") == 2
+        assert _trades_xml(mock) == before  # written from the kept XML: the same bytes
+        _trade(mock, 1, quantity="5")  # two trades more: written and added after the kept ones
+        more = _trades_xml(mock)
+        assert more.count(b"<tns:Trade>") == 4 and more.count(b"<tns:Quantity>5</tns:Quantity>") == 2
+        assert more.split(b"<tns:Quantity>5")[0].startswith(before.split(b"</tns:Trades>")[0])
+        mock.set_columns("Trades", ["TradeID", "Side"])
+        narrow = _trades_xml(mock)
+        assert b"<tns:Quantity>" not in narrow and narrow.count(b"<tns:Side>") == 4
+        mock.reset()  # the columns of the start, and the same seed: the same trade IDs, other quantities
+        _trade(mock, 1, quantity="3")
+        after = _trades_xml(mock)
+        assert after.count(b"<tns:Quantity>3</tns:Quantity>") == 2 and b"<tns:Quantity>2<" not in after
+        mock.restore(snapshot)
+        assert _trades_xml(mock).endswith(b"<tns:Trades/></soap:Body></soap:Envelope>")
+
+
+def test_concurrent_readers_and_a_trader_get_every_trade_in_order() -> None:
+    with StreamsterMock(seed=4) as mock:
+        _trade(mock, 10)
+        seen: list[bytes] = []
+        errors: list[BaseException] = []
+
+        def read() -> None:
+            try:
+                for _ in range(10):
+                    seen.append(_trades_xml(mock))
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for t in threads:
+            t.start()
+        _trade(mock, 10)  # trades made while the readers read
+        for t in threads:
+            t.join()
+        assert not errors and len(seen) == 40
+        final = _trades_xml(mock)
+        assert final.count(b"<tns:Trade>") == 40
+        for xml in seen:  # each reply a prefix of the final list, whole trades only
+            n = xml.count(b"<tns:Trade>")
+            assert 20 <= n <= 40 and final.startswith(xml.split(b"</tns:Trades>")[0])
