@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import pickle
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -35,6 +36,32 @@ def _positions_xml(mock: StreamsterMock) -> bytes:
     reply = call(mock, "GetPositions")
     assert reply.status == 200
     return reply.raw
+
+
+def _read_concurrently(
+    read: Callable[[], bytes], readers: int, meanwhile: Callable[[], None] | None = None
+) -> list[bytes]:
+    """Each of `readers` threads calls `read` 10 times (while `meanwhile` runs, if given): every reply;
+    a reader's failure fails the test."""
+    seen: list[bytes] = []
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            for _ in range(10):
+                seen.append(read())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(readers)]
+    for t in threads:
+        t.start()
+    if meanwhile is not None:
+        meanwhile()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    return seen
 
 
 def test_a_closed_position_is_one_sealed_copy_that_refuses_changes() -> None:
@@ -100,22 +127,7 @@ def test_concurrent_readers_get_the_same_positions() -> None:
     with StreamsterMock(seed=4) as mock:
         _trade(mock, 40, keep_open=2)
         expected = _positions_xml(mock)
-        seen: list[bytes] = []
-        errors: list[BaseException] = []
-
-        def read() -> None:
-            try:
-                for _ in range(10):
-                    seen.append(_positions_xml(mock))
-            except BaseException as exc:  # reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=read) for _ in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors
+        seen = _read_concurrently(lambda: _positions_xml(mock), 6)
         # Open positions are marked to market at each read: compare the closed ones' records.
         closed = expected.split(b"<tns:Status>Open</tns:Status>")[0]
         assert len(seen) == 60 and all(s.startswith(closed.rsplit(b"<tns:Position>", 1)[0]) for s in seen)
@@ -169,23 +181,8 @@ def test_gettrades_writes_new_trades_and_afresh_after_a_reset_a_restore_and_othe
 def test_concurrent_readers_and_a_trader_get_every_trade_in_order() -> None:
     with StreamsterMock(seed=4) as mock:
         _trade(mock, 10)
-        seen: list[bytes] = []
-        errors: list[BaseException] = []
-
-        def read() -> None:
-            try:
-                for _ in range(10):
-                    seen.append(_trades_xml(mock))
-            except BaseException as exc:  # reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=read) for _ in range(4)]
-        for t in threads:
-            t.start()
-        _trade(mock, 10)  # trades made while the readers read
-        for t in threads:
-            t.join()
-        assert not errors and len(seen) == 40
+        seen = _read_concurrently(lambda: _trades_xml(mock), 4, meanwhile=lambda: _trade(mock, 10))
+        assert len(seen) == 40
         final = _trades_xml(mock)
         assert final.count(b"<tns:Trade>") == 40
         for xml in seen:  # each reply a prefix of the final list, whole trades only
