@@ -474,7 +474,7 @@ class Platform:
         to every caller: a bot polling GetTrades all along a backtest pays for the new trades only."""
         with self._lock:
             self._sync()
-            if self._trades_generation != self._generation or len(self._trade_copies) > len(self.trades):
+            if self._trades_generation != self._generation:  # trades are only appended within one
                 self._trades_generation, self._trade_copies = self._generation, []
             copies = self._trade_copies
             copies.extend(sealed(t) for t in islice(self.trades, len(copies), None))

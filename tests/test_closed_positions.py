@@ -11,6 +11,7 @@ import pickle
 import threading
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -32,10 +33,23 @@ def _trade(mock: StreamsterMock, count: int, quantity: str = "1", keep_open: int
         p.send_order(ORDER)
 
 
-def _positions_xml(mock: StreamsterMock) -> bytes:
-    reply = call(mock, "GetPositions")
+def _xml(mock: StreamsterMock, operation: str) -> bytes:
+    reply = call(mock, operation)
     assert reply.status == 200
     return reply.raw
+
+
+def _written_afresh_after_a_reset_and_a_restore(mock: StreamsterMock, operation: str, round_trips: int,
+                                                snapshot: dict[str, Any]) -> None:  # fmt: skip
+    """A reset (the columns of the start, and the same seed: the same IDs, now with other quantities)
+    and a restore (of an empty book) are written afresh, never from the kept XML."""
+    mock.reset()
+    _trade(mock, round_trips, quantity="3")
+    after = _xml(mock, operation)
+    assert after.count(b"<tns:Quantity>3</tns:Quantity>") == 2 and b"<tns:Quantity>2<" not in after
+    mock.restore(snapshot)
+    empty = b"<tns:%s/></soap:Body></soap:Envelope>" % operation.removeprefix("Get").encode()
+    assert _xml(mock, operation).endswith(empty)
 
 
 def _read_concurrently(
@@ -109,34 +123,23 @@ def test_getpositions_writes_afresh_after_a_reset_a_restore_and_other_columns() 
     with StreamsterMock(seed=4) as mock:
         snapshot = mock.snapshot()
         _trade(mock, 2, quantity="2")
-        before = _positions_xml(mock)
+        before = _xml(mock, "GetPositions")
         assert before.count(b"<tns:Quantity>2</tns:Quantity>") == 2
-        assert _positions_xml(mock) == before  # written from the kept XML: the same bytes
+        assert _xml(mock, "GetPositions") == before  # written from the kept XML: the same bytes
         mock.set_columns("Positions", ["PositionID", "Status"])
-        narrow = _positions_xml(mock)
+        narrow = _xml(mock, "GetPositions")
         assert b"<tns:Quantity>" not in narrow and narrow.count(b"<tns:Status>Closed</tns:Status>") == 2
-        mock.reset()  # the same seed: the same position IDs, now with other quantities
-        _trade(mock, 2, quantity="3")
-        after = _positions_xml(mock)
-        assert after.count(b"<tns:Quantity>3</tns:Quantity>") == 2 and b"<tns:Quantity>2<" not in after
-        mock.restore(snapshot)
-        assert _positions_xml(mock).endswith(b"<tns:Positions/></soap:Body></soap:Envelope>")
+        _written_afresh_after_a_reset_and_a_restore(mock, "GetPositions", 2, snapshot)
 
 
 def test_concurrent_readers_get_the_same_positions() -> None:
     with StreamsterMock(seed=4) as mock:
         _trade(mock, 40, keep_open=2)
-        expected = _positions_xml(mock)
-        seen = _read_concurrently(lambda: _positions_xml(mock), 6)
+        expected = _xml(mock, "GetPositions")
+        seen = _read_concurrently(lambda: _xml(mock, "GetPositions"), 6)
         # Open positions are marked to market at each read: compare the closed ones' records.
         closed = expected.split(b"<tns:Status>Open</tns:Status>")[0]
         assert len(seen) == 60 and all(s.startswith(closed.rsplit(b"<tns:Position>", 1)[0]) for s in seen)
-
-
-def _trades_xml(mock: StreamsterMock) -> bytes:
-    reply = call(mock, "GetTrades")
-    assert reply.status == 200
-    return reply.raw
 
 
 def test_a_trade_is_one_sealed_copy_and_only_new_trades_are_added() -> None:
@@ -160,30 +163,25 @@ def test_gettrades_writes_new_trades_and_afresh_after_a_reset_a_restore_and_othe
     with StreamsterMock(seed=4) as mock:
         snapshot = mock.snapshot()
         _trade(mock, 1, quantity="2")
-        before = _trades_xml(mock)
+        before = _xml(mock, "GetTrades")
         assert before.count(b"<tns:Quantity>2</tns:Quantity>") == 2
-        assert _trades_xml(mock) == before  # written from the kept XML: the same bytes
+        assert _xml(mock, "GetTrades") == before  # written from the kept XML: the same bytes
         _trade(mock, 1, quantity="5")  # two trades more: written and added after the kept ones
-        more = _trades_xml(mock)
+        more = _xml(mock, "GetTrades")
         assert more.count(b"<tns:Trade>") == 4 and more.count(b"<tns:Quantity>5</tns:Quantity>") == 2
         assert more.split(b"<tns:Quantity>5")[0].startswith(before.split(b"</tns:Trades>")[0])
         mock.set_columns("Trades", ["TradeID", "Side"])
-        narrow = _trades_xml(mock)
+        narrow = _xml(mock, "GetTrades")
         assert b"<tns:Quantity>" not in narrow and narrow.count(b"<tns:Side>") == 4
-        mock.reset()  # the columns of the start, and the same seed: the same trade IDs, other quantities
-        _trade(mock, 1, quantity="3")
-        after = _trades_xml(mock)
-        assert after.count(b"<tns:Quantity>3</tns:Quantity>") == 2 and b"<tns:Quantity>2<" not in after
-        mock.restore(snapshot)
-        assert _trades_xml(mock).endswith(b"<tns:Trades/></soap:Body></soap:Envelope>")
+        _written_afresh_after_a_reset_and_a_restore(mock, "GetTrades", 1, snapshot)
 
 
 def test_concurrent_readers_and_a_trader_get_every_trade_in_order() -> None:
     with StreamsterMock(seed=4) as mock:
         _trade(mock, 10)
-        seen = _read_concurrently(lambda: _trades_xml(mock), 4, meanwhile=lambda: _trade(mock, 10))
+        seen = _read_concurrently(lambda: _xml(mock, "GetTrades"), 4, meanwhile=lambda: _trade(mock, 10))
         assert len(seen) == 40
-        final = _trades_xml(mock)
+        final = _xml(mock, "GetTrades")
         assert final.count(b"<tns:Trade>") == 40
         for xml in seen:  # each reply a prefix of the final list, whole trades only
             n = xml.count(b"<tns:Trade>")
